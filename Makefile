@@ -1,0 +1,41 @@
+# Two commands a new user needs: `make demo` and `make test`. Each sets itself up first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLEET ?= config/fleet.yaml
+OUT ?= out
+
+# jsii (the bridge between Python and aws-cdk-lib's JavaScript) prints a banner on every start
+# when Node.js is past its end of life. Node 20 works with this aws-cdk-lib; silence the banner
+# for that major version only, so a different old Node still warns.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 20
+CDK := npx --no-install cdk
+
+.PHONY: setup synth demo test lint bench deploy destroy clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+synth: setup
+	$(CDK) synth --quiet -c fleet=$(FLEET) >/dev/null
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+test: setup lint
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf cdk.out $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,311 @@
+"""The scaling decision: a pure function of what was observed, the policy and the past.
+
+``decide(snapshot, spec, history, now)`` has no clock, no I/O and no AWS client: the scaler
+Lambda calls it with what it loaded from CloudWatch, SageMaker and the state table, and the
+simulator calls the very same function with simulated observations. A Lambda remembers nothing
+between invocations, so everything about the past arrives in ``History``.
+
+The rules (worked numbers in docs/control-plane.md):
+
+* Scale-out is a step adjustment sized by the breach. With a threshold of 8 concurrent requests
+  per copy and steps {0: +50 %, 0.5: +100 %, 1.0: +200 %}, 2 serving copies at 13 requests per
+  copy are 62 % over, so 100 % of 2 = 2 copies are added: target 4. At least one copy is added,
+  at most ``max_step_copies`` (reason ``ScaleUpLimit`` when that bound cuts the step).
+* Capacity already added counts (Application Auto Scaling's scale-out cooldown): the step is
+  computed from the copies that serve now, and only the part above the copies already asked for
+  is added. 2 serving, 4 desired, the same breach again: target 4, nothing to do (``InFlight``).
+* Scale-in removes ``step_copies`` at a time, never while its cooldown (or scale-out's) runs,
+  never while copies are still arriving, never on missing or partial data, and never so far that
+  the remaining copies would sit above the midpoint of the two thresholds (that would flap).
+* From zero: ``NoCapacityInvocationFailures`` while no copy exists starts ``from_zero_copies``.
+* The target is always clamped to ``[min_copies, max_copies]``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Trigger(str, Enum):
+    """Which alarm asked for the decision."""
+
+    SCALE_OUT = "scale_out"
+    SCALE_IN = "scale_in"
+    FROM_ZERO = "from_zero"
+
+
+class Reason(str, Enum):
+    """Why the target is what it is (Kubernetes' HPA gives one with every recommendation)."""
+
+    SCALE_OUT = "ScaleOut"
+    SCALE_UP_LIMIT = "ScaleUpLimit"  # the step was cut to max_step_copies
+    AT_MAX = "AtMax"
+    IN_FLIGHT = "InFlight"  # copies already asked for cover the need
+    SCALE_FROM_ZERO = "ScaleFromZero"
+    SCALE_IN = "ScaleIn"
+    AT_MIN = "AtMin"
+    COOLDOWN = "Cooldown"  # scale-in blocked by a cooldown
+    WITHIN_TARGET = "WithinTarget"
+    NO_DATA = "NoData"
+    PARTIAL_DATA = "PartialData"
+    ALARM_NOT_IN_ALARM = "AlarmNotInAlarm"  # the alarm is back to OK: stop
+    OUT_OF_BOUNDS = "OutOfBounds"  # desired copies outside min..max (a redeploy): clamp
+
+
+class Path(str, Enum):
+    """How a new copy becomes ready, fastest first."""
+
+    WARM_INSTANCE = "warm_instance"  # free accelerators on a running instance: data cache
+    CACHED = "cached"  # new instance, container image already cached for this endpoint
+    UNCACHED = "uncached"  # new instance, image pulled from ECR
+
+
+@dataclass(frozen=True)
+class Step:
+    breach: float  # fraction over the threshold: (value - threshold) / threshold
+    add_percent: int  # of the serving copies; at least one copy
+
+
+@dataclass(frozen=True)
+class ReadyTimes:
+    """Seconds from the decision until a new copy serves, by path (the cold-start model's)."""
+
+    warm_instance: float
+    cached: float
+    uncached: float
+
+    def for_path(self, path: Path) -> float:
+        return float(getattr(self, path.value))
+
+
+@dataclass(frozen=True)
+class ScalingSpec:
+    """The policy of one inference component, built from the fleet configuration."""
+
+    endpoint: str
+    component: str
+    min_copies: int
+    max_copies: int
+    scale_out_threshold: float
+    scale_out_cooldown_s: int
+    steps: tuple[Step, ...]
+    max_step_copies: int
+    scale_in_threshold: float
+    scale_in_cooldown_s: int
+    scale_in_step_copies: int
+    scale_in_datapoints: int  # datapoints the scale-in window must hold to trust it
+    from_zero_copies: int
+    copies_per_instance: int
+    max_instances: int
+    ready_s: ReadyTimes
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ScalingSpec:
+        data = dict(raw)
+        data["steps"] = tuple(Step(**s) for s in data["steps"])
+        data["ready_s"] = ReadyTimes(**data["ready_s"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What was observed when the alarm fired or the re-evaluation came due."""
+
+    trigger: Trigger
+    alarm_in_alarm: bool
+    concurrency_per_copy: float | None  # ConcurrentRequestsPerCopy, latest window
+    datapoints: int  # datapoints behind that value
+    desired_copies: int
+    current_copies: int  # copies serving now
+    no_capacity_failures: float | None = None
+    free_copy_slots: int | None = None  # copies that fit on running instances right now
+    instances: int | None = None
+    image_cached: bool | None = None  # has this endpoint run the image before
+
+
+@dataclass(frozen=True)
+class History:
+    """The past as the state table remembers it."""
+
+    last_scale_out_at: float | None = None
+    last_scale_in_at: float | None = None
+    observed_ready_s: Mapping[str, float] = field(default_factory=dict)  # by Path value
+
+
+@dataclass(frozen=True)
+class Placement:
+    warm_instance_copies: int = 0
+    new_instance_copies: int = 0
+    new_instances: int = 0
+    path: Path | None = None  # the slowest path used: it decides when the last copy serves
+
+
+@dataclass(frozen=True)
+class Decision:
+    target_copies: int
+    desired_copies: int  # before the decision
+    reason: Reason
+    valid: bool  # False when the data did not allow a decision (NoData, PartialData)
+    predicted_ready_s: float | None = None
+    placement: Placement = Placement()
+    reevaluate_after_s: int | None = None  # while the alarm stays in ALARM
+    detail: str = ""
+
+    @property
+    def changes(self) -> bool:
+        return self.target_copies != self.desired_copies
+
+    @property
+    def delta(self) -> int:
+        return self.target_copies - self.desired_copies
+
+
+def clamp(value: int, spec: ScalingSpec) -> int:
+    return max(spec.min_copies, min(spec.max_copies, value))
+
+
+def step_copies(value: float, serving: int, spec: ScalingSpec) -> int:
+    """Copies a breach of ``value`` adds to ``serving`` copies, before max_step_copies."""
+    breach = (value - spec.scale_out_threshold) / spec.scale_out_threshold
+    percent = 0
+    for step in spec.steps:
+        if breach >= step.breach:
+            percent = step.add_percent
+    return max(1, math.ceil(serving * percent / 100))
+
+
+def place(new_copies: int, snapshot: Snapshot, spec: ScalingSpec, history: History) -> tuple[
+    Placement, float | None
+]:
+    """Where ``new_copies`` land and when the last of them serves.
+
+    Free slots on running instances come first (the data cache makes them fastest); the rest
+    need new instances, up to max_instances, whose path depends on this endpoint's image cache.
+    """
+    if new_copies <= 0:
+        return Placement(), None
+    warm = min(new_copies, max(0, snapshot.free_copy_slots or 0))
+    rest = new_copies - warm
+    new_instances = math.ceil(rest / spec.copies_per_instance) if rest else 0
+    if snapshot.instances is not None:
+        new_instances = min(new_instances, max(0, spec.max_instances - snapshot.instances))
+    cold_path = Path.CACHED if snapshot.image_cached else Path.UNCACHED
+    path = cold_path if rest else Path.WARM_INSTANCE
+
+    def ready(p: Path) -> float:
+        return float(history.observed_ready_s.get(p.value, spec.ready_s.for_path(p)))
+
+    return Placement(warm, rest, new_instances, path), ready(path)
+
+
+def decide(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float) -> Decision:
+    """The copy count ``spec.component`` should have now, and why."""
+    desired = snapshot.desired_copies
+    if not snapshot.alarm_in_alarm:
+        return Decision(desired, desired, Reason.ALARM_NOT_IN_ALARM, True,
+                        detail="alarm left ALARM: stop re-evaluating")
+    if desired != clamp(desired, spec):
+        return _out(clamp(desired, spec), snapshot, spec, history, Reason.OUT_OF_BOUNDS,
+                    f"desired {desired} outside {spec.min_copies}..{spec.max_copies}")
+    if snapshot.trigger is Trigger.FROM_ZERO:
+        return _from_zero(snapshot, spec, history)
+    if snapshot.trigger is Trigger.SCALE_OUT:
+        return _scale_out(snapshot, spec, history)
+    return _scale_in(snapshot, spec, history, now)
+
+
+def _out(target: int, snapshot: Snapshot, spec: ScalingSpec, history: History, reason: Reason,
+         detail: str) -> Decision:
+    placement, ready_s = place(target - snapshot.desired_copies, snapshot, spec, history)
+    return Decision(target, snapshot.desired_copies, reason, True, ready_s, placement,
+                    spec.scale_out_cooldown_s, detail)
+
+
+def _from_zero(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decision:
+    desired = snapshot.desired_copies
+    if desired > 0:
+        return Decision(desired, desired, Reason.IN_FLIGHT, True,
+                        reevaluate_after_s=spec.scale_out_cooldown_s,
+                        detail=f"{desired} copies already asked for")
+    if snapshot.no_capacity_failures is not None and snapshot.no_capacity_failures <= 0:
+        return Decision(desired, desired, Reason.WITHIN_TARGET, True,
+                        detail="no NoCapacityInvocationFailures")
+    target = clamp(max(spec.from_zero_copies, 1), spec)
+    return _out(target, snapshot, spec, history, Reason.SCALE_FROM_ZERO,
+                f"no copy and {snapshot.no_capacity_failures} failed invocations")
+
+
+def _scale_out(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decision:
+    desired = snapshot.desired_copies
+    value = snapshot.concurrency_per_copy
+    if desired >= spec.max_copies:
+        return Decision(desired, desired, Reason.AT_MAX, True,
+                        reevaluate_after_s=spec.scale_out_cooldown_s,
+                        detail=f"at max_copies {spec.max_copies}")
+    serving = max(snapshot.current_copies, 0)
+    if value is None:
+        # The alarm saw a breach that we cannot read back: fail open with the smallest step.
+        value = spec.scale_out_threshold
+        why = "no datapoint readable; alarm in ALARM: smallest step"
+    else:
+        why = f"{value:.2f} per copy over {serving} copies vs threshold {spec.scale_out_threshold}"
+    if value < spec.scale_out_threshold and serving > 0:
+        return Decision(desired, desired, Reason.WITHIN_TARGET, True,
+                        reevaluate_after_s=spec.scale_out_cooldown_s, detail=why)
+    step = step_copies(value, max(serving, 1), spec)
+    reason = Reason.SCALE_OUT
+    if step > spec.max_step_copies:
+        step, reason = spec.max_step_copies, Reason.SCALE_UP_LIMIT
+    wanted = serving + step
+    target = clamp(wanted, spec)
+    if target < wanted:
+        reason = Reason.AT_MAX
+    if target <= desired:
+        return Decision(desired, desired, Reason.IN_FLIGHT, True,
+                        reevaluate_after_s=spec.scale_out_cooldown_s,
+                        detail=f"{why}; {desired} copies already asked for cover {wanted}")
+    return _out(target, snapshot, spec, history, reason, why)
+
+
+def _scale_in(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float) -> Decision:
+    desired = snapshot.desired_copies
+
+    def hold(reason: Reason, detail: str, valid: bool = True) -> Decision:
+        return Decision(desired, desired, reason, valid,
+                        reevaluate_after_s=spec.scale_in_cooldown_s, detail=detail)
+
+    value = snapshot.concurrency_per_copy
+    if value is None:
+        return hold(Reason.NO_DATA, "no datapoint: never scale in blind", valid=False)
+    if snapshot.datapoints < spec.scale_in_datapoints:
+        return hold(Reason.PARTIAL_DATA, f"{snapshot.datapoints} of "
+                    f"{spec.scale_in_datapoints} datapoints", valid=False)
+    if desired <= spec.min_copies:
+        return hold(Reason.AT_MIN, f"at min_copies {spec.min_copies}")
+    if value >= spec.scale_in_threshold:
+        return hold(Reason.WITHIN_TARGET, f"{value:.2f} per copy >= {spec.scale_in_threshold}")
+    if snapshot.current_copies != desired:
+        return hold(Reason.IN_FLIGHT, f"{snapshot.current_copies} of {desired} copies serve")
+    for label, at, cooldown in (("scale-in", history.last_scale_in_at, spec.scale_in_cooldown_s),
+                                ("scale-out", history.last_scale_out_at,
+                                 spec.scale_out_cooldown_s)):
+        if at is not None and now - at < cooldown:
+            return hold(Reason.COOLDOWN, f"{label} cooldown: {cooldown - (now - at):.0f} s left")
+    # Keep the remaining copies below the midpoint of the two thresholds.
+    demand = value * snapshot.current_copies
+    midpoint = (spec.scale_in_threshold + spec.scale_out_threshold) / 2
+    floor = math.ceil(demand / midpoint) if demand > 0 else 0
+    target = clamp(max(desired - spec.scale_in_step_copies, floor), spec)
+    if target >= desired:
+        return hold(Reason.WITHIN_TARGET, f"demand {demand:.1f} needs {floor} copies")
+    return Decision(target, desired, Reason.SCALE_IN, True,
+                    reevaluate_after_s=spec.scale_in_cooldown_s,
+                    detail=f"{value:.2f} per copy < {spec.scale_in_threshold}; demand "
+                    f"{demand:.1f} keeps {target}")
