@@ -37,5 +37,10 @@ lint: setup
 test: setup lint
 	$(PY) -m pytest -q
 
+# Benchmarks (speed goals live here, never in timed tests): each prints its figures and writes
+# benchmarks/results/<name>.json.
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
 clean:
 	rm -rf cdk.out $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,57 @@
+"""Names shared by the stacks that deploy the control plane and the handlers that run in it.
+
+The CDK app imports this module (it is pure Python) so that an alarm name, an environment
+variable or a table key is spelled once.
+"""
+
+from __future__ import annotations
+
+from .decision import Trigger
+
+# --- Environment of every control-plane function (one set of functions per endpoint) --------
+ENV_TABLE_NAME = "TABLE_NAME"
+ENV_ENDPOINT_NAME = "ENDPOINT_NAME"
+# JSON: {component name: {"spec": ScalingSpec.to_dict(), "image": ECR URI, "model": model name}}
+ENV_COMPONENTS = "COMPONENTS"
+ENV_REEVALUATION_QUEUE_URL = "REEVALUATION_QUEUE_URL"
+ENV_HISTORY_TTL_DAYS = "HISTORY_TTL_DAYS"
+# Lambda's environment holds at most 4 KB in all; the stacks refuse to synthesize beyond this.
+ENV_COMPONENTS_MAX_BYTES = 3072
+
+# --- State table --------------------------------------------------------------------------
+# Every row of an endpoint lives in the partition named exactly after the endpoint, so IAM's
+# dynamodb:LeadingKeys condition (StringEquals, not a prefix) confines a role to its endpoint.
+TABLE_PARTITION_KEY = "pk"  # endpoint name
+TABLE_SORT_KEY = "sk"  # COMPONENT#<name>, IMAGE#<uri>, DECISION#<ts>#<component>, ...
+TABLE_TTL_ATTRIBUTE = "expires_at"  # epoch seconds; set on history rows only
+
+# --- Metrics the handlers emit (CloudWatch embedded metric format) ------------------------
+METRICS_NAMESPACE = "SageMakerFastScale"
+DIM_ENDPOINT = "EndpointName"
+DIM_COMPONENT = "InferenceComponentName"
+DIM_PATH = "Path"  # warm_instance | cached | uncached
+METRIC_SCALING_DECISIONS = "ScalingDecisions"  # count of decisions that changed the target
+METRIC_TARGET_COPIES = "TargetCopies"
+METRIC_SCALING_ERRORS = "ScalingErrors"
+METRIC_SCALE_OUT_SECONDS = "ScaleOutSeconds"  # decision to CurrentCopyCount reaching target
+
+# --- Alarms -------------------------------------------------------------------------------
+_ALARM_SUFFIX = {
+    Trigger.SCALE_OUT: "scale-out",
+    Trigger.SCALE_IN: "scale-in",
+    Trigger.FROM_ZERO: "from-zero",
+}
+
+
+def alarm_name(component: str, trigger: Trigger) -> str:
+    """The CloudWatch alarm that asks the scaler to act on ``component``."""
+    return f"{component}-{_ALARM_SUFFIX[trigger]}"
+
+
+def parse_alarm_name(name: str) -> tuple[str, Trigger]:
+    """``(component, trigger)`` of an alarm named by ``alarm_name``; ``ValueError`` otherwise."""
+    for trigger, suffix in _ALARM_SUFFIX.items():
+        if name.endswith(f"-{suffix}") and len(name) > len(suffix) + 1:
+            return name[: -len(suffix) - 1], trigger
+    allowed = ", ".join(f"<component>-{s}" for s in _ALARM_SUFFIX.values())
+    raise ValueError(f"alarm {name!r} is not one of the scaler's; allowed: {allowed}")
