@@ -34,6 +34,10 @@ METRIC_SCALING_DECISIONS = "ScalingDecisions"  # count of decisions that changed
 METRIC_TARGET_COPIES = "TargetCopies"
 METRIC_SCALING_ERRORS = "ScalingErrors"
 METRIC_SCALE_OUT_SECONDS = "ScaleOutSeconds"  # decision to CurrentCopyCount reaching target
+# Emitted by the cache tracker each time it observes a component (events and polling):
+METRIC_DESIRED_COPIES = "DesiredCopies"
+METRIC_CURRENT_COPIES = "CurrentCopies"
+METRIC_INSTANCES = "Instances"  # dimension EndpointName only
 
 # --- Alarms -------------------------------------------------------------------------------
 _ALARM_SUFFIX = {
