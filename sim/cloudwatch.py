@@ -1,0 +1,190 @@
+"""CloudWatch as scaling sees it: metric datapoints that arrive late, and M-of-N alarms.
+
+Pure and independent of the simulator's loop, so the local end-to-end demo can drive moto with
+the same semantics:
+
+* ``MetricSeries``: a metric sampled at its resolution (10 s for SageMaker's high-resolution
+  ``ConcurrentRequestsPerCopy``, 60 s for standard metrics). A datapoint for the period
+  ``[t, t + period)`` becomes readable at ``t + period + publish_delay_s``; alarms and handlers only
+  ever see readable datapoints. ``window`` aggregates the base datapoints into an alarm's period.
+* ``evaluate``: one alarm evaluation, "M out of N" (``datapoints_to_alarm`` out of
+  ``evaluation_periods``), missing data treated as missing (CloudWatch's default
+  ``TreatMissingData``): a missing datapoint neither breaches nor clears.
+* ``Alarm``: keeps the state and reports transitions. Actions differ by target, and that matters:
+  a Lambda action runs only when the state changes (aws-facts: "It invokes on state transitions
+  only"), while Application Auto Scaling's policies keep being invoked at every evaluation while
+  the alarm stays in ALARM (Application Auto Scaling user guide, step scaling: "adjustments
+  continue for further breaches until the alarm returns to OK"). ``Alarm.update`` returns the
+  transition; ``Alarm.in_alarm`` is what a repeating action checks.
+
+Delays (stated, not measured by us): AWS writes that with high-resolution metrics "publishing and
+the policy's reaction take another 1-2 minutes" after the 30 s of datapoints
+(aws-samples/sagemaker-genai-hosting-examples, scale_down_to_zero notebook). We split the lower
+end of that range into ``HIGH_RES_PUBLISH_DELAY_S`` = 30 s for the metric and
+``AAS_REACTION_S`` = 30 s for Application Auto Scaling, which favours the AWS baselines. Standard
+1-minute metrics arrive ``STANDARD_PUBLISH_DELAY_S`` = 60 s after their minute. A Lambda alarm
+action starts within ``LAMBDA_REACTION_S`` = 2 s (asynchronous invoke plus a warm function).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+HIGH_RES_PUBLISH_DELAY_S = 30.0
+STANDARD_PUBLISH_DELAY_S = 60.0
+AAS_REACTION_S = 30.0
+LAMBDA_REACTION_S = 2.0
+
+
+class State(StrEnum):
+    OK = "OK"
+    ALARM = "ALARM"
+    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+
+COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    "GreaterThanThreshold": operator.gt,
+    "GreaterThanOrEqualToThreshold": operator.ge,
+    "LessThanThreshold": operator.lt,
+    "LessThanOrEqualToThreshold": operator.le,
+}
+STATISTICS = ("Average", "Sum", "Maximum", "Minimum")
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """An alarm's definition, in CloudWatch's terms."""
+
+    name: str
+    threshold: float
+    comparison: str
+    period_s: int
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    statistic: str = "Average"
+
+    def __post_init__(self) -> None:
+        if self.comparison not in COMPARISONS:
+            raise ValueError(f"alarm {self.name}: comparison {self.comparison!r}; allowed: "
+                             f"{', '.join(COMPARISONS)}")
+        if self.statistic not in STATISTICS:
+            raise ValueError(f"alarm {self.name}: statistic {self.statistic!r}; allowed: "
+                             f"{', '.join(STATISTICS)}")
+        if not (self.period_s in (10, 20, 30) or (self.period_s > 0 and self.period_s % 60 == 0)):
+            raise ValueError(f"alarm {self.name}: period {self.period_s} s; allowed: 10, 20, 30 "
+                             "or a multiple of 60")
+        if not 1 <= self.datapoints_to_alarm <= self.evaluation_periods:
+            raise ValueError(f"alarm {self.name}: {self.datapoints_to_alarm} datapoints to alarm "
+                             f"out of {self.evaluation_periods}; allowed: 1..evaluation_periods")
+
+    def breaches(self, value: float) -> bool:
+        return COMPARISONS[self.comparison](value, self.threshold)
+
+
+def evaluate(spec: AlarmSpec, datapoints: Sequence[float | None], current: State) -> State:
+    """The alarm's state after one evaluation of its latest ``evaluation_periods`` datapoints.
+
+    ALARM when at least M datapoints breach; OK when so many present datapoints do not breach
+    that M breaches are no longer possible; otherwise the state stays. No datapoint at all:
+    INSUFFICIENT_DATA. With M = 2 of N = 3: [9, None, 10] over 8 is ALARM, [9, 7, None] is
+    undecided (stays), [7, 6, None] is OK.
+    """
+    window = list(datapoints)[-spec.evaluation_periods:]
+    present = [v for v in window if v is not None]
+    if not present:
+        return State.INSUFFICIENT_DATA
+    breaching = sum(1 for v in present if spec.breaches(v))
+    if breaching >= spec.datapoints_to_alarm:
+        return State.ALARM
+    clear = len(present) - breaching
+    if clear > spec.evaluation_periods - spec.datapoints_to_alarm:
+        return State.OK
+    return current if current is not State.INSUFFICIENT_DATA else State.OK
+
+
+def aggregate(values: Sequence[float | None], statistic: str,
+              weights: Sequence[float] | None = None) -> float | None:
+    """One alarm-period datapoint from the base datapoints inside it (None if none exist)."""
+    present = [(v, 1.0 if weights is None else weights[i])
+               for i, v in enumerate(values) if v is not None]
+    if not present:
+        return None
+    if statistic == "Sum":
+        return sum(v for v, _ in present)
+    if statistic == "Maximum":
+        return max(v for v, _ in present)
+    if statistic == "Minimum":
+        return min(v for v, _ in present)
+    return sum(v * w for v, w in present) / sum(w for _, w in present)
+
+
+class MetricSeries:
+    """Datapoints of one metric at a fixed resolution, each readable after a publishing delay."""
+
+    def __init__(self, name: str, resolution_s: int, publish_delay_s: float):
+        if resolution_s <= 0:
+            raise ValueError(f"metric {name}: resolution must be > 0 s; got {resolution_s}")
+        self.name = name
+        self.resolution_s = resolution_s
+        self.publish_delay_s = publish_delay_s
+        self.values: list[float | None] = []  # index i covers [i * res, (i + 1) * res)
+
+    def record(self, value: float | None) -> None:
+        """Append the datapoint of the next period (None: nothing was emitted)."""
+        self.values.append(value)
+
+    def readable_periods(self, now_s: float) -> int:
+        """How many datapoints (from the first) can be read at ``now_s``."""
+        n = math.floor((now_s - self.publish_delay_s) / self.resolution_s + 1e-9)
+        return max(0, min(len(self.values), n))
+
+    def window(self, now_s: float, period_s: int, periods: int,
+               statistic: str = "Average") -> list[float | None]:
+        """The latest ``periods`` alarm-period datapoints readable at ``now_s``, oldest first.
+
+        Alarm periods are aligned to multiples of ``period_s``; a period counts only once all of
+        its base datapoints are readable. A 60 s Average over a 10 s metric averages six values.
+        """
+        if period_s % self.resolution_s:
+            raise ValueError(f"metric {self.name}: alarm period {period_s} s is not a multiple "
+                             f"of the metric's {self.resolution_s} s resolution")
+        per = period_s // self.resolution_s
+        readable = self.readable_periods(now_s)
+        last_full = readable // per  # alarm periods fully readable
+        first = max(0, last_full - periods)
+        if per == 1:
+            out = self.values[first:last_full]
+            return [None] * (periods - len(out)) + out
+        out = []
+        for k in range(first, last_full):
+            out.append(aggregate(self.values[k * per:(k + 1) * per], statistic))
+        return [None] * (periods - len(out)) + out
+
+
+@dataclass
+class Alarm:
+    """An alarm's state over time; ``update`` evaluates and returns the new state on a change."""
+
+    spec: AlarmSpec
+    state: State = State.INSUFFICIENT_DATA
+    changed_at_s: float = 0.0
+
+    @property
+    def in_alarm(self) -> bool:
+        return self.state is State.ALARM
+
+    def update(self, now_s: float, datapoints: Sequence[float | None]) -> State | None:
+        new = evaluate(self.spec, datapoints, self.state)
+        if new is self.state:
+            return None
+        self.state, self.changed_at_s = new, now_s
+        return new
+
+    def due(self, now_s: float) -> bool:
+        """CloudWatch evaluates an alarm once per period, at period boundaries."""
+        return math.isclose(now_s % self.spec.period_s, 0.0, abs_tol=1e-6) or math.isclose(
+            now_s % self.spec.period_s, self.spec.period_s, abs_tol=1e-6)

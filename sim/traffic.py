@@ -1,0 +1,236 @@
+"""Request traffic: the bundled Azure code trace, any CSV in its format, and synthetic scenarios.
+
+A workload is three aligned arrays (arrival time, prompt tokens, output tokens), sorted by
+arrival. Synthetic scenarios draw arrivals from a Poisson process whose rate follows the
+scenario's shape, and draw token counts from the Azure trace, so every scenario has the mix of
+long prompts and short answers real code-completion traffic has. All randomness comes from one
+seeded generator: the same seed gives the same workload.
+
+Service time of a request on one copy (``service_time_s``) is prefill plus decode::
+
+    service_s = prompt_tokens / prefill_tokens_per_s + output_tokens / decode_tokens_per_s
+
+With the default fleet's 6000 and 25 tokens/s, a 2048-token prompt with 28 output tokens takes
+0.34 + 1.12 = 1.46 s, the Azure trace's mean.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+TRACES_DIR = Path(__file__).with_name("traces")
+TRACES = {"azure-code": TRACES_DIR / "AzureLLMInferenceTrace_code.csv"}
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Requests sorted by arrival; ``name`` says where they came from."""
+
+    name: str
+    arrival_s: FloatArray
+    prompt_tokens: FloatArray
+    output_tokens: FloatArray
+    duration_s: float
+    spikes_at_s: tuple[float, ...] = ()  # known spike starts of a synthetic scenario
+
+    def __len__(self) -> int:
+        return int(self.arrival_s.size)
+
+    def service_time_s(self, prefill_tokens_per_s: float, decode_tokens_per_s: float) -> FloatArray:
+        """Seconds each request keeps one of a copy's concurrency slots."""
+        return self.prompt_tokens / prefill_tokens_per_s + self.output_tokens / decode_tokens_per_s
+
+    def scaled(self, load: float, seed: int) -> Workload:
+        """The same traffic at ``load`` times the request rate, bursts kept where they are.
+
+        Each request is repeated ``floor(load)`` times, plus once more with probability equal to
+        the fraction, each repeat shifted by up to one second: load 2.5 turns 100 requests in a
+        minute into about 250 in the same minute. ``load`` below 1 thins the trace.
+        """
+        if not (math.isfinite(load) and load > 0):
+            raise ValueError(f"load must be a number > 0; got {load!r}")
+        if load == 1:
+            return self
+        rng = np.random.default_rng(seed)
+        whole = int(load)
+        repeats = np.full(len(self), whole) + (rng.random(len(self)) < load - whole)
+        idx = np.repeat(np.arange(len(self)), repeats)
+        jitter = rng.random(idx.size)
+        first = np.r_[0, np.cumsum(repeats)[:-1]]
+        is_first = np.zeros(idx.size, dtype=bool)
+        is_first[first[repeats > 0]] = True
+        jitter[is_first] = 0.0
+        arrival = np.minimum(self.arrival_s[idx] + jitter, self.duration_s)
+        order = np.argsort(arrival, kind="stable")
+        return Workload(f"{self.name} x{load:g}", arrival[order], self.prompt_tokens[idx][order],
+                        self.output_tokens[idx][order], self.duration_s, self.spikes_at_s)
+
+
+def load_trace(path: str | Path) -> Workload:
+    """Read a CSV with ``TIMESTAMP, ContextTokens, GeneratedTokens`` (the Azure LLM trace format).
+
+    Times become seconds from the first request.
+    """
+    source = Path(path)
+    try:
+        with source.open(newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            expected = ["TIMESTAMP", "ContextTokens", "GeneratedTokens"]
+            if header is None or [h.strip() for h in header] != expected:
+                raise ValueError(f"{source}: header must be {','.join(expected)}; got {header}")
+            stamps: list[float] = []
+            prompts: list[float] = []
+            outputs: list[float] = []
+            for line, row in enumerate(reader, start=2):
+                try:
+                    # Python parses at most 6 fractional digits; the trace has 7.
+                    stamp = row[0].strip()
+                    if "." in stamp:
+                        head, frac = stamp.split(".", 1)
+                        stamp = f"{head}.{frac[:6]}"
+                    stamps.append(datetime.fromisoformat(stamp).timestamp())
+                    prompts.append(float(row[1]))
+                    outputs.append(float(row[2]))
+                except (ValueError, IndexError):
+                    raise ValueError(f"{source}:{line}: expected TIMESTAMP,ContextTokens,"
+                                     f"GeneratedTokens; got {row}") from None
+    except OSError as exc:
+        raise ValueError(f"{source}: cannot read the trace: {exc.strerror}") from None
+    if not stamps:
+        raise ValueError(f"{source}: the trace has no requests")
+    arrival = np.asarray(stamps, dtype=np.float64)
+    order = np.argsort(arrival, kind="stable")
+    arrival = arrival[order] - arrival[order][0]
+    return Workload(source.stem, arrival, np.asarray(prompts)[order],
+                    np.asarray(outputs)[order], float(arrival[-1]) + 1.0)
+
+
+# --- Synthetic scenarios -------------------------------------------------------------------
+# Rates in requests per second. At the trace's mean service time of 1.46 s, 2 req/s keep about
+# 3 requests in flight (well inside one copy at a threshold of 8) and 25 req/s about 36, which
+# needs 5 copies at the default threshold of 8 per copy and 3 copies just to avoid queueing.
+
+RateFn = Callable[[FloatArray], FloatArray]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    default_duration_s: float
+    rate: Callable[[float], RateFn]  # duration -> rate(t)
+    peak_rate: float
+    spikes: Callable[[float], tuple[float, ...]]
+
+
+def _step_spike(duration_s: float) -> RateFn:
+    start, end = duration_s / 6, duration_s / 6 + duration_s / 3
+    return lambda t: np.where((t >= start) & (t < end), 25.0, 2.0)
+
+
+def _ramp(duration_s: float) -> RateFn:
+    ramp_s = duration_s * 2 / 3
+    return lambda t: 1.0 + 24.0 * np.clip(t / ramp_s, 0.0, 1.0)
+
+
+def _diurnal(duration_s: float) -> RateFn:
+    # Quiet at midnight (1 req/s), peak at noon (12 req/s).
+    return lambda t: 1.0 + 11.0 * (1 - np.cos(2 * np.pi * t / 86_400.0)) / 2
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "step-spike": Scenario("step-spike", "2 req/s, then 25 req/s from 1/6 to 1/2 of the run",
+                           3600.0, _step_spike, 25.0, lambda d: (d / 6,)),
+    "ramp": Scenario("ramp", "1 req/s rising linearly to 25 req/s over 2/3 of the run, then "
+                     "held", 5400.0, _ramp, 25.0, lambda d: ()),
+    "diurnal": Scenario("diurnal", "a day: 1 req/s at midnight, 12 req/s at noon", 86_400.0,
+                        _diurnal, 12.0, lambda d: ()),
+    "bursty": Scenario("bursty", "2 req/s with bursts of 20 req/s (minutes long, about every "
+                       "10 minutes, random)", 7200.0, lambda d: lambda t: t, 20.0,
+                       lambda d: ()),
+}
+
+
+def _token_pool() -> tuple[FloatArray, FloatArray]:
+    trace = load_trace(TRACES["azure-code"])
+    return trace.prompt_tokens, trace.output_tokens
+
+
+def _thinned(rate: RateFn, peak: float, duration_s: float,
+             rng: np.random.Generator) -> FloatArray:
+    """Arrivals of a Poisson process with rate ``rate(t) <= peak``, by thinning."""
+    n = rng.poisson(peak * duration_s)
+    candidates = np.sort(rng.random(n) * duration_s)
+    keep = rng.random(n) * peak < rate(candidates)
+    return candidates[keep]
+
+
+def _bursty(duration_s: float, rng: np.random.Generator) -> tuple[FloatArray, tuple[float, ...]]:
+    """A two-state modulated Poisson process: calm (mean 10 min) and burst (mean 2 min)."""
+    edges: list[tuple[float, float]] = []
+    t, bursting = 0.0, False
+    while t < duration_s:
+        length = rng.exponential(120.0 if bursting else 600.0)
+        if bursting:
+            edges.append((t, min(t + length, duration_s)))
+        t += length
+        bursting = not bursting
+    starts = np.array([a for a, _ in edges])
+    ends = np.array([b for _, b in edges])
+
+    def rate(x: FloatArray) -> FloatArray:
+        if not edges:
+            return np.full_like(x, 2.0)
+        i = np.searchsorted(starts, x, side="right") - 1
+        inside = (i >= 0) & (x < ends[np.maximum(i, 0)])
+        return np.where(inside, 20.0, 2.0)
+
+    return _thinned(rate, 20.0, duration_s, rng), tuple(a for a, _ in edges)
+
+
+def synthetic(name: str, *, seed: int, duration_s: float | None = None) -> Workload:
+    """A synthetic scenario by name (``SCENARIOS``), reproducible from ``seed``."""
+    if name not in SCENARIOS:
+        raise ValueError(f"unknown scenario {name!r}; allowed: {', '.join(SCENARIOS)}")
+    scenario = SCENARIOS[name]
+    duration = scenario.default_duration_s if duration_s is None else duration_s
+    if not (math.isfinite(duration) and duration > 0):
+        raise ValueError(f"duration must be > 0 seconds; got {duration!r}")
+    rng = np.random.default_rng(seed)
+    if name == "bursty":
+        arrival, spikes = _bursty(duration, rng)
+    else:
+        arrival = _thinned(scenario.rate(duration), scenario.peak_rate, duration, rng)
+        spikes = scenario.spikes(duration)
+    prompts, outputs = _token_pool()
+    pick = rng.integers(0, prompts.size, arrival.size)
+    return Workload(name, arrival, prompts[pick], outputs[pick], duration, spikes)
+
+
+def workload(name_or_path: str, *, seed: int = 0, duration_s: float | None = None,
+             load: float = 1.0) -> Workload:
+    """A bundled trace (``azure-code``), a scenario name, or a path to a trace CSV."""
+    if name_or_path in SCENARIOS:
+        w = synthetic(name_or_path, seed=seed, duration_s=duration_s)
+    elif name_or_path in TRACES or Path(name_or_path).suffix == ".csv":
+        w = load_trace(TRACES.get(name_or_path, Path(name_or_path)))
+        if duration_s is not None:
+            keep = w.arrival_s < duration_s
+            w = Workload(w.name, w.arrival_s[keep], w.prompt_tokens[keep],
+                         w.output_tokens[keep], duration_s)
+    else:
+        raise ValueError(f"unknown trace {name_or_path!r}; allowed: a scenario "
+                         f"({', '.join(SCENARIOS)}), a bundled trace ({', '.join(TRACES)}) or "
+                         "a path to a .csv in the Azure LLM trace format")
+    return w.scaled(load, seed)
