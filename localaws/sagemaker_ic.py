@@ -130,8 +130,10 @@ class InferenceComponentControl:
 
     def inject_fault(self, operation: str, component: str, code: str, message: str,
                      times: int = 1) -> None:
-        """The next ``times`` calls of ``operation`` (e.g. ``UpdateInferenceComponentRuntimeConfig``)
-        on ``component`` fail with error ``code`` before changing anything."""
+        """The next ``times`` calls of ``operation`` on ``component`` fail with ``code``.
+
+        ``operation`` is the API name, e.g. ``UpdateInferenceComponentRuntimeConfig``; the
+        failing call changes nothing."""
         queue = self._faults.setdefault((operation, component), deque())
         queue.extend([(code, message)] * times)
 
@@ -387,7 +389,8 @@ def control(account_id: str = DEFAULT_ACCOUNT_ID, region_name: str = "us-east-1"
         if ctl is None:
             ctl = InferenceComponentControl(account_id, region_name)
             backend.__dict__["_localaws_ic"] = ctl
-    return ctl  # type: ignore[no-any-return]
+    assert isinstance(ctl, InferenceComponentControl)
+    return ctl
 
 
 # --- patches on moto ------------------------------------------------------------------------
@@ -415,7 +418,7 @@ def _patch_endpoint_configs() -> None:
         if instance_type not in EXTRA_INSTANCE_TYPES:
             original_validate(self, instance_type)
 
-    config_cls.validate_instance_type = validate_instance_type  # type: ignore[method-assign]
+    setattr(config_cls, "validate_instance_type", validate_instance_type)  # noqa: B010
 
     backend_cls = sm_models.SageMakerModelBackend
     original_variants = backend_cls.validate_production_variants
@@ -424,8 +427,8 @@ def _patch_endpoint_configs() -> None:
         # An inference-component variant names no model: its components do.
         original_variants(self, [v for v in variants if "ModelName" in v])
 
-    backend_cls.validate_production_variants = (  # type: ignore[method-assign]
-        validate_production_variants)
+    setattr(backend_cls, "validate_production_variants",  # noqa: B010
+            validate_production_variants)
 
     response_cls = sm_responses.SageMakerResponse
     original_create = response_cls.create_endpoint_config
@@ -440,7 +443,7 @@ def _patch_endpoint_configs() -> None:
                 setattr(config, attribute, value)
         return result
 
-    response_cls.create_endpoint_config = create_endpoint_config  # type: ignore[method-assign]
+    setattr(response_cls, "create_endpoint_config", create_endpoint_config)  # noqa: B010
 
 
 def _patch_endpoints() -> None:
@@ -455,7 +458,7 @@ def _patch_endpoints() -> None:
                     summary[key] = variant[key]
         return processed
 
-    endpoint_cls._process_production_variants = process  # type: ignore[method-assign]
+    setattr(endpoint_cls, "_process_production_variants", process)  # noqa: B010
 
     backend_cls = sm_models.SageMakerModelBackend
     original_describe = backend_cls.describe_endpoint
@@ -475,8 +478,8 @@ def _patch_endpoints() -> None:
         original_delete(self, endpoint_name)
         control(self.account_id, self.region_name).delete_endpoint(endpoint_name)
 
-    backend_cls.describe_endpoint = describe_endpoint  # type: ignore[method-assign]
-    backend_cls.delete_endpoint = delete_endpoint  # type: ignore[method-assign]
+    setattr(backend_cls, "describe_endpoint", describe_endpoint)  # noqa: B010
+    setattr(backend_cls, "delete_endpoint", delete_endpoint)  # noqa: B010
 
 
 def _add_actions() -> None:

@@ -26,11 +26,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Trigger(str, Enum):
+class Trigger(StrEnum):
     """Which alarm asked for the decision."""
 
     SCALE_OUT = "scale_out"
@@ -38,7 +38,7 @@ class Trigger(str, Enum):
     FROM_ZERO = "from_zero"
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     """Why the target is what it is (Kubernetes' HPA gives one with every recommendation)."""
 
     SCALE_OUT = "ScaleOut"
@@ -54,9 +54,10 @@ class Reason(str, Enum):
     PARTIAL_DATA = "PartialData"
     ALARM_NOT_IN_ALARM = "AlarmNotInAlarm"  # the alarm is back to OK: stop
     OUT_OF_BOUNDS = "OutOfBounds"  # desired copies outside min..max (a redeploy): clamp
+    STATE_UNAVAILABLE = "StateUnavailable"  # history unreadable: scale-in fails closed
 
 
-class Path(str, Enum):
+class Path(StrEnum):
     """How a new copy becomes ready, fastest first."""
 
     WARM_INSTANCE = "warm_instance"  # free accelerators on a running instance: data cache
@@ -137,6 +138,9 @@ class History:
     last_scale_out_at: float | None = None
     last_scale_in_at: float | None = None
     observed_ready_s: Mapping[str, float] = field(default_factory=dict)  # by Path value
+    # False when the state table could not be read: cooldowns are unknown, so scale-in (which
+    # needs them) holds, while scale-out (which does not) goes ahead.
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -281,6 +285,9 @@ def _scale_in(snapshot: Snapshot, spec: ScalingSpec, history: History, now: floa
         return Decision(desired, desired, reason, valid,
                         reevaluate_after_s=spec.scale_in_cooldown_s, detail=detail)
 
+    if not history.complete:
+        return hold(Reason.STATE_UNAVAILABLE, "history unreadable: never scale in blind",
+                    valid=False)
     value = snapshot.concurrency_per_copy
     if value is None:
         return hold(Reason.NO_DATA, "no datapoint: never scale in blind", valid=False)

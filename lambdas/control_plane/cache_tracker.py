@@ -1,0 +1,215 @@
+"""The cache tracker: the per-endpoint picture the scaler plans with.
+
+Events (handler ``control_plane.cache_tracker.handler``): ``SageMaker Endpoint State Change``,
+CloudTrail ``AWS API Call via CloudTrail`` for the inference-component calls (SageMaker sends
+no event of its own for them), and a one-minute ``Scheduled Event`` as the polling fallback:
+copies becoming ready produce no event at all, so only polling sees a scale-out finish.
+
+Each observation of a component (``DescribeInferenceComponent``, plus ``DescribeEndpoint`` for
+the instances) updates:
+
+* the component row's ``observed_*`` attributes and the ``DesiredCopies`` / ``CurrentCopies`` /
+  ``Instances`` metrics;
+* ``IMAGE#<uri>`` and ``MODEL#<name>``: ``cold`` (configured, never run here) → ``warming``
+  (copies asked for, none serving yet) → ``cached`` (a copy served on this endpoint, so new
+  instances skip the pull; SageMaker purges the cache with the endpoint, and cleanup purges the
+  rows);
+* a pending scale-out the scaler recorded: when ``CurrentCopyCount`` reaches its target, the
+  seconds from decision to that observation go to a ``SCALEOUT#`` row, the ``ScaleOutSeconds``
+  metric (dimension ``Path``) and the component's ``ready_s_<path>``, which the scaler's
+  placement then prefers over the cold-start model's prediction. The resolution is the polling
+  interval (60 s) for copies that finish between events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import aws, clock, contract
+from .events import (
+    COMPONENT_CALLS,
+    ApiCallEvent,
+    EndpointStateEvent,
+    ForeignEndpoint,
+    ScheduledEvent,
+    parse_eventbridge,
+)
+from .observability import bind, emit, logger, reset
+from .settings import Component, Settings, settings
+from .state import ComponentState, Conflict, StateStore
+
+# How much a new observed scale-out time moves the remembered one: halfway, so one outlier
+# (a slow instance) does not dominate and two agreeing observations nearly replace it.
+READY_SMOOTHING = 0.5
+
+
+def handler(event: Any, context: Any = None) -> dict[str, Any]:
+    """Lambda entry point."""
+    cfg = settings()
+    reset(cfg.endpoint)
+    parsed = parse_eventbridge(event, COMPONENT_CALLS)
+    bind(event_id=parsed.event_id)
+    store = StateStore(aws.client("dynamodb"), cfg.table_name, cfg.endpoint,
+                       cfg.history_ttl_days)
+    if isinstance(parsed, EndpointStateEvent):
+        return _endpoint_state(parsed, cfg, store)
+    if isinstance(parsed, ApiCallEvent):
+        return _api_call(parsed, cfg, store)
+    return _poll(parsed, cfg, store)
+
+
+def _endpoint_state(event: EndpointStateEvent, cfg: Settings, store: StateStore
+                    ) -> dict[str, Any]:
+    if event.endpoint != cfg.endpoint:
+        raise ForeignEndpoint(f"state change of endpoint {event.endpoint!r} reached "
+                              f"{cfg.endpoint!r}'s tracker; nothing changed")
+    if event.status.upper() == "DELETING":
+        # Cleanup owns the end of an endpoint; writing now could outlive its purge.
+        return {"action": "ignored", "status": event.status}
+    store.observe("ENDPOINT", {"status": event.status, "observed_at": clock.now()})
+    return {"action": "observed", "components": observe_all(cfg, store)}
+
+
+def _api_call(event: ApiCallEvent, cfg: Settings, store: StateStore) -> dict[str, Any]:
+    if event.endpoint is not None and event.endpoint != cfg.endpoint:
+        raise ForeignEndpoint(f"{event.event_name} on endpoint {event.endpoint!r} reached "
+                              f"{cfg.endpoint!r}'s tracker; nothing changed")
+    if event.component is None:
+        return {"action": "observed", "components": observe_all(cfg, store)}
+    component = cfg.component(event.component)
+    bind(component=component.name)
+    if event.error_code:
+        return {"action": "ignored", "error_code": event.error_code}
+    if event.event_name == "DeleteInferenceComponent":
+        store.observe(f"COMPONENT#{component.name}", {
+            "observed_status": "Deleted", "observed_desired": 0, "observed_current": 0,
+            "observed_at": clock.now()})
+        return {"action": "deleted", "component": component.name}
+    sagemaker = aws.client("sagemaker")
+    instances = _instances(sagemaker, cfg.endpoint)
+    return {"action": "observed",
+            "components": [observe(cfg, store, component, instances, sagemaker)]}
+
+
+def _poll(event: ScheduledEvent, cfg: Settings, store: StateStore) -> dict[str, Any]:
+    return {"action": "polled", "components": observe_all(cfg, store)}
+
+
+def _instances(sagemaker: Any, endpoint: str) -> int | None:
+    try:
+        observed = aws.describe_endpoint(sagemaker, endpoint)
+    except aws.NotFound:
+        return None
+    if observed.current_instances is not None:
+        emit(contract.METRIC_INSTANCES, observed.current_instances, endpoint=endpoint)
+    return observed.current_instances
+
+
+def observe_all(cfg: Settings, store: StateStore) -> list[dict[str, Any]]:
+    """Observe every component of the endpoint (the polling fallback)."""
+    sagemaker = aws.client("sagemaker")
+    instances = _instances(sagemaker, cfg.endpoint)
+    if instances is not None:
+        store.observe("ENDPOINT", {"instances": instances, "observed_at": clock.now()})
+    return [observe(cfg, store, c, instances, sagemaker) for c in cfg.components.values()]
+
+
+def observe(cfg: Settings, store: StateStore, component: Component, instances: int | None,
+            sagemaker: Any) -> dict[str, Any]:
+    """One look at ``component``: record it, advance cache states, close a pending scale-out."""
+    now = clock.now()
+    try:
+        observed = aws.describe_component(sagemaker, component.name)
+    except aws.NotFound:
+        for key, name in (("IMAGE", component.image), ("MODEL", component.model)):
+            _advance(store, f"{key}#{name}", "cold", now)
+        return {"component": component.name, "status": "absent"}
+    if observed.endpoint != cfg.endpoint:
+        raise ForeignEndpoint(f"inference component {component.name!r} belongs to endpoint "
+                              f"{observed.endpoint!r}, not {cfg.endpoint!r}; nothing changed")
+    emit(contract.METRIC_DESIRED_COPIES, observed.desired_copies, endpoint=cfg.endpoint,
+         component=component.name)
+    emit(contract.METRIC_CURRENT_COPIES, observed.current_copies, endpoint=cfg.endpoint,
+         component=component.name)
+    image_row = store.get(f"IMAGE#{component.image}")
+    image_was_cached = bool(image_row and image_row.get("state") == "cached")
+    if observed.current_copies >= 1:
+        cache_state = "cached"
+    elif observed.desired_copies > 0:
+        cache_state = "warming"
+    else:
+        cache_state = "cold"
+    for key, name in (("IMAGE", component.image), ("MODEL", component.model)):
+        _advance(store, f"{key}#{name}", cache_state, now)
+    values: dict[str, Any] = {
+        "observed_status": observed.status, "observed_desired": observed.desired_copies,
+        "observed_current": observed.current_copies, "observed_at": now}
+    if instances is not None:
+        values["observed_instances"] = instances
+    store.observe(f"COMPONENT#{component.name}", values)
+    result: dict[str, Any] = {"component": component.name, "status": observed.status,
+                              "desired_copies": observed.desired_copies,
+                              "current_copies": observed.current_copies,
+                              "cache_state": cache_state}
+    state = store.load_component(component.name)
+    finished = _finish_scale_out(cfg, store, state, observed, instances, image_was_cached, now)
+    if finished:
+        result["scale_out"] = finished
+    return result
+
+
+def _advance(store: StateStore, sk: str, state: str, now: float) -> None:
+    """Move a cache row forward only: cached never goes back to warming or cold."""
+    order = {"cold": 0, "warming": 1, "cached": 2}
+    row = store.get(sk)
+    old = str(row.get("state")) if row else None
+    if old is not None and order.get(old, -1) >= order[state]:
+        return
+    values: dict[str, Any] = {"state": state, f"{state}_at": now}
+    if row is None:
+        values["first_seen_at"] = now
+    store.observe(sk, values)
+
+
+def observed_path(state: ComponentState, instances: int | None, image_was_cached: bool) -> str:
+    """How the copies of a finished scale-out came up.
+
+    No new instance since the decision: ``warm_instance``. Otherwise the scaler's predicted
+    cold path if it predicted one, else what the image cache said before this observation.
+    """
+    if instances is not None and state.pending_instances is not None:
+        if instances <= state.pending_instances:
+            return "warm_instance"
+        if state.pending_path in ("cached", "uncached"):
+            return state.pending_path
+        return "cached" if image_was_cached else "uncached"
+    # Instances unknown: trust the path the scaler predicted.
+    return state.pending_path or ("cached" if image_was_cached else "uncached")
+
+
+def _finish_scale_out(cfg: Settings, store: StateStore, state: ComponentState,
+                      observed: aws.ComponentObservation, instances: int | None,
+                      image_was_cached: bool, now: float) -> dict[str, Any] | None:
+    if state.pending_target is None or state.pending_since is None:
+        return None
+    if observed.current_copies < state.pending_target:
+        return None
+    seconds = max(0.0, now - state.pending_since)
+    path = observed_path(state, instances, image_was_cached)
+    old = state.observed_ready_s.get(path)
+    remembered = seconds if old is None else old + READY_SMOOTHING * (seconds - old)
+    try:
+        # Conditional on the version: a newer scale-out recorded meanwhile keeps its pending.
+        store.commit_component(state.name, state.version, {f"ready_s_{path}": remembered},
+                               ("pending_since", "pending_target", "pending_path",
+                                "pending_from", "pending_instances"))
+    except Conflict:
+        return None
+    store.put_history("SCALEOUT", state.pending_since, state.name, {
+        "seconds": seconds, "path": path, "target_copies": state.pending_target,
+        "observed_at": now})
+    emit(contract.METRIC_SCALE_OUT_SECONDS, seconds, "Seconds", endpoint=cfg.endpoint,
+         component=state.name, path=path)
+    logger.info("scale-out finished", extra={"seconds": seconds, "path": path,
+                                             "target_copies": state.pending_target})
+    return {"seconds": seconds, "path": path, "target_copies": state.pending_target}

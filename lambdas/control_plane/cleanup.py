@@ -1,0 +1,77 @@
+"""Cleanup: when an endpoint goes away, its control-plane state goes with it.
+
+Events (handler ``control_plane.cleanup.handler``): ``SageMaker Endpoint State Change`` with
+status ``DELETING``, CloudTrail ``DeleteEndpoint``, and the stack's ``Cleanup`` custom resource
+(Provider framework; acts on ``Delete``, so ``cdk destroy`` or removing the endpoint from the
+fleet file cleans up even without a trail). It deletes every row of the endpoint's partition and
+purges its re-evaluation queue (pending re-evaluations are all the control plane creates besides
+rows). Idempotent: a second run finds nothing to delete. It only ever builds keys in its own
+endpoint's partition, and IAM's ``dynamodb:LeadingKeys`` enforces the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import aws
+from .events import (
+    ApiCallEvent,
+    EndpointStateEvent,
+    EventError,
+    ForeignEndpoint,
+    ScheduledEvent,
+    is_custom_resource_event,
+    parse_custom_resource,
+    parse_eventbridge,
+)
+from .observability import bind, logger, reset
+from .settings import Settings, settings
+from .state import StateStore
+
+DELETE_CALLS = ("DeleteEndpoint",)
+
+
+def handler(event: Any, context: Any = None) -> dict[str, Any]:
+    """Lambda entry point."""
+    cfg = settings()
+    reset(cfg.endpoint)
+    if is_custom_resource_event(event):
+        resource = parse_custom_resource(event)
+        _check(resource.endpoint, cfg, "Cleanup custom resource")
+        physical_id = resource.physical_id or f"cleanup-{cfg.endpoint}"
+        if resource.request_type != "Delete":
+            return {"PhysicalResourceId": physical_id, "Data": {"RowsDeleted": "0"}}
+        done = purge(cfg)
+        return {"PhysicalResourceId": physical_id,
+                "Data": {"RowsDeleted": str(done["rows_deleted"]), "Queue": done["queue"]}}
+    parsed = parse_eventbridge(event, DELETE_CALLS)
+    bind(event_id=parsed.event_id)
+    if isinstance(parsed, ScheduledEvent):
+        raise EventError("cleanup acts on endpoint deletion only: a SageMaker Endpoint State "
+                         "Change, a CloudTrail DeleteEndpoint or the Cleanup custom resource")
+    if isinstance(parsed, EndpointStateEvent):
+        _check(parsed.endpoint, cfg, "endpoint state change")
+        if parsed.status.upper() != "DELETING":
+            return {"action": "ignored", "status": parsed.status}
+        return purge(cfg)
+    assert isinstance(parsed, ApiCallEvent)
+    _check(parsed.endpoint, cfg, "DeleteEndpoint call")
+    if parsed.error_code:
+        return {"action": "ignored", "error_code": parsed.error_code}
+    return purge(cfg)
+
+
+def _check(endpoint: str | None, cfg: Settings, what: str) -> None:
+    if endpoint != cfg.endpoint:
+        raise ForeignEndpoint(f"{what} for endpoint {endpoint!r} reached {cfg.endpoint!r}'s "
+                              "cleanup; nothing changed")
+
+
+def purge(cfg: Settings) -> dict[str, Any]:
+    """Delete this endpoint's rows and pending re-evaluations; safe to repeat."""
+    store = StateStore(aws.client("dynamodb"), cfg.table_name, cfg.endpoint,
+                       cfg.history_ttl_days)
+    queue = aws.purge_queue(aws.client("sqs"), cfg.queue_url)
+    rows = store.purge()
+    logger.info("endpoint state purged", extra={"rows_deleted": rows, "queue": queue})
+    return {"action": "purged", "rows_deleted": rows, "queue": queue}

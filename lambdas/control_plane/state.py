@@ -1,0 +1,264 @@
+"""The state table: one partition per endpoint, read and written only through this module.
+
+Layout (partition key ``pk`` = the endpoint name exactly, so IAM ``dynamodb:LeadingKeys``
+confines each endpoint's functions to their own rows):
+
+=============================  ==========================================================
+sort key ``sk``                what the row holds
+=============================  ==========================================================
+``COMPONENT#<name>``           ``version`` (conditional writes), ``scaler_copies`` (last
+                               target the scaler set), ``last_scale_out_at``,
+                               ``last_scale_in_at``, ``ready_s_<path>`` (observed), the
+                               pending scale-out (``pending_*``), the tracker's last
+                               observation (``observed_*``)
+``ENDPOINT``                   status, instances, ``observed_at``
+``IMAGE#<uri>``                cache state ``cold`` → ``warming`` → ``cached``
+``MODEL#<name>``               the same for model artifacts (the data cache)
+``DECISION#<ts>#<component>``  every decision with its reason and inputs (TTL)
+``SCALEOUT#<ts>#<component>``  observed decision-to-serving seconds and path (TTL)
+``ERROR#<ts>#<component>``     capacity and limit errors (TTL)
+``EVENT#<id>``                 idempotency claims (TTL)
+=============================  ==========================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import contract
+
+PK, SK, TTL = contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY, contract.TABLE_TTL_ATTRIBUTE
+EVENT_CLAIM_TTL_S = 24 * 3600  # an alarm retries for up to 6 hours; a day covers any redelivery
+CACHE_STATES = ("cold", "warming", "cached")
+
+
+class StateUnavailable(Exception):
+    """The table could not be read or written (missing, throttled, unreachable)."""
+
+
+class Conflict(Exception):
+    """Another invocation changed the row since it was read."""
+
+
+def component_key(name: str) -> str:
+    return f"COMPONENT#{name}"
+
+
+@dataclass(frozen=True)
+class ComponentState:
+    """What the table remembers about one component (all fields optional: rows start empty)."""
+
+    name: str
+    version: int = 0
+    scaler_copies: int | None = None
+    scaler_set_at: float | None = None
+    last_scale_out_at: float | None = None
+    last_scale_in_at: float | None = None
+    observed_ready_s: Mapping[str, float] = field(default_factory=dict)
+    pending_since: float | None = None
+    pending_target: int | None = None
+    pending_path: str | None = None
+    pending_instances: int | None = None
+    observed_desired: int | None = None
+    observed_current: int | None = None
+
+
+def _to_attr(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": repr(round(float(value), 3)) if isinstance(value, float) else str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): _to_attr(v) for k, v in value.items()}}
+    if value is None:
+        return {"NULL": True}
+    raise TypeError(f"cannot store {type(value).__name__} in the state table")
+
+
+def _from_attr(attr: Mapping[str, Any]) -> Any:
+    if "N" in attr:
+        number = float(attr["N"])
+        return int(number) if number.is_integer() and "." not in attr["N"] else number
+    if "S" in attr:
+        return attr["S"]
+    if "BOOL" in attr:
+        return bool(attr["BOOL"])
+    if "M" in attr:
+        return {k: _from_attr(v) for k, v in attr["M"].items()}
+    return None
+
+
+def _item(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _from_attr(v) for k, v in raw.items()}
+
+
+class StateStore:
+    """One endpoint's rows. Every key this class builds starts with that endpoint's partition."""
+
+    def __init__(self, dynamodb: Any, table_name: str, endpoint: str, ttl_days: int) -> None:
+        self._db = dynamodb
+        self._table = table_name
+        self.endpoint = endpoint
+        self._ttl_s = ttl_days * 86400
+
+    def _key(self, sk: str) -> dict[str, Any]:
+        return {PK: {"S": self.endpoint}, SK: {"S": sk}}
+
+    def _do(self, method: str, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self._db, method)(TableName=self._table, **kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise Conflict(str(exc)) from exc
+            raise StateUnavailable(f"{method} on {self._table}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StateUnavailable(f"{method} on {self._table}: {exc}") from exc
+
+    # --- components ---------------------------------------------------------------------
+    def load_component(self, name: str) -> ComponentState:
+        raw = self._do("get_item", Key=self._key(component_key(name)), ConsistentRead=True)
+        return _component(name, _item(raw.get("Item") or {}))
+
+    def load_components(self) -> dict[str, ComponentState]:
+        out = {}
+        for item in self._query("COMPONENT#"):
+            name = str(item[SK]).split("#", 1)[1]
+            out[name] = _component(name, item)
+        return out
+
+    def commit_component(self, name: str, expected_version: int, values: Mapping[str, Any],
+                         remove: tuple[str, ...] = ()) -> int:
+        """Write ``values`` if the row is still at ``expected_version``; the new version.
+
+        Two invocations that read the same version cannot both commit: the second gets
+        ``Conflict`` and must re-read and decide again, so no update is lost.
+        """
+        names = {f"#a{i}": k for i, k in enumerate(values)}
+        sets = [f"#a{i} = :a{i}" for i in range(len(values))]
+        attr_values = {f":a{i}": _to_attr(v) for i, v in enumerate(values.values())}
+        attr_values[":next"] = _to_attr(expected_version + 1)
+        names["#v"] = "version"
+        sets.append("#v = :next")
+        expression = "SET " + ", ".join(sets)
+        if remove:
+            for j, key in enumerate(remove):
+                names[f"#r{j}"] = key
+            expression += " REMOVE " + ", ".join(f"#r{j}" for j in range(len(remove)))
+        if expected_version:
+            condition = "#v = :expected"
+            attr_values[":expected"] = _to_attr(expected_version)
+        else:
+            condition = "attribute_not_exists(#v)"
+        self._do("update_item", Key=self._key(component_key(name)),
+                 UpdateExpression=expression, ConditionExpression=condition,
+                 ExpressionAttributeNames=names, ExpressionAttributeValues=attr_values)
+        return expected_version + 1
+
+    def observe(self, sk: str, values: Mapping[str, Any]) -> None:
+        """Unconditional update of attributes only the tracker writes."""
+        names = {f"#a{i}": k for i, k in enumerate(values)}
+        sets = ", ".join(f"#a{i} = :a{i}" for i in range(len(values)))
+        self._do("update_item", Key=self._key(sk), UpdateExpression=f"SET {sets}",
+                 ExpressionAttributeNames=names,
+                 ExpressionAttributeValues={f":a{i}": _to_attr(v)
+                                            for i, v in enumerate(values.values())})
+
+    def get(self, sk: str) -> dict[str, Any] | None:
+        raw = self._do("get_item", Key=self._key(sk), ConsistentRead=True)
+        return _item(raw["Item"]) if raw.get("Item") else None
+
+    # --- history ------------------------------------------------------------------------
+    def put_history(self, kind: str, at: float, component: str, values: Mapping[str, Any]) -> str:
+        sk = f"{kind}#{at:016.3f}#{component}"
+        item = {k: _to_attr(v) for k, v in values.items()}
+        item.update(self._key(sk))
+        item[TTL] = _to_attr(int(at) + self._ttl_s)
+        self._do("put_item", Item=item)
+        return sk
+
+    def history(self, kind: str) -> list[dict[str, Any]]:
+        return self._query(f"{kind}#")
+
+    # --- idempotency --------------------------------------------------------------------
+    def claim_event(self, event_id: str, now: float) -> bool:
+        """True the first time ``event_id`` is claimed, False for a duplicate delivery."""
+        item = self._key(f"EVENT#{event_id}")
+        item[TTL] = _to_attr(int(now) + EVENT_CLAIM_TTL_S)
+        item["claimed_at"] = _to_attr(now)
+        try:
+            self._do("put_item", Item=item, ConditionExpression="attribute_not_exists(#sk)",
+                     ExpressionAttributeNames={"#sk": SK})
+        except Conflict:
+            return False
+        return True
+
+    def release_event(self, event_id: str) -> None:
+        """Forget a claim whose work failed, so that the retry can do it."""
+        self._do("delete_item", Key=self._key(f"EVENT#{event_id}"))
+
+    # --- cleanup ------------------------------------------------------------------------
+    def _query(self, prefix: str | None) -> list[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "#pk = :pk" + (" AND begins_with(#sk, :p)" if prefix
+                                                     else ""),
+            "ExpressionAttributeNames": {"#pk": PK, **({"#sk": SK} if prefix else {})},
+            "ExpressionAttributeValues": {":pk": {"S": self.endpoint},
+                                          **({":p": {"S": prefix}} if prefix else {})},
+            "ConsistentRead": True,
+        }
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._do("query", **kwargs)
+            items.extend(_item(raw) for raw in page.get("Items", []))
+            if not page.get("LastEvaluatedKey"):
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def purge(self) -> int:
+        """Delete every row of this endpoint's partition (and no other); the count deleted."""
+        keys = [str(item[SK]) for item in self._query(None)]
+        for start in range(0, len(keys), 25):  # BatchWriteItem takes 25 requests at most
+            requests = [{"DeleteRequest": {"Key": self._key(sk)}}
+                        for sk in keys[start:start + 25]]
+            pending: dict[str, Any] = {self._table: requests}
+            for _ in range(5):
+                from botocore.exceptions import BotoCoreError, ClientError
+
+                try:
+                    result = self._db.batch_write_item(RequestItems=pending)
+                except (ClientError, BotoCoreError) as exc:
+                    raise StateUnavailable(f"batch_write_item on {self._table}: {exc}") from exc
+                pending = result.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+            if pending:
+                raise StateUnavailable(f"{len(pending[self._table])} rows left unprocessed")
+        return len(keys)
+
+
+def _component(name: str, item: Mapping[str, Any]) -> ComponentState:
+    def num(key: str) -> float | None:
+        value = item.get(key)
+        return float(value) if isinstance(value, int | float) else None
+
+    def whole(key: str) -> int | None:
+        value = num(key)
+        return int(value) if value is not None else None
+
+    ready = {k.removeprefix("ready_s_"): float(v) for k, v in item.items()
+             if k.startswith("ready_s_") and isinstance(v, int | float)}
+    path = item.get("pending_path")
+    return ComponentState(
+        name=name, version=whole("version") or 0, scaler_copies=whole("scaler_copies"),
+        scaler_set_at=num("scaler_set_at"), last_scale_out_at=num("last_scale_out_at"),
+        last_scale_in_at=num("last_scale_in_at"), observed_ready_s=ready,
+        pending_since=num("pending_since"), pending_target=whole("pending_target"),
+        pending_path=path if isinstance(path, str) else None,
+        pending_instances=whole("pending_instances"),
+        observed_desired=whole("observed_desired"), observed_current=whole("observed_current"))
