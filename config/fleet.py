@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import yaml
 
@@ -31,6 +31,9 @@ REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 # MetricPublishFrequencyInSeconds of an inference component's MetricsConfig.
 METRIC_PUBLISH_FREQUENCIES_S = (10, 30, 60, 120, 180, 240, 300)
 SCALE_IN_STRATEGIES = ("IDLE_RELEASE", "CONSOLIDATION")
+# CloudWatch Logs PutRetentionPolicy: the only retention periods it accepts, in days.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                      1827, 2192, 2557, 2922, 3288, 3653)
 FRAMEWORKS = ("djl-lmi",)
 
 
@@ -45,7 +48,7 @@ def valid_alarm_period(period_s: int) -> bool:
 
 @dataclass(frozen=True)
 class AlarmWindow:
-    """An alarm's evaluation: ``datapoints`` breaching out of ``evaluation_periods`` of ``period_s``."""
+    """An alarm's evaluation: ``datapoints`` breaching of ``evaluation_periods`` x ``period_s``."""
 
     period_s: int
     datapoints: int
@@ -222,7 +225,7 @@ class _Node:
                 f"allowed: {', '.join(allowed)}"
             )
 
-    def fail(self, message: str, key: str | None = None) -> Any:
+    def fail(self, message: str, key: str | None = None) -> NoReturn:
         where = f"{self.path}.{key}" if key and self.path else (key or self.path or "(top level)")
         raise ConfigError(f"{self.source}: {where}: {message}")
 
@@ -235,7 +238,7 @@ class _Node:
     def get(self, key: str, kind: type[T], default: Any = _MISSING) -> T:
         raw = self.value.get(key, default)
         if raw is _MISSING:
-            return self.fail(f"is required ({kind.__name__})", key)  # type: ignore[no-any-return]
+            self.fail(f"is required ({kind.__name__})", key)
         if raw is None and default is None:
             return None  # type: ignore[return-value]
         if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
@@ -244,7 +247,7 @@ class _Node:
             raw = str(raw)
         if not isinstance(raw, kind) or (kind is int and isinstance(raw, bool)):
             self.fail(f"must be {kind.__name__}; got {_show(raw)}", key)
-        return raw  # type: ignore[return-value]
+        return raw
 
     def number(
         self, key: str, kind: type[T], *, minimum: float, maximum: float = math.inf,
@@ -486,7 +489,7 @@ def _endpoint(fleet: _Node, raw: Any, path: str) -> Endpoint:
     policy = ScaleInPolicy(
         strategy=strategy,
         cooldown_minutes=p.number("cooldown_minutes", int, minimum=5, maximum=1440, default=20),
-        maximum_step_size=p.number("maximum_step_size", int, minimum=1, default=1),
+        maximum_step_size=p.number("maximum_step_size", int, minimum=1, maximum=100, default=1),
     )
 
     models = tuple(
@@ -506,12 +509,23 @@ def _endpoint(fleet: _Node, raw: Any, path: str) -> Endpoint:
     return endpoint
 
 
+def _retention(node: _Node) -> int:
+    days = node.get("log_retention_days", int, 30)
+    if days not in LOG_RETENTION_DAYS:
+        node.fail(f"{days} is not a retention CloudWatch Logs offers; allowed: "
+                  f"{', '.join(map(str, LOG_RETENTION_DAYS))}", "log_retention_days")
+    return days
+
+
 def _unique(node: _Node, key: str, names: list[str]) -> None:
-    seen: set[str] = set()
+    # SageMaker names are case-insensitive: Chat and chat are the same endpoint.
+    seen: dict[str, str] = {}
     for n in names:
-        if n in seen:
-            node.fail(f"duplicate name {n!r}; names must be unique", key)
-        seen.add(n)
+        if n.lower() in seen:
+            same = "" if seen[n.lower()] == n else f" (same as {seen[n.lower()]!r}: SageMaker " \
+                "names are case-insensitive)"
+            node.fail(f"duplicate name {n!r}{same}; names must be unique", key)
+        seen[n.lower()] = n
 
 
 def parse_fleet(document: Any, source: Path) -> Fleet:
@@ -525,7 +539,7 @@ def parse_fleet(document: Any, source: Path) -> Fleet:
         "history_ttl_days", "log_retention_days", "powertools_layer_version"), default={})
     control_plane = ControlPlane(
         history_ttl_days=cp.number("history_ttl_days", int, minimum=1, default=30),
-        log_retention_days=cp.number("log_retention_days", int, minimum=1, default=30),
+        log_retention_days=_retention(cp),
         powertools_layer_version=cp.number("powertools_layer_version", int, minimum=1,
                                            default=7),
     )
@@ -565,10 +579,13 @@ def resolve_image(image: str | FrameworkImage, region: str,
     """
     if isinstance(image, str):
         return image
-    if retrieve is None:
-        from sagemaker.core.image_uris import retrieve
+    lookup = retrieve
+    if lookup is None:
+        from sagemaker.core.image_uris import retrieve as sdk_retrieve
+
+        lookup = sdk_retrieve
     try:
-        return retrieve(framework=image.framework, region=region, version=image.version)
+        return lookup(framework=image.framework, region=region, version=image.version)
     except ValueError as exc:
         raise ConfigError(f"image {{framework: {image.framework}, version: {image.version}}} "
                           f"cannot be resolved for {region}: {exc}") from None

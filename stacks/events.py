@@ -1,0 +1,91 @@
+"""EventBridge rules that keep one endpoint's cache tracker informed and trigger its cleanup.
+
+SageMaker publishes ``SageMaker Endpoint State Change`` to EventBridge, but nothing for
+inference components: their changes arrive as CloudTrail ``AWS API Call via CloudTrail``
+events, which EventBridge receives only when the account has a CloudTrail trail recording
+management events (docs/architecture.md). The one-minute schedule is the fallback that works
+without a trail.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from config.fleet import Endpoint
+
+COMPONENT_API_CALLS = [
+    "CreateInferenceComponent",
+    "UpdateInferenceComponent",
+    "UpdateInferenceComponentRuntimeConfig",
+    "DeleteInferenceComponent",
+]
+POLL_RATE = Duration.minutes(1)
+
+
+class EndpointEvents(Construct):
+    """State changes and API calls of this endpoint only, routed to its own functions."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, endpoint: Endpoint,
+                 tracker: lambda_.IFunction, cleanup: lambda_.IFunction,
+                 failures: sqs.IQueue) -> None:
+        super().__init__(scope, construct_id)
+
+        def target(fn: lambda_.IFunction) -> targets.LambdaFunction:
+            # EventBridge retries a failed delivery with backoff for up to the event age; what
+            # still fails lands next to the functions' own failed invocations.
+            return targets.LambdaFunction(fn, dead_letter_queue=failures, retry_attempts=8,
+                                          max_event_age=Duration.hours(2))
+
+        self.state_change = events.Rule(
+            self, "EndpointStateChange",
+            description=f"State changes of endpoint {endpoint.name}",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Endpoint State Change"],
+                detail={"EndpointName": [endpoint.name]},
+            ),
+            targets=[target(tracker), target(cleanup)],
+        )
+        self.component_calls = events.Rule(
+            self, "InferenceComponentCalls",
+            description=f"CloudTrail: inference component calls on endpoint {endpoint.name}",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["AWS API Call via CloudTrail"],
+                detail={
+                    "eventSource": ["sagemaker.amazonaws.com"],
+                    "eventName": COMPONENT_API_CALLS,
+                    "requestParameters": {
+                        "inferenceComponentName": [m.component_name for m in endpoint.models],
+                    },
+                },
+            ),
+            targets=[target(tracker)],
+        )
+        self.endpoint_deleted = events.Rule(
+            self, "EndpointDeleted",
+            description=f"CloudTrail: DeleteEndpoint of {endpoint.name}",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["AWS API Call via CloudTrail"],
+                detail={
+                    "eventSource": ["sagemaker.amazonaws.com"],
+                    "eventName": ["DeleteEndpoint"],
+                    "requestParameters": {"endpointName": [endpoint.name]},
+                },
+            ),
+            targets=[target(cleanup)],
+        )
+        # The default Scheduled Event shape (no custom input): the tracker polls every
+        # component of its endpoint, which covers accounts without a trail.
+        self.poll = events.Rule(
+            self, "Poll",
+            description=f"Poll the inference components of {endpoint.name}",
+            schedule=events.Schedule.rate(POLL_RATE),
+            targets=[target(tracker)],
+        )

@@ -1,0 +1,235 @@
+"""One endpoint's control-plane functions (scaler, cache tracker, cleanup), their roles and queues.
+
+Isolation is enforced here, in IAM: every statement names this endpoint's own inference
+components, endpoint, alarms and queues, and the table statement carries
+``dynamodb:LeadingKeys`` = [endpoint name], so a function acting for endpoint A can neither
+scale B's components nor read or write B's rows, whatever its code does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from config.fleet import ControlPlane, Endpoint
+from lambdas.control_plane import contract
+
+from .nag import acknowledge, acknowledge_wildcard_resources
+
+LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambdas"
+ASSET_EXCLUDE = ["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache"]
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+# Powertools' public layer (docs.aws.amazon.com/powertools/python, "Lambda Layer"): one account
+# publishes it in every commercial region, named by major version, Python version and
+# architecture.
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+POWERTOOLS_LAYER = "AWSLambdaPowertoolsPythonV3-python313-x86_64"
+
+SCALER_TIMEOUT_S = 60
+# An SQS event source needs a visibility timeout of at least 6x the function timeout (Lambda
+# developer guide, "Using Lambda with Amazon SQS"), or a message reappears while still handled.
+REEVALUATION_VISIBILITY_S = 6 * SCALER_TIMEOUT_S
+
+# CloudWatch Logs retention values (days) and the aws-cdk-lib names for them.
+RETENTION_DAYS: dict[int, logs.RetentionDays] = {
+    1: logs.RetentionDays.ONE_DAY, 3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS, 7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS, 30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS, 90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS, 150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS, 365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS, 545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS, 1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS, 2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS, 2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS, 3653: logs.RetentionDays.TEN_YEARS,
+}
+
+# Item-level actions only: each carries the partition key it touches, so LeadingKeys applies.
+# No Scan, no DescribeTable: those have no leading key and would slip past the condition.
+TABLE_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
+TABLE_WRITE_ACTIONS = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                       "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]
+
+
+def leading_keys_statement(table_arn: str, endpoint_name: str, actions: Sequence[str]
+                           ) -> iam.PolicyStatement:
+    """Table access confined to the partition named ``endpoint_name``.
+
+    ``ForAllValues:StringEquals`` is what the DynamoDB developer guide shows for LeadingKeys
+    (a BatchWriteItem carries several keys; all must match). ``ForAllValues`` is also true when
+    the key is absent, so ``Null: false`` requires the request to name a partition.
+    """
+    return iam.PolicyStatement(
+        sid="OwnPartitionOnly",
+        actions=list(actions),
+        resources=[table_arn],
+        conditions={
+            "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [endpoint_name]},
+            "Null": {"dynamodb:LeadingKeys": "false"},
+        },
+    )
+
+
+class ControlPlaneFunctions(Construct):
+    """The scaler, cache tracker and cleanup functions of one endpoint.
+
+    * The scaler is invoked by the endpoint's alarms (asynchronously) and consumes the
+      re-evaluation queue, to which it sends itself delayed messages while an alarm stays in
+      ALARM: an alarm invokes its action only on state transitions.
+    * Asynchronous invocations that still fail after ``retry_attempts`` go to ``failures``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint: Endpoint,
+        control_plane: ControlPlane,
+        table: dynamodb.ITable,
+        components_json: str,
+        component_arns: Sequence[str],
+        endpoint_arn: str,
+        alarm_names: Sequence[str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.endpoint_name = endpoint.name
+
+        self.reevaluation_dlq = sqs.Queue(
+            self, "ReevaluationDeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            retention_period=Duration.days(14))
+        self.reevaluation_queue = sqs.Queue(
+            self, "Reevaluation",
+            encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            visibility_timeout=Duration.seconds(REEVALUATION_VISIBILITY_S),
+            # A re-evaluation is only useful within minutes; an hour-old one is noise.
+            retention_period=Duration.hours(1),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5,
+                                                  queue=self.reevaluation_dlq))
+        self.failures = sqs.Queue(
+            self, "FailedInvocations",
+            encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            retention_period=Duration.days(14))
+        for queue in (self.reevaluation_dlq, self.failures):
+            acknowledge(queue, "AwsSolutions-SQS3",
+                        "This queue is itself the dead-letter destination; a failure here is "
+                        "kept 14 days for inspection rather than forwarded again.")
+
+        layer = lambda_.LayerVersion.from_layer_version_arn(
+            self, "Powertools",
+            f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+            f"{POWERTOOLS_LAYER}:{control_plane.powertools_layer_version}")
+        code = lambda_.Code.from_asset(str(LAMBDA_ROOT), exclude=ASSET_EXCLUDE)
+        environment = {
+            contract.ENV_TABLE_NAME: table.table_name,
+            contract.ENV_ENDPOINT_NAME: endpoint.name,
+            contract.ENV_COMPONENTS: components_json,
+            contract.ENV_REEVALUATION_QUEUE_URL: self.reevaluation_queue.queue_url,
+            contract.ENV_HISTORY_TTL_DAYS: str(control_plane.history_ttl_days),
+            "POWERTOOLS_METRICS_NAMESPACE": contract.METRICS_NAMESPACE,
+        }
+        retention = RETENTION_DAYS[control_plane.log_retention_days]
+
+        def function(name: str, handler: str, service: str, timeout_s: int,
+                     retry_attempts: int, max_event_age: Duration) -> lambda_.Function:
+            log_group = logs.LogGroup(self, f"{name}Logs", retention=retention,
+                                      removal_policy=RemovalPolicy.DESTROY)
+            role = iam.Role(self, f"{name}Role",
+                            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                            description=f"{service} of endpoint {endpoint.name}")
+            log_group.grant_write(role)
+            acknowledge_wildcard_resources(
+                role, [f"{log_group.log_group_arn}:*"],
+                "Log streams get generated names inside this function's own log group.")
+            fn = lambda_.Function(
+                self, name,
+                runtime=RUNTIME, architecture=lambda_.Architecture.X86_64,
+                handler=handler, code=code, layers=[layer], role=role,
+                environment={**environment, "POWERTOOLS_SERVICE_NAME": service},
+                timeout=Duration.seconds(timeout_s), memory_size=256,
+                log_group=log_group,
+                description=f"{service} of SageMaker endpoint {endpoint.name}",
+                on_failure=destinations.SqsDestination(self.failures),
+                retry_attempts=retry_attempts, max_event_age=max_event_age,
+            )
+            acknowledge(fn, "AwsSolutions-L1",
+                        f"{RUNTIME.name} is the newest runtime for which the Powertools layer "
+                        f"{POWERTOOLS_LAYER} is published and the handlers are tested.")
+            return fn
+
+        # The scaler: a failed alarm invocation is retried twice (its decisions are idempotent:
+        # a duplicate event yields one scaling action); after 10 minutes a retry would act on
+        # stale metrics, and the re-evaluation queue has taken over by then.
+        self.scaler = function("Scaler", "control_plane.scaler.handler", "scaler",
+                               SCALER_TIMEOUT_S, 2, Duration.minutes(10))
+        self.tracker = function("CacheTracker", "control_plane.cache_tracker.handler",
+                                "cache-tracker", 60, 2, Duration.hours(1))
+        self.cleanup = function("Cleanup", "control_plane.cleanup.handler", "cleanup",
+                                300, 2, Duration.hours(6))
+
+        # --- scaler -------------------------------------------------------------------------
+        self.scaler.add_to_role_policy(iam.PolicyStatement(
+            sid="ScaleOwnComponents",
+            actions=["sagemaker:DescribeInferenceComponent",
+                     "sagemaker:UpdateInferenceComponentRuntimeConfig"],
+            resources=list(component_arns)))
+        self.scaler.add_to_role_policy(iam.PolicyStatement(
+            sid="DescribeOwnEndpoint", actions=["sagemaker:DescribeEndpoint"],
+            resources=[endpoint_arn]))
+        self.scaler.add_to_role_policy(iam.PolicyStatement(
+            sid="DescribeOwnAlarms", actions=["cloudwatch:DescribeAlarms"],
+            resources=[stack.format_arn(service="cloudwatch", resource="alarm",
+                                        resource_name=n,
+                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)
+                       for n in alarm_names]))
+        self.scaler.add_to_role_policy(iam.PolicyStatement(
+            sid="ReadMetrics", actions=["cloudwatch:GetMetricData"], resources=["*"]))
+        acknowledge(self.scaler.role or self.scaler, "AwsSolutions-IAM5[Resource::*]",
+                    "cloudwatch:GetMetricData has no resource-level permissions (Service "
+                    "Authorization Reference); it only reads metrics.")
+        self.scaler.add_to_role_policy(leading_keys_statement(
+            table.table_arn, endpoint.name, TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS))
+        self.reevaluation_queue.grant_send_messages(self.scaler)
+        self.scaler.add_event_source(sources.SqsEventSource(
+            self.reevaluation_queue, batch_size=10, report_batch_item_failures=True))
+
+        # --- cache tracker ------------------------------------------------------------------
+        self.tracker.add_to_role_policy(iam.PolicyStatement(
+            sid="DescribeOwnComponents", actions=["sagemaker:DescribeInferenceComponent"],
+            resources=list(component_arns)))
+        self.tracker.add_to_role_policy(iam.PolicyStatement(
+            sid="DescribeOwnEndpoint", actions=["sagemaker:DescribeEndpoint"],
+            resources=[endpoint_arn]))
+        self.tracker.add_to_role_policy(iam.PolicyStatement(
+            sid="ListComponents", actions=["sagemaker:ListInferenceComponents"],
+            resources=["*"]))
+        acknowledge(self.tracker.role or self.tracker, "AwsSolutions-IAM5[Resource::*]",
+                    "sagemaker:ListInferenceComponents has no resource-level permissions; it "
+                    "returns names only, and every describe or change is scoped to this "
+                    "endpoint's own components.")
+        self.tracker.add_to_role_policy(leading_keys_statement(
+            table.table_arn, endpoint.name, TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS))
+
+        # --- cleanup ------------------------------------------------------------------------
+        self.cleanup.add_to_role_policy(leading_keys_statement(
+            table.table_arn, endpoint.name,
+            ["dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]))
+        self.reevaluation_queue.grant_purge(self.cleanup)
+
+    @property
+    def functions(self) -> Mapping[str, lambda_.Function]:
+        return {"scaler": self.scaler, "tracker": self.tracker, "cleanup": self.cleanup}
+
