@@ -1,0 +1,60 @@
+"""CloudWatch semantics the policies depend on: M of N, publishing delay, transitions."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.cloudwatch import Alarm, AlarmSpec, MetricSeries, State, evaluate
+
+TWO_OF_THREE = AlarmSpec("out", 8.0, "GreaterThanThreshold", 10, 3, 2)
+
+
+@pytest.mark.parametrize(("datapoints", "current", "expected"), [
+    ([9.0, None, 10.0], State.OK, State.ALARM),  # two breaches of three
+    ([9.0, 7.0, None], State.OK, State.OK),  # undecided: stays
+    ([9.0, 7.0, None], State.ALARM, State.ALARM),  # undecided: stays
+    ([7.0, 6.0, None], State.ALARM, State.OK),  # two clear: ALARM impossible
+    ([None, None, None], State.ALARM, State.INSUFFICIENT_DATA),
+    ([8.0, 8.0, 8.0], State.OK, State.OK),  # equal is not greater
+])
+def test_m_of_n_evaluation(datapoints: list[float | None], current: State,
+                           expected: State) -> None:
+    assert evaluate(TWO_OF_THREE, datapoints, current) is expected
+
+
+def test_a_datapoint_is_invisible_until_published() -> None:
+    series = MetricSeries("m", 10, publish_delay_s=30)
+    for value in (1.0, 2.0, 3.0):
+        series.record(value)
+    # The first period [0, 10) is readable at 10 + 30 = 40 s, not before.
+    assert series.window(39.9, 10, 1) == [None]
+    assert series.window(40.0, 10, 1) == [1.0]
+    assert series.window(60.0, 10, 3) == [1.0, 2.0, 3.0]
+
+
+def test_a_60_s_alarm_period_averages_six_10_s_datapoints_once_all_are_published() -> None:
+    series = MetricSeries("m", 10, publish_delay_s=0)
+    for value in (1, 2, 3, 4, 5, 6, 7):
+        series.record(float(value))
+    assert series.window(50.0, 60, 1) == [None]
+    assert series.window(60.0, 60, 1) == [3.5]
+    assert series.window(70.0, 60, 1, "Maximum") == [6.0]
+
+
+def test_transitions_are_reported_once_while_the_state_persists() -> None:
+    # Lambda actions run on transitions; AAS keeps acting while in_alarm holds.
+    alarm = Alarm(TWO_OF_THREE)
+    assert alarm.update(10, [9.0, 9.0, 9.0]) is State.ALARM
+    assert alarm.update(20, [9.0, 9.0, 9.0]) is None
+    assert alarm.in_alarm
+    assert alarm.update(30, [1.0, 1.0, 1.0]) is State.OK
+    assert not alarm.in_alarm
+
+
+def test_invalid_alarms_are_rejected_with_what_is_allowed() -> None:
+    with pytest.raises(ValueError, match="period 45 s; allowed: 10, 20, 30 or a multiple of 60"):
+        AlarmSpec("x", 1.0, "GreaterThanThreshold", 45, 1, 1)
+    with pytest.raises(ValueError, match="3 datapoints to alarm out of 2"):
+        AlarmSpec("x", 1.0, "GreaterThanThreshold", 10, 2, 3)
+    with pytest.raises(ValueError, match="comparison 'Above'"):
+        AlarmSpec("x", 1.0, "Above", 10, 1, 1)
