@@ -27,8 +27,23 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
+# Synth runs every gate: cdk-nag's AwsSolutions checks inside the synth (any unacknowledged
+# finding stops it) and cfn-lint on every template. No AWS credentials needed.
 synth: setup
+	rm -rf cdk.out
 	$(CDK) synth --quiet -c fleet=$(FLEET) >/dev/null
+	$(PY) -m stacks.cfn_lint cdk.out --fleet $(FLEET)
+
+# What would be deployed, after every gate passed.
+demo: synth
+	$(PY) -m stacks.summary --fleet $(FLEET)
+
+# Needs AWS credentials and a bootstrapped account/region (`npx cdk bootstrap`), see README.
+deploy: synth
+	$(CDK) deploy --all --app cdk.out --require-approval broadening
+
+destroy: setup
+	$(CDK) destroy --all -c fleet=$(FLEET)
 
 lint: setup
 	$(PY) -m ruff check .

@@ -213,13 +213,6 @@ class ControlPlaneFunctions(Construct):
         self.tracker.add_to_role_policy(iam.PolicyStatement(
             sid="DescribeOwnEndpoint", actions=["sagemaker:DescribeEndpoint"],
             resources=[endpoint_arn]))
-        self.tracker.add_to_role_policy(iam.PolicyStatement(
-            sid="ListComponents", actions=["sagemaker:ListInferenceComponents"],
-            resources=["*"]))
-        acknowledge(self.tracker.role or self.tracker, "AwsSolutions-IAM5[Resource::*]",
-                    "sagemaker:ListInferenceComponents has no resource-level permissions; it "
-                    "returns names only, and every describe or change is scoped to this "
-                    "endpoint's own components.")
         self.tracker.add_to_role_policy(leading_keys_statement(
             table.table_arn, endpoint.name, TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS))
 
