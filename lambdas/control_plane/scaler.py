@@ -334,7 +334,7 @@ def _capacity_error(cfg: Settings, store: StateStore, component: Component, deci
                     exc: aws.AwsFault, followup: Reevaluation, now: float) -> Outcome:
     emit(contract.METRIC_SCALING_ERRORS, 1, endpoint=cfg.endpoint, component=component.name)
     logger.error("capacity or limit error: recorded, not retried soon",
-                 extra={"error": exc.code, "message": exc.message,
+                 extra={"error": exc.code, "error_message": exc.message,
                         "target_copies": decision.target_copies})
     try:
         store.put_history("ERROR", now, component.name, {
