@@ -7,13 +7,18 @@ between invocations, so everything about the past arrives in ``History``.
 
 The rules (worked numbers in docs/control-plane.md):
 
-* Scale-out is a step adjustment sized by the breach. With a threshold of 8 concurrent requests
-  per copy and steps {0: +50 %, 0.5: +100 %, 1.0: +200 %}, 2 serving copies at 13 requests per
-  copy are 62 % over, so 100 % of 2 = 2 copies are added: target 4. At least one copy is added,
-  at most ``max_step_copies`` (reason ``ScaleUpLimit`` when that bound cuts the step).
-* Capacity already added counts (Application Auto Scaling's scale-out cooldown): the step is
-  computed from the copies that serve now, and only the part above the copies already asked for
-  is added. 2 serving, 4 desired, the same breach again: target 4, nothing to do (``InFlight``).
+* Scale-out asks for the larger of two targets. Demand-sized: the copies that bring the
+  in-flight requests back to the threshold, ceil(value x serving / threshold), as target
+  tracking computes it. Breach-sized: a step adjustment by how far the metric is over, so that a
+  fast-growing spike gets headroom. With a threshold of 8 per copy and steps {0: +50 %,
+  0.5: +100 %, 1.0: +200 %}, 2 serving copies at 13 per copy (62 % over) need ceil(26 / 8) = 4
+  and the step adds 100 % of 2: target 4. One copy at 96 per copy (a 12x spike) needs 12, the
+  step gives 3: target 12. At most ``max_step_copies`` are added above the copies already
+  asked for in one decision (reason ``ScaleUpLimit``); the next re-evaluation adds more.
+* Capacity already added counts (Application Auto Scaling's scale-out cooldown): targets are
+  computed from the copies that serve now, and only the part above the copies already asked
+  for is added. 2 serving, 4 desired, the same breach again: target 4, nothing to do
+  (``InFlight``).
 * Scale-in removes ``step_copies`` at a time, never while its cooldown (or scale-out's) runs,
   never while copies are still arriving, never on missing or partial data, and never so far that
   the remaining copies would sit above the midpoint of the two thresholds (that would flap).
@@ -263,19 +268,25 @@ def _scale_out(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decis
     if value < spec.scale_out_threshold and serving > 0:
         return Decision(desired, desired, Reason.WITHIN_TARGET, True,
                         reevaluate_after_s=spec.scale_out_cooldown_s, detail=why)
-    step = step_copies(value, max(serving, 1), spec)
+    # Demand-sized: what target tracking would ask for. With no copy serving yet the copies
+    # already asked for carry the demand once they arrive, so they are the base.
+    base = serving if serving > 0 else max(desired, 1)
+    needed = math.ceil(value * base / spec.scale_out_threshold)
+    stepped = base + step_copies(value, base, spec)
+    wanted = max(needed, stepped)
     reason = Reason.SCALE_OUT
-    if step > spec.max_step_copies:
-        step, reason = spec.max_step_copies, Reason.SCALE_UP_LIMIT
-    wanted = serving + step
-    target = clamp(wanted, spec)
-    if target < wanted:
-        reason = Reason.AT_MAX
+    target = wanted
+    if target - desired > spec.max_step_copies:
+        target, reason = desired + spec.max_step_copies, Reason.SCALE_UP_LIMIT
+    if target > spec.max_copies:
+        target, reason = spec.max_copies, Reason.AT_MAX
+    target = clamp(target, spec)
     if target <= desired:
         return Decision(desired, desired, Reason.IN_FLIGHT, True,
                         reevaluate_after_s=spec.scale_out_cooldown_s,
                         detail=f"{why}; {desired} copies already asked for cover {wanted}")
-    return _out(target, snapshot, spec, history, reason, why)
+    return _out(target, snapshot, spec, history, reason,
+                f"{why}; demand needs {needed}, breach step gives {stepped}")
 
 
 def _scale_in(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float) -> Decision:
