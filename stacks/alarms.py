@@ -90,7 +90,11 @@ class ComponentAlarms(Construct):
                 metric_name=plan.metric,
                 dimensions_map={"InferenceComponentName": model.component_name},
                 statistic=plan.statistic,
-                period=Duration.seconds(plan.window.period_s),
+                # aws-cdk-lib's Metric accepts 1, 5, 10, 30 or 60n s, while CloudWatch alarms
+                # also take 20 s (PutMetricAlarm; cfn-lint's schema agrees): build 20 s on a
+                # 10 s metric and set the alarm's own Period below.
+                period=Duration.seconds(10 if plan.window.period_s == 20
+                                        else plan.window.period_s),
             )
             alarm = cloudwatch.Alarm(
                 self, plan.trigger.value,
@@ -108,6 +112,10 @@ class ComponentAlarms(Construct):
                 datapoints_to_alarm=plan.window.datapoints,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
+            if plan.window.period_s == 20:
+                cfn_alarm = alarm.node.default_child
+                assert isinstance(cfn_alarm, cloudwatch.CfnAlarm)
+                cfn_alarm.add_property_override("Period", 20)
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
             self.alarms[plan.trigger] = alarm
