@@ -9,8 +9,7 @@ import pytest
 from lambdas.control_plane import scaler, state
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import ForeignEndpoint, UnknownComponent
-
-from .conftest import (
+from localaws.testing import (
     TABLE,
     World,
     alarm_event,
@@ -275,10 +274,10 @@ def test_reconcile_while_the_component_is_busy_defers_through_the_queue(world: W
     world.set_copies("chat-a", 2)
     scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
     world.clock.advance(600)
+    # The redeploy resets to 1 (a scale-in completes at once), then something else asks for 2,
+    # which takes minutes: the component is Updating when Reconcile runs.
     world.sagemaker.update_inference_component_runtime_config(
         InferenceComponentName="chat-a", DesiredRuntimeConfig={"CopyCount": 1})
-    world.sagemaker.update_inference_component_runtime_config  # still Updating? (scale-in: no)
-    # A scale-in completes at once; make it busy with a scale-out that takes time instead.
     world.sagemaker.update_inference_component_runtime_config(
         InferenceComponentName="chat-a", DesiredRuntimeConfig={"CopyCount": 2})
     assert world.status("chat-a") == "Updating"

@@ -7,8 +7,7 @@ import pytest
 from lambdas.control_plane import cache_tracker, cleanup, scaler
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import EventError, ForeignEndpoint, UnknownComponent
-
-from .conftest import (
+from localaws.testing import (
     READY_S,
     World,
     alarm_event,
@@ -41,7 +40,7 @@ def test_the_tracker_times_a_scale_out_by_path_and_marks_the_image_cached(
     cache_tracker.handler(tick("t0"))
     image = [k for k in world.row_keys("ep-a", "IMAGE#")]
     assert len(image) == 1
-    assert world.row("ep-a", image[0])["state"]["S"] == "cached"  # type: ignore[index]
+    assert world.cache_state("ep-a", image[0]) == "cached"
     # When the scaler adds a copy, which needs a new instance with the image cached
     scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
     cache_tracker.handler(tick("t1"))
@@ -64,14 +63,14 @@ def test_the_tracker_times_a_scale_out_by_path_and_marks_the_image_cached(
 def test_cache_states_move_from_cold_to_warming_to_cached(world: World) -> None:
     # zero-a has never run a copy; its model row starts cold (the image is shared and cached).
     cache_tracker.handler(tick("t0"))
-    assert world.row("ep-a", "MODEL#m-zero-a")["state"]["S"] == "cold"  # type: ignore[index]
+    assert world.cache_state("ep-a", "MODEL#m-zero-a") == "cold"
     scaler.handler(alarm_event("zero-a", Trigger.FROM_ZERO, "ALARM", [2.0]))
     cache_tracker.handler(trail("UpdateInferenceComponentRuntimeConfig",
                                 inferenceComponentName="zero-a"))
-    assert world.row("ep-a", "MODEL#m-zero-a")["state"]["S"] == "warming"  # type: ignore[index]
+    assert world.cache_state("ep-a", "MODEL#m-zero-a") == "warming"
     world.clock.advance(READY_S["uncached"])
     cache_tracker.handler(tick("t1"))
-    assert world.row("ep-a", "MODEL#m-zero-a")["state"]["S"] == "cached"  # type: ignore[index]
+    assert world.cache_state("ep-a", "MODEL#m-zero-a") == "cached"
 
 
 def test_the_tracker_refuses_another_endpoints_components(world: World) -> None:
