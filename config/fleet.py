@@ -541,7 +541,7 @@ def parse_fleet(document: Any, source: Path) -> Fleet:
         history_ttl_days=cp.number("history_ttl_days", int, minimum=1, default=30),
         log_retention_days=_retention(cp),
         powertools_layer_version=cp.number("powertools_layer_version", int, minimum=1,
-                                           default=7),
+                                           default=27),
     )
     endpoints = tuple(
         _endpoint(top, item, top.sub_path("endpoints", i))
