@@ -1,0 +1,111 @@
+"""Which endpoints the demo runs and what traffic each one gets. Pure: no AWS, no clock.
+
+The demo runs the user's fleet file as it is. Isolation needs at least two endpoints, so a fleet
+with one endpoint gets a second, smaller *neighbour* derived from it (same models, at most two
+instances and two copies per model), labelled as such everywhere it appears.
+
+Traffic is the simulator's ``step-spike`` scenario (2 req/s, then 25 req/s from 1/6 to 1/2 of
+the run), scaled per component so that the spike holds ``SPIKE_PER_COPY_SHARE`` of the
+scale-out threshold on ``SPIKE_COPIES`` copies (fewer if the component allows fewer). For the
+default fleet: 0.75 x 8 x 6 = 36 requests in flight, which is 25 req/s at the Azure trace's mean
+service time of 1.46 s, i.e. load 1.0: the scenario as the simulator defines it. The derived
+neighbour (max 2 copies) gets 0.75 x 8 x 2 = 12 in flight at the peak, load 0.33.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from config.fleet import SAGEMAKER_NAME, SAGEMAKER_NAME_MAX, Endpoint, Fleet, Model
+from sim.traffic import SCENARIOS, Workload, synthetic
+
+SCENARIO = "step-spike"
+SPIKE_COPIES = 6
+SPIKE_PER_COPY_SHARE = 0.75
+NEIGHBOUR_SUFFIX = "-neighbour"
+NEIGHBOUR_MAX_INSTANCES = 2
+NEIGHBOUR_MAX_COPIES = 2
+
+
+@dataclass(frozen=True)
+class DemoEndpoint:
+    """An endpoint of the demo and where it came from."""
+
+    endpoint: Endpoint
+    derived_from: str | None = None  # the configured endpoint a neighbour was derived from
+
+    @property
+    def name(self) -> str:
+        return self.endpoint.name
+
+    @property
+    def label(self) -> str:
+        if self.derived_from is None:
+            return f"{self.name} (from the config)"
+        return (f"{self.name} (derived neighbour of {self.derived_from}: same models, at most "
+                f"{self.endpoint.max_instances} instances and "
+                f"{max(m.max_copies for m in self.endpoint.models)} copies per model)")
+
+
+def neighbour_name(endpoint: Endpoint) -> str:
+    """``<name>-neighbour``, shortened so every component name stays within SageMaker's 63."""
+    longest_model = max(len(m.name) for m in endpoint.models)
+    room = min(SAGEMAKER_NAME_MAX, SAGEMAKER_NAME_MAX - 1 - longest_model)
+    base = endpoint.name[: max(1, room - len(NEIGHBOUR_SUFFIX))]
+    name = base + NEIGHBOUR_SUFFIX
+    if not SAGEMAKER_NAME.match(name):
+        raise ValueError(f"cannot derive a valid neighbour name from {endpoint.name!r}")
+    return name
+
+
+def derive_neighbour(endpoint: Endpoint) -> Endpoint:
+    """A smaller endpoint with the same models: the second endpoint isolation is shown on."""
+    name = neighbour_name(endpoint)
+    max_instances = min(endpoint.max_instances, NEIGHBOUR_MAX_INSTANCES)
+    min_instances = min(endpoint.min_instances, max_instances)
+    models = []
+    for m in endpoint.models:
+        max_copies = max(1, min(m.max_copies, NEIGHBOUR_MAX_COPIES))
+        min_copies = min(m.min_copies, max_copies)
+        models.append(replace(
+            m, endpoint_name=name, min_copies=min_copies, max_copies=max_copies,
+            initial_copies=max(min_copies, min(m.initial_copies, max_copies)),
+            scaling=replace(m.scaling, from_zero=replace(
+                m.scaling.from_zero, copies=min(m.scaling.from_zero.copies, max_copies)))))
+    return replace(endpoint, name=name, min_instances=min_instances,
+                   max_instances=max_instances, models=tuple(models))
+
+
+def demo_endpoints(fleet: Fleet) -> tuple[DemoEndpoint, ...]:
+    """The fleet's endpoints, plus a derived neighbour when the fleet has only one."""
+    configured = tuple(DemoEndpoint(e) for e in fleet.endpoints)
+    if len(configured) >= 2:
+        return configured
+    base = fleet.endpoints[0]
+    return (*configured, DemoEndpoint(derive_neighbour(base), derived_from=base.name))
+
+
+def spike_in_flight(model: Model) -> float:
+    """Requests in flight at the spike's peak for ``model``'s component."""
+    copies = min(model.max_copies, SPIKE_COPIES)
+    return SPIKE_PER_COPY_SHARE * model.scaling.scale_out.threshold * copies
+
+
+def demo_workload(model: Model, *, duration_s: float, seed: int) -> tuple[Workload, float]:
+    """The step-spike traffic for ``model`` and the load factor applied to the scenario.
+
+    By Little's law the peak holds ``peak_rate x mean service time`` requests in flight; the
+    load factor scales the scenario's rate so that this equals ``spike_in_flight(model)``.
+    """
+    base = synthetic(SCENARIO, seed=seed, duration_s=duration_s)
+    service_s = base.service_time_s(model.serving.prefill_tokens_per_s,
+                                    model.serving.decode_tokens_per_s)
+    mean_service_s = float(service_s.mean()) if service_s.size else 1.0
+    load = spike_in_flight(model) / (SCENARIOS[SCENARIO].peak_rate * mean_service_s)
+    load = round(load, 2)
+    return base.scaled(load, seed), load
+
+
+def spike_window_s(duration_s: float) -> tuple[float, float]:
+    """When the step-spike scenario's high rate starts and ends (1/6 and 1/2 of the run)."""
+    return duration_s / 6, duration_s / 6 + duration_s / 3

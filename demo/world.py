@@ -1,0 +1,270 @@
+"""The embedded AWS: moto's server on loopback, and the fleet created in it through boto3.
+
+moto's CloudFormation cannot create inference components, inference-component endpoint configs
+or GPU instance types, so the demo does not deploy the synthesized templates: it makes the same
+API calls the stacks' resources stand for (table with the control-plane stack's keys and TTL,
+one re-evaluation queue and dead-letter queue per endpoint, models, an inference-component
+endpoint config, endpoint, inference components, and the three alarms per component named by
+``contract.alarm_name``), with the values the stacks take from the same fleet file.
+
+Everything goes over HTTP to ``127.0.0.1``: ``AWS_ENDPOINT_URL`` points every boto3 client of the
+process (the handlers' too) at the server, with fake credentials. ``Environment`` restores the
+variables it changed when the run ends.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from config.fleet import Endpoint, Fleet, Model
+from lambdas.control_plane import contract
+from lambdas.control_plane.decision import Trigger
+
+ACCOUNT_ID = "123456789012"  # moto's default account
+TABLE_NAME = "SageMakerFastScale-state"
+SAGEMAKER_NAMESPACE = "AWS/SageMaker"
+CONCURRENCY_METRIC = "ConcurrentRequestsPerCopy"
+NO_CAPACITY_METRIC = "NoCapacityInvocationFailures"
+# The CDK stack's re-evaluation queue (stacks/functions.py): kept one hour, dead letters after 5.
+QUEUE_RETENTION_S = 3600
+QUEUE_MAX_RECEIVES = 5
+
+
+@dataclass(frozen=True)
+class AlarmDef:
+    """One of a component's three alarms, as the endpoint stack defines it (stacks/alarms.py).
+
+    Missing data is ``notBreaching`` for all three, as in the stack.
+    """
+
+    name: str
+    endpoint: str
+    component: str
+    trigger: Trigger
+    metric: str
+    statistic: str
+    comparison: str
+    threshold: float
+    period_s: int
+    evaluation_periods: int
+    datapoints: int
+
+
+def alarm_defs(endpoint: Endpoint, model: Model) -> list[AlarmDef]:
+    """The scale-out, scale-in and from-zero alarms of ``model``'s component."""
+    s = model.scaling
+    c = model.component_name
+    rows = [
+        (Trigger.SCALE_OUT, CONCURRENCY_METRIC, "Average", "GreaterThanThreshold",
+         s.scale_out.threshold, s.scale_out.alarm),
+        (Trigger.SCALE_IN, CONCURRENCY_METRIC, "Average", "LessThanThreshold",
+         s.scale_in.threshold, s.scale_in.alarm),
+        (Trigger.FROM_ZERO, NO_CAPACITY_METRIC, "Sum", "GreaterThanThreshold", 0.0,
+         s.from_zero.alarm),
+    ]
+    return [AlarmDef(contract.alarm_name(c, trigger), endpoint.name, c, trigger, metric, stat,
+                     comparison, float(threshold), w.period_s, w.evaluation_periods,
+                     w.datapoints)
+            for trigger, metric, stat, comparison, threshold, w in rows]
+
+
+class Environment:
+    """Sets process environment variables and puts the old values back on ``restore``."""
+
+    def __init__(self) -> None:
+        self._saved: dict[str, str | None] = {}
+
+    def set(self, **values: str) -> None:
+        for key, value in values.items():
+            if key not in self._saved:
+                self._saved[key] = os.environ.get(key)
+            os.environ[key] = value
+
+    def restore(self) -> None:
+        for key, old in self._saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+        self._saved.clear()
+
+
+@contextmanager
+def moto_server(region: str) -> Iterator[str]:
+    """moto's server with the inference-component extension, on a free loopback port.
+
+    Yields the endpoint URL. Every backend is reset first, so a run never sees an earlier
+    run's resources in the same process.
+    """
+    import urllib.request
+
+    from moto.server import ThreadedMotoServer
+
+    from localaws import sagemaker_ic
+
+    sagemaker_ic.install()
+    # werkzeug logs each request to stderr; a run makes thousands.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}"
+        request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+        yield url
+    finally:
+        server.stop()
+
+
+def local_credentials(url: str, region: str) -> dict[str, str]:
+    """Environment that sends every boto3 client to the local server with fake credentials."""
+    return {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "demo",
+        "AWS_SECRET_ACCESS_KEY": "demo",
+        "AWS_SESSION_TOKEN": "demo",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        # Nothing may leave the machine: no instance metadata lookups, no config files.
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+
+
+@dataclass
+class Created:
+    """Names and URLs of what ``create_fleet`` made."""
+
+    table_name: str
+    queue_urls: dict[str, str]  # endpoint -> re-evaluation queue
+    queue_names: dict[str, str]
+    alarms: dict[str, list[AlarmDef]]  # component -> alarms
+    images: dict[str, str]  # component -> image URI
+    calls: int  # API calls made
+
+
+def function_arn(region: str, endpoint: str, function: str) -> str:
+    return f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{endpoint}-{function}"
+
+
+def create_fleet(clients: dict[str, Any], fleet: Fleet, endpoints: list[Endpoint],
+                 images: dict[str, str]) -> Created:
+    """Create the state table, queues, SageMaker resources and alarms of ``endpoints``."""
+    ddb, sqs, sm, cw, iam = (clients[k] for k in ("dynamodb", "sqs", "sagemaker",
+                                                  "cloudwatch", "iam"))
+    calls = 0
+    # --- the control-plane stack's table: pk/sk strings, on demand, PITR, SSE, TTL -----------
+    ddb.create_table(
+        TableName=TABLE_NAME, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": contract.TABLE_PARTITION_KEY,
+                               "AttributeType": "S"},
+                              {"AttributeName": contract.TABLE_SORT_KEY, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": contract.TABLE_PARTITION_KEY, "KeyType": "HASH"},
+                   {"AttributeName": contract.TABLE_SORT_KEY, "KeyType": "RANGE"}],
+        SSESpecification={"Enabled": True})
+    ddb.update_time_to_live(TableName=TABLE_NAME, TimeToLiveSpecification={
+        "Enabled": True, "AttributeName": contract.TABLE_TTL_ATTRIBUTE})
+    ddb.update_continuous_backups(TableName=TABLE_NAME, PointInTimeRecoverySpecification={
+        "PointInTimeRecoveryEnabled": True})
+    calls += 3
+    role_arn = iam.create_role(
+        RoleName="SageMakerFastScale-execution", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "sts:AssumeRole",
+                "Principal": {"Service": "sagemaker.amazonaws.com"}}]}))["Role"]["Arn"]
+    calls += 1
+    queue_urls: dict[str, str] = {}
+    queue_names: dict[str, str] = {}
+    alarms: dict[str, list[AlarmDef]] = {}
+    for endpoint in endpoints:
+        # --- the endpoint stack's functions: re-evaluation queue with its dead letters --------
+        dlq_url = sqs.create_queue(QueueName=f"{endpoint.name}-reevaluation-dlq",
+                                   Attributes={"MessageRetentionPeriod": str(14 * 86400)}
+                                   )["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"]
+                                           )["Attributes"]["QueueArn"]
+        name = f"{endpoint.name}-reevaluation"
+        queue_urls[endpoint.name] = sqs.create_queue(QueueName=name, Attributes={
+            "MessageRetentionPeriod": str(QUEUE_RETENTION_S),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                         "maxReceiveCount": QUEUE_MAX_RECEIVES})})["QueueUrl"]
+        queue_names[endpoint.name] = name
+        calls += 3
+        # --- the endpoint stack's SageMaker resources ----------------------------------------
+        for model in endpoint.models:
+            container: dict[str, Any] = {"Image": images[model.component_name],
+                                         "Environment": dict(model.environment)}
+            if model.model_data_url is not None:
+                container["ModelDataUrl"] = model.model_data_url
+            sm.create_model(ModelName=model.model_resource_name, ExecutionRoleArn=role_arn,
+                            PrimaryContainer=container)
+            calls += 1
+        policy = endpoint.scale_in_policy
+        config_name = f"{endpoint.name}-config"
+        sm.create_endpoint_config(
+            EndpointConfigName=config_name, ExecutionRoleArn=role_arn,
+            ProductionVariants=[{
+                "VariantName": endpoint.variant_name, "InstanceType": endpoint.instance_type,
+                "InitialInstanceCount": max(1, endpoint.min_instances),
+                "ManagedInstanceScaling": {
+                    "Status": "ENABLED", "MinInstanceCount": endpoint.min_instances,
+                    "MaxInstanceCount": endpoint.max_instances,
+                    "ScaleInPolicy": {"Strategy": policy.strategy,
+                                      "CooldownInMinutes": policy.cooldown_minutes,
+                                      "MaximumStepSize": policy.maximum_step_size}},
+                "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}}])
+        sm.create_endpoint(EndpointName=endpoint.name, EndpointConfigName=config_name)
+        calls += 2
+        for model in endpoint.models:
+            sm.create_inference_component(
+                InferenceComponentName=model.component_name, EndpointName=endpoint.name,
+                VariantName=endpoint.variant_name,
+                Specification={
+                    "ModelName": model.model_resource_name,
+                    "ComputeResourceRequirements": {
+                        "NumberOfAcceleratorDevicesRequired": float(model.accelerators),
+                        "MinMemoryRequiredInMb": model.memory_mb},
+                    "DataCacheConfig": {"EnableCaching": True}},
+                RuntimeConfig={"CopyCount": model.initial_copies})
+            calls += 1
+            # --- the three alarms, each invoking the endpoint's scaler on ALARM and OK -------
+            scaler = function_arn(fleet.region, endpoint.name, "scaler")
+            defs = alarm_defs(endpoint, model)
+            for a in defs:
+                cw.put_metric_alarm(
+                    AlarmName=a.name, Namespace=SAGEMAKER_NAMESPACE, MetricName=a.metric,
+                    Dimensions=[{"Name": "InferenceComponentName", "Value": a.component}],
+                    Statistic=a.statistic, Period=a.period_s,
+                    EvaluationPeriods=a.evaluation_periods, DatapointsToAlarm=a.datapoints,
+                    Threshold=a.threshold, ComparisonOperator=a.comparison,
+                    TreatMissingData="notBreaching", ActionsEnabled=True,
+                    AlarmActions=[scaler], OKActions=[scaler],
+                    AlarmDescription=f"{a.trigger.value} for inference component {a.component}")
+                calls += 1
+            alarms[model.component_name] = defs
+    return Created(TABLE_NAME, queue_urls, queue_names, alarms, dict(images), calls)
+
+
+def partition_rows(ddb: Any, table: str, endpoint: str) -> dict[str, dict[str, Any]]:
+    """Every row of ``endpoint``'s partition, keyed by sort key (raw DynamoDB attributes)."""
+    rows: dict[str, dict[str, Any]] = {}
+    kwargs: dict[str, Any] = {
+        "TableName": table, "KeyConditionExpression": "#pk = :pk",
+        "ExpressionAttributeNames": {"#pk": contract.TABLE_PARTITION_KEY},
+        "ExpressionAttributeValues": {":pk": {"S": endpoint}}, "ConsistentRead": True}
+    while True:
+        page = ddb.query(**kwargs)
+        for item in page.get("Items", []):
+            rows[item[contract.TABLE_SORT_KEY]["S"]] = item
+        if not page.get("LastEvaluatedKey"):
+            return rows
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
