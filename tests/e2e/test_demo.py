@@ -1,0 +1,146 @@
+"""The local end-to-end run tells the story it promises: spike, scale-out in time, scale-in
+later, an endpoint deleted and cleaned up, its neighbour untouched.
+
+The run is built once for the module (about 20 s) and every test reads a different fact of it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from config.fleet import DEFAULT_FLEET, load_fleet
+from demo.checks import scale_out_deadline_s
+from demo.render import Style, timeline_lines, write_report
+from demo.run import DemoResult, run_demo
+from lambdas.control_plane import clock
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    log = tmp_path_factory.mktemp("demo") / "handler-logs.jsonl"
+    return run_demo(load_fleet(DEFAULT_FLEET), log_path=log)
+
+
+@pytest.fixture(scope="module")
+def main_component(result: DemoResult) -> str:
+    return result.endpoints[0].endpoint.models[0].component_name
+
+
+@pytest.fixture(scope="module")
+def neighbour(result: DemoResult) -> str:
+    return result.endpoints[1].name
+
+
+def test_a_one_endpoint_fleet_gets_a_labelled_neighbour(result: DemoResult) -> None:
+    # Given the default fleet with its single endpoint, the demo adds a smaller neighbour.
+    assert len(load_fleet(DEFAULT_FLEET).endpoints) == 1
+    assert [de.derived_from for de in result.endpoints] == [None, result.endpoints[0].name]
+    assert "derived neighbour" in result.endpoints[1].label
+    assert result.endpoints[1].endpoint.max_instances <= 2
+
+
+def test_nothing_scales_before_the_spike(result: DemoResult, main_component: str) -> None:
+    initial = result.endpoints[0].endpoint.models[0].initial_copies
+    before = [s for s in result.series(main_component) if s.t_s < result.spike_s[0]]
+    assert before, "the timeline starts before the spike"
+    assert {s.desired for s in before} == {initial}
+
+
+def test_scale_out_is_decided_within_the_alarm_detection_time(
+        result: DemoResult, main_component: str) -> None:
+    # When the spike starts at 1/6 of the run, the scale-out alarm (2 of 3 x 10 s, 30 s of
+    # publishing delay) fires and the scaler asks for more copies by the deadline.
+    series = result.series(main_component)
+    initial = series[0].desired
+    raised = next(s for s in series if s.desired > initial)
+    assert result.spike_s[0] < raised.t_s <= scale_out_deadline_s(result) + 10
+    alarm = next(e for e in result.events if e.kind == "alarm" and e.component == main_component
+                 and e.data["trigger"] == "scale_out" and e.data["state"] == "ALARM")
+    assert alarm.t_s >= result.spike_s[0]
+    assert alarm.t_s <= raised.t_s
+
+
+def test_new_copies_serve_after_the_cold_start_models_time(
+        result: DemoResult, main_component: str) -> None:
+    # Then moto's CurrentCopyCount reaches the new target once a new instance with the image
+    # cached has come up (258 s for the default fleet), not before and not much later.
+    series = result.series(main_component)
+    initial = series[0].desired
+    raised = next(s for s in series if s.desired > initial)
+    served = next(s for s in series if s.t_s >= raised.t_s and s.current >= raised.desired)
+    ready_s = result.ready_s[main_component]["cached"]
+    assert ready_s - 10 <= served.t_s - raised.t_s <= ready_s + 20
+    tracker = [e for e in result.events if e.kind == "tracker" and e.component == main_component]
+    assert tracker and tracker[0].data["path"] == "cached"
+    assert tracker[0].data["seconds"] >= ready_s
+
+
+def test_copies_are_removed_only_after_the_spike(result: DemoResult,
+                                                 main_component: str) -> None:
+    series = result.series(main_component)
+    peak = max(s.desired for s in series)
+    peak_end = max(s.t_s for s in series if s.desired == peak)
+    assert peak_end >= result.spike_s[1], "no copy was removed during the spike"
+    last = series[-1]
+    assert last.desired < peak and last.current == last.desired
+    removals = [e for e in result.decisions(main_component)
+                if e.data.get("action") == "scaled" and e.data["target"] < e.data["desired"]]
+    assert removals and all(e.data["reason"] == "ScaleIn" for e in removals)
+    assert all(e.t_s > result.spike_s[1] for e in removals)
+
+
+def test_moto_and_the_simulation_agree_on_serving_copies(result: DemoResult) -> None:
+    assert result.drift_ticks == 0
+    assert all(s.current == s.sim_serving for s in result.samples)
+
+
+def test_the_deleted_endpoints_rows_and_reevaluations_are_gone(result: DemoResult) -> None:
+    c = result.cleanup
+    assert c.deleted_endpoint == result.endpoints[0].name
+    assert c.rows_before[c.deleted_endpoint] > 0
+    assert c.rows_after[c.deleted_endpoint] == 0
+    assert c.queue_messages_after[c.deleted_endpoint] == 0
+    # The state change purged; CloudTrail's DeleteEndpoint and the custom resource found
+    # nothing left (idempotent).
+    deleted = [int(r.get("rows_deleted", r.get("Data", {}).get("RowsDeleted", 0)))
+               for r in c.runs]
+    assert deleted[0] == c.rows_before[c.deleted_endpoint]
+    assert deleted[1:] == [0, 0]
+
+
+def test_the_neighbour_is_untouched(result: DemoResult, neighbour: str) -> None:
+    c = result.cleanup
+    assert c.rows_before[neighbour] > 0
+    assert c.others_identical == {neighbour: True}
+    assert c.other_copies_before == c.other_copies_after
+    # It scaled on its own load, within its own limits.
+    component = result.endpoints[1].endpoint.models[0]
+    peak = max(s.desired for s in result.series(component.component_name))
+    assert 1 < peak <= component.max_copies
+
+
+def test_every_check_passes_and_no_handler_failed(result: DemoResult) -> None:
+    assert [c.name for c in result.checks if not c.ok] == []
+    assert not [e for e in result.events if e.kind == "error"]
+    assert result.invocations["scaler"] > 0 and result.invocations["cleanup"] == 3
+
+
+def test_the_run_leaves_the_process_as_it_found_it(result: DemoResult) -> None:
+    assert "AWS_ENDPOINT_URL" not in os.environ or not os.environ["AWS_ENDPOINT_URL"].startswith(
+        result.server_url)
+    assert abs(clock.now() - __import__("time").time()) < 60
+
+
+def test_report_and_timeline_are_written(result: DemoResult, tmp_path: Path) -> None:
+    report = write_report(result, tmp_path)
+    text = report.read_text()
+    assert "| PASS | scale-out in time |" in text
+    assert (tmp_path / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    lines = timeline_lines(result, Style(False))
+    assert any("scaled 1 -> " in line for line in lines)
+    assert not any("\033[" in line for line in lines), "no colour unless asked for"
