@@ -37,6 +37,8 @@ synth: setup
 # What would be deployed, after every gate passed.
 demo: synth
 	$(PY) -m stacks.summary --fleet $(FLEET)
+	@# Then the whole control plane on an embedded AWS (moto on loopback), in simulated time.
+	$(PY) -m demo --config $(FLEET) --out $(OUT)/demo
 
 # Needs AWS credentials and a bootstrapped account/region (`npx cdk bootstrap`), see README.
 deploy: synth
