@@ -40,6 +40,7 @@ import heapq
 import io
 import itertools
 import json
+import logging
 import math
 import time
 import uuid
@@ -271,8 +272,12 @@ class DemoRun:
 
         started = time.perf_counter()
         env = world.Environment()
-        handler_stream = observability.logger.registered_handler
-        old_stream = getattr(handler_stream, "stream", None)
+        # The handlers' log lines go to the run's log, not the terminal. The stream is swapped
+        # without StreamHandler.setStream, which flushes the old stream first: under pytest
+        # that may be a capture file closed long ago.
+        handler = observability.logger.registered_handler
+        stream_handler = handler if isinstance(handler, logging.StreamHandler) else None
+        old_stream = stream_handler.stream if stream_handler is not None else None
         try:
             with world.moto_server(self.fleet.region) as url:
                 self.url = url
@@ -280,8 +285,8 @@ class DemoRun:
                 aws.client.cache_clear()  # handler clients must be built against the server
                 settings.settings.cache_clear()
                 clock.set_source(self.epoch)
-                if isinstance(handler_stream, __import__("logging").StreamHandler):
-                    handler_stream.setStream(self.log)
+                if stream_handler is not None:
+                    stream_handler.stream = self.log
                 self.env = env
                 self._setup()
                 self.progress(f"replaying {self.duration_s / 60:.0f} simulated minutes")
@@ -301,8 +306,8 @@ class DemoRun:
                     drift_ticks=self.drift_ticks, wall_s=0.0)
         finally:
             clock.set_source(None)
-            if isinstance(handler_stream, __import__("logging").StreamHandler) and old_stream:
-                handler_stream.setStream(old_stream)
+            if stream_handler is not None:
+                stream_handler.stream = old_stream
             env.restore()
             aws.client.cache_clear()
             settings.settings.cache_clear()
