@@ -115,9 +115,11 @@ class World:
         return dict(item) if item else None
 
     # --- CloudWatch --------------------------------------------------------------------------
-    def put_concurrency(self, component: str, values: list[float], period_s: int = 10) -> None:
-        """Datapoints of ConcurrentRequestsPerCopy ending now, one per period, oldest first."""
-        now = self.clock()
+    def put_concurrency(self, component: str, values: list[float], period_s: int = 10,
+                        lag_s: float = 0.0) -> None:
+        """Datapoints of ConcurrentRequestsPerCopy ending ``lag_s`` before now (CloudWatch's
+        publishing delay), one per period, oldest first."""
+        now = self.clock() - lag_s
         data = [{"MetricName": "ConcurrentRequestsPerCopy",
                  "Dimensions": [{"Name": "InferenceComponentName", "Value": component}],
                  "Timestamp": datetime.fromtimestamp(

@@ -144,11 +144,18 @@ class AlarmReading:
     datapoints: tuple[float, ...]  # oldest first, over the alarm's evaluation window
 
 
+# How far behind real time a datapoint may still arrive (publishing delay plus margin).
+METRIC_LAG_S = 60
+
+
 def read_alarm(cloudwatch: Any, alarm_name: str, now: float) -> AlarmReading | None:
     """The alarm's state now and its metric's recent datapoints (``None``: no such alarm).
 
     An alarm's state reason is written on transitions only, so while it stays in ALARM the
-    numbers come from the metric itself, over the alarm's own window and statistic.
+    numbers come from the metric itself, over the alarm's own window and statistic. Datapoints
+    reach CloudWatch some tens of seconds after their period ends, so the query reaches back
+    ``METRIC_LAG_S`` further and keeps the latest ``EvaluationPeriods`` values: with a 10 s
+    period, 3 periods and a 30 s delay, the window [now - 30 s, now] alone would hold none.
     """
     alarms = _call(cloudwatch.describe_alarms, AlarmNames=[alarm_name]).get("MetricAlarms", [])
     if not alarms:
@@ -168,10 +175,11 @@ def read_alarm(cloudwatch: Any, alarm_name: str, now: float) -> AlarmReading | N
     }
     try:
         result = _call(cloudwatch.get_metric_data, MetricDataQueries=[query],
-                       StartTime=end - timedelta(seconds=period_s * periods), EndTime=end,
-                       ScanBy="TimestampAscending")
+                       StartTime=end - timedelta(seconds=period_s * periods + METRIC_LAG_S),
+                       EndTime=end, ScanBy="TimestampAscending")
         values = result["MetricDataResults"][0].get("Values", []) if result.get(
             "MetricDataResults") else []
+        values = values[-periods:]
     except AwsFault:
         values = []  # the state is what matters; missing numbers are handled by decide
     return AlarmReading(alarm["StateValue"], tuple(float(v) for v in values))

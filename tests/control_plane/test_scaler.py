@@ -70,6 +70,23 @@ def test_scale_out_continues_while_the_alarm_stays_in_alarm_and_stops_on_ok(
     assert len(world.reevaluations()) == 2
 
 
+def test_a_reevaluation_reads_datapoints_that_arrived_with_publishing_delay(
+        world: World) -> None:
+    # Given a scale-out in flight and an alarm that stays in ALARM
+    world.set_copies("chat-a", 2)
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    world.clock.advance(600)
+    world.set_alarm("chat-a", Trigger.SCALE_OUT, "ALARM")
+    sent = world.reevaluations()[-1]
+    world.clock.advance(sent.delay_s)
+    # When the latest datapoints are 30 s old, as high-resolution metrics are when published
+    world.put_concurrency("chat-a", [13.0, 13.0, 13.0], lag_s=30)
+    out = scaler.handler(sqs_event(sent.body, "m-lagged"))
+    # Then the scaler reads them (13 per copy on 4: +100 %), not the no-data smallest step (+50 %)
+    assert out["outcomes"][0]["action"] == "scaled"
+    assert world.copies("chat-a")[0] == 8
+
+
 def test_an_ok_transition_changes_nothing_and_schedules_nothing(world: World) -> None:
     out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "OK", [3.0],
                                      previous="ALARM"))
