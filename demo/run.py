@@ -50,9 +50,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from config.alarms import CONCURRENCY_METRIC, NO_CAPACITY_METRIC, SAGEMAKER_NAMESPACE, AlarmPlan
 from config.fleet import Endpoint, Fleet, Model, resolve_image
 from lambdas.control_plane import contract
-from sim.cloudwatch import HIGH_RES_PUBLISH_DELAY_S, LAMBDA_REACTION_S, Alarm, AlarmSpec, State
+from sim.cloudwatch import (
+    HIGH_RES_PUBLISH_DELAY_S,
+    LAMBDA_REACTION_S,
+    Alarm,
+    State,
+    alarm_spec,
+)
 from sim.simulator import TICK_S, Component, Simulation
 
 from . import world
@@ -187,7 +194,7 @@ class _Component:
     endpoint: Endpoint
     model: Model
     sim: Simulation
-    alarms: list[tuple[world.AlarmDef, Alarm]]
+    alarms: list[tuple[AlarmPlan, Alarm]]
     reason: str = "initial"
 
     @property
@@ -360,8 +367,7 @@ class DemoRun:
                                       _paths(endpoint, model))
                 sim = Simulation(component, workload,
                                  self.lockstep.follower(model.component_name))
-                alarms = [(a, Alarm(AlarmSpec(a.name, a.threshold, a.comparison, a.period_s,
-                                              a.evaluation_periods, a.datapoints, a.statistic)))
+                alarms = [(a, Alarm(alarm_spec(a)))
                           for a in self.created.alarms[model.component_name]]
                 self.components[model.component_name] = _Component(endpoint, model, sim, alarms)
                 self.lockstep.add(model.component_name, sim)
@@ -419,11 +425,11 @@ class DemoRun:
             failures = comp.sim.metrics["NoCapacityInvocationFailures"].values[-1]
             if per_copy is not None:  # no copy serving: SageMaker emits nothing per copy
                 self._unpublished.append((due, {
-                    "MetricName": world.CONCURRENCY_METRIC, "Dimensions": dims,
+                    "MetricName": CONCURRENCY_METRIC, "Dimensions": dims,
                     "Timestamp": stamp, "Value": round(per_copy, 3), "StorageResolution": 1}))
             if failures:
                 self._unpublished.append((due, {
-                    "MetricName": world.NO_CAPACITY_METRIC, "Dimensions": dims,
+                    "MetricName": NO_CAPACITY_METRIC, "Dimensions": dims,
                     "Timestamp": stamp, "Value": float(failures), "StorageResolution": 1}))
 
     def _publish_due(self) -> None:
@@ -431,12 +437,12 @@ class DemoRun:
         self._unpublished = [(due, d) for due, d in self._unpublished if due > self.now_s]
         for start in range(0, len(ready), 1000):  # PutMetricData takes 1000 datapoints
             self.clients["cloudwatch"].put_metric_data(
-                Namespace=world.SAGEMAKER_NAMESPACE, MetricData=ready[start:start + 1000])
+                Namespace=SAGEMAKER_NAMESPACE, MetricData=ready[start:start + 1000])
             self.api_calls += 1
 
     def _evaluate_alarms(self) -> None:
         """Every alarm due now reads its datapoints back from CloudWatch and is evaluated."""
-        due: dict[int, list[tuple[_Component, world.AlarmDef, Alarm]]] = {}
+        due: dict[int, list[tuple[_Component, AlarmPlan, Alarm]]] = {}
         for comp in self.components.values():
             if comp.endpoint.name in self.deleted:
                 continue
@@ -451,7 +457,7 @@ class DemoRun:
             periods = max(a.evaluation_periods for _, a, _ in group)
             start = end - periods * period_s
             queries = [{"Id": f"a{i}", "ReturnData": True, "MetricStat": {
-                "Metric": {"Namespace": world.SAGEMAKER_NAMESPACE, "MetricName": a.metric,
+                "Metric": {"Namespace": SAGEMAKER_NAMESPACE, "MetricName": a.metric,
                            "Dimensions": [{"Name": "InferenceComponentName",
                                            "Value": a.component}]},
                 "Period": period_s, "Stat": a.statistic}} for i, (_, a, _) in enumerate(group)]
@@ -477,10 +483,10 @@ class DemoRun:
                 if new is not None:
                     self._transition(comp, adef, old, new, present, first, period_s)
 
-    def _transition(self, comp: _Component, adef: world.AlarmDef, old: State, new: State,
+    def _transition(self, comp: _Component, adef: AlarmPlan, old: State, new: State,
                     present: list[float], first: float, period_s: int) -> None:
         at = self.epoch()
-        symbol = {"GreaterThanThreshold": ">", "LessThanThreshold": "<"}[adef.comparison]
+        symbol = adef.symbol
         verdict = "were" if new is State.ALARM else "were not"
         reason = (f"Threshold Crossed: {adef.datapoints} out of the last "
                   f"{adef.evaluation_periods} datapoints {verdict} {symbol} the threshold "
@@ -773,7 +779,7 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def _alarm_event(adef: world.AlarmDef, old: str, new: str, reason: str, reason_data: str,
+def _alarm_event(adef: AlarmPlan, old: str, new: str, reason: str, reason_data: str,
                  at: float, region: str) -> dict[str, Any]:
     """The CloudWatch alarm -> Lambda event (Amazon CloudWatch User Guide, "Lambda alarm
     actions")."""
@@ -791,7 +797,7 @@ def _alarm_event(adef: world.AlarmDef, old: str, new: str, reason: str, reason_d
                 "description": f"{adef.trigger.value} for inference component {adef.component}",
                 "metrics": [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, adef.name)),
                              "metricStat": {
-                                 "metric": {"namespace": world.SAGEMAKER_NAMESPACE,
+                                 "metric": {"namespace": SAGEMAKER_NAMESPACE,
                                             "name": adef.metric,
                                             "dimensions": {"InferenceComponentName":
                                                            adef.component}},

@@ -22,56 +22,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from config.fleet import Endpoint, Fleet, Model
+from config.alarms import (
+    COMPONENT_DIMENSION,
+    SAGEMAKER_NAMESPACE,
+    TREAT_MISSING_DATA,
+    AlarmPlan,
+    alarm_plans,
+)
+from config.fleet import Endpoint, Fleet
 from lambdas.control_plane import contract
-from lambdas.control_plane.decision import Trigger
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 TABLE_NAME = "SageMakerFastScale-state"
-SAGEMAKER_NAMESPACE = "AWS/SageMaker"
-CONCURRENCY_METRIC = "ConcurrentRequestsPerCopy"
-NO_CAPACITY_METRIC = "NoCapacityInvocationFailures"
 # The CDK stack's re-evaluation queue (stacks/functions.py): kept one hour, dead letters after 5.
 QUEUE_RETENTION_S = 3600
 QUEUE_MAX_RECEIVES = 5
-
-
-@dataclass(frozen=True)
-class AlarmDef:
-    """One of a component's three alarms, as the endpoint stack defines it (stacks/alarms.py).
-
-    Missing data is ``notBreaching`` for all three, as in the stack.
-    """
-
-    name: str
-    endpoint: str
-    component: str
-    trigger: Trigger
-    metric: str
-    statistic: str
-    comparison: str
-    threshold: float
-    period_s: int
-    evaluation_periods: int
-    datapoints: int
-
-
-def alarm_defs(endpoint: Endpoint, model: Model) -> list[AlarmDef]:
-    """The scale-out, scale-in and from-zero alarms of ``model``'s component."""
-    s = model.scaling
-    c = model.component_name
-    rows = [
-        (Trigger.SCALE_OUT, CONCURRENCY_METRIC, "Average", "GreaterThanThreshold",
-         s.scale_out.threshold, s.scale_out.alarm),
-        (Trigger.SCALE_IN, CONCURRENCY_METRIC, "Average", "LessThanThreshold",
-         s.scale_in.threshold, s.scale_in.alarm),
-        (Trigger.FROM_ZERO, NO_CAPACITY_METRIC, "Sum", "GreaterThanThreshold", 0.0,
-         s.from_zero.alarm),
-    ]
-    return [AlarmDef(contract.alarm_name(c, trigger), endpoint.name, c, trigger, metric, stat,
-                     comparison, float(threshold), w.period_s, w.evaluation_periods,
-                     w.datapoints)
-            for trigger, metric, stat, comparison, threshold, w in rows]
 
 
 class Environment:
@@ -147,7 +112,7 @@ class Created:
     table_name: str
     queue_urls: dict[str, str]  # endpoint -> re-evaluation queue
     queue_names: dict[str, str]
-    alarms: dict[str, list[AlarmDef]]  # component -> alarms
+    alarms: dict[str, list[AlarmPlan]]  # component -> alarms
     images: dict[str, str]  # component -> image URI
     calls: int  # API calls made
 
@@ -184,7 +149,7 @@ def create_fleet(clients: dict[str, Any], fleet: Fleet, endpoints: list[Endpoint
     calls += 1
     queue_urls: dict[str, str] = {}
     queue_names: dict[str, str] = {}
-    alarms: dict[str, list[AlarmDef]] = {}
+    alarms: dict[str, list[AlarmPlan]] = {}
     for endpoint in endpoints:
         # --- the endpoint stack's functions: re-evaluation queue with its dead letters --------
         dlq_url = sqs.create_queue(QueueName=f"{endpoint.name}-reevaluation-dlq",
@@ -238,15 +203,15 @@ def create_fleet(clients: dict[str, Any], fleet: Fleet, endpoints: list[Endpoint
             calls += 1
             # --- the three alarms, each invoking the endpoint's scaler on ALARM and OK -------
             scaler = function_arn(fleet.region, endpoint.name, "scaler")
-            defs = alarm_defs(endpoint, model)
+            defs = alarm_plans(model)
             for a in defs:
                 cw.put_metric_alarm(
                     AlarmName=a.name, Namespace=SAGEMAKER_NAMESPACE, MetricName=a.metric,
-                    Dimensions=[{"Name": "InferenceComponentName", "Value": a.component}],
+                    Dimensions=[{"Name": COMPONENT_DIMENSION, "Value": a.component}],
                     Statistic=a.statistic, Period=a.period_s,
                     EvaluationPeriods=a.evaluation_periods, DatapointsToAlarm=a.datapoints,
                     Threshold=a.threshold, ComparisonOperator=a.comparison,
-                    TreatMissingData="notBreaching", ActionsEnabled=True,
+                    TreatMissingData=TREAT_MISSING_DATA, ActionsEnabled=True,
                     AlarmActions=[scaler], OKActions=[scaler],
                     AlarmDescription=f"{a.trigger.value} for inference component {a.component}")
                 calls += 1

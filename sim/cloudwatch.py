@@ -33,6 +33,10 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from config.alarms import AlarmPlan
 
 HIGH_RES_PUBLISH_DELAY_S = 30.0
 STANDARD_PUBLISH_DELAY_S = 60.0
@@ -84,6 +88,11 @@ class AlarmSpec:
     def breaches(self, value: float) -> bool:
         return COMPARISONS[self.comparison](value, self.threshold)
 
+
+def alarm_spec(plan: AlarmPlan) -> AlarmSpec:
+    """The evaluator's view of one of the fleet's alarms (``config.alarms``)."""
+    return AlarmSpec(plan.name, plan.threshold, plan.comparison, plan.period_s,
+                     plan.evaluation_periods, plan.datapoints, plan.statistic)
 
 def evaluate(spec: AlarmSpec, datapoints: Sequence[float | None], current: State) -> State:
     """The alarm's state after one evaluation of its latest ``evaluation_periods`` datapoints.

@@ -35,10 +35,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
+from config.alarms import alarm_plans
 from config.specs import scaling_spec
 from lambdas.control_plane.decision import History, Snapshot, Trigger, decide
 
-from .cloudwatch import AAS_REACTION_S, LAMBDA_REACTION_S, Alarm, AlarmSpec, State
+from .cloudwatch import AAS_REACTION_S, LAMBDA_REACTION_S, Alarm, AlarmSpec, State, alarm_spec
 
 if TYPE_CHECKING:
     from .simulator import Simulation
@@ -232,23 +233,10 @@ class Project:
     data_cache = True
 
     def attach(self, sim: Simulation) -> None:
-        s = sim.c.model.scaling
         self.spec = scaling_spec(sim.c.endpoint, sim.c.model)
-        out, sin, fz = s.scale_out.alarm, s.scale_in.alarm, s.from_zero.alarm
-        self.alarms = {
-            Trigger.SCALE_OUT: Alarm(AlarmSpec("scale-out", s.scale_out.threshold,
-                                               "GreaterThanThreshold", out.period_s,
-                                               out.evaluation_periods, out.datapoints)),
-            Trigger.SCALE_IN: Alarm(AlarmSpec("scale-in", s.scale_in.threshold,
-                                              "LessThanThreshold", sin.period_s,
-                                              sin.evaluation_periods, sin.datapoints)),
-            Trigger.FROM_ZERO: Alarm(AlarmSpec("from-zero", 0.0, "GreaterThanThreshold",
-                                               fz.period_s, fz.evaluation_periods, fz.datapoints,
-                                               "Sum")),
-        }
-        self.metric = {Trigger.SCALE_OUT: "ConcurrentRequestsPerCopy",
-                       Trigger.SCALE_IN: "ConcurrentRequestsPerCopy",
-                       Trigger.FROM_ZERO: "NoCapacityInvocationFailures"}
+        plans = alarm_plans(sim.c.model)
+        self.alarms = {p.trigger: Alarm(alarm_spec(p)) for p in plans}
+        self.metric = {p.trigger: p.metric for p in plans}
         self.history = History()
         self.pending: set[Trigger] = set()  # a re-evaluation is queued for this trigger
         self.decisions: list[tuple[float, str, int, int]] = []

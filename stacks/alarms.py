@@ -18,62 +18,24 @@ Missing data, per alarm (``TreatMissingData``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from config.fleet import AlarmWindow, Model
-from lambdas.control_plane import contract
+from config.alarms import (
+    COMPONENT_DIMENSION,
+    SAGEMAKER_NAMESPACE,
+    alarm_plans,
+)
+from config.fleet import Model
 from lambdas.control_plane.decision import Trigger
 
-SAGEMAKER_NAMESPACE = "AWS/SageMaker"
-CONCURRENCY_METRIC = "ConcurrentRequestsPerCopy"
-NO_CAPACITY_METRIC = "NoCapacityInvocationFailures"
-
-
-@dataclass(frozen=True)
-class AlarmPlan:
-    """One alarm as the summary and the stack both describe it."""
-
-    name: str
-    trigger: Trigger
-    metric: str
-    statistic: str
-    comparison: cloudwatch.ComparisonOperator
-    threshold: float
-    window: AlarmWindow
-
-    @property
-    def detects_within_s(self) -> int:
-        """Earliest the alarm can fire after the condition starts: M datapoints of the period."""
-        return self.window.period_s * self.window.datapoints
-
-
-def alarm_plans(model: Model) -> list[AlarmPlan]:
-    """The scale-out, scale-in and from-zero alarms of ``model``'s inference component."""
-    s = model.scaling
-    component = model.component_name
-    return [
-        AlarmPlan(contract.alarm_name(component, Trigger.SCALE_OUT), Trigger.SCALE_OUT,
-                  CONCURRENCY_METRIC, "Average",
-                  cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                  s.scale_out.threshold, s.scale_out.alarm),
-        AlarmPlan(contract.alarm_name(component, Trigger.SCALE_IN), Trigger.SCALE_IN,
-                  CONCURRENCY_METRIC, "Average",
-                  cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-                  s.scale_in.threshold, s.scale_in.alarm),
-        AlarmPlan(contract.alarm_name(component, Trigger.FROM_ZERO), Trigger.FROM_ZERO,
-                  NO_CAPACITY_METRIC, "Sum",
-                  cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, 0, s.from_zero.alarm),
-    ]
-
-
-def alarm_names(models: list[Model] | tuple[Model, ...]) -> list[str]:
-    return [plan.name for m in models for plan in alarm_plans(m)]
+_OPERATORS = {
+    "GreaterThanThreshold": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    "LessThanThreshold": cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+}
 
 
 class ComponentAlarms(Construct):
@@ -88,7 +50,7 @@ class ComponentAlarms(Construct):
             metric = cloudwatch.Metric(
                 namespace=SAGEMAKER_NAMESPACE,
                 metric_name=plan.metric,
-                dimensions_map={"InferenceComponentName": model.component_name},
+                dimensions_map={COMPONENT_DIMENSION: model.component_name},
                 statistic=plan.statistic,
                 # aws-cdk-lib's Metric accepts 1, 5, 10, 30 or 60n s, while CloudWatch alarms
                 # also take 20 s (PutMetricAlarm; cfn-lint's schema agrees): build 20 s on a
@@ -101,13 +63,13 @@ class ComponentAlarms(Construct):
                 alarm_name=plan.name,
                 alarm_description=(
                     f"{plan.trigger.value} for inference component {model.component_name}: "
-                    f"{plan.metric} {plan.statistic} {_symbol(plan.comparison)} "
+                    f"{plan.metric} {plan.statistic} {plan.symbol} "
                     f"{plan.threshold:g} in {plan.window.datapoints} of "
                     f"{plan.window.evaluation_periods} periods of {plan.window.period_s} s; "
                     "invokes the scaler on ALARM and OK"),
                 metric=metric,
                 threshold=plan.threshold,
-                comparison_operator=plan.comparison,
+                comparison_operator=_OPERATORS[plan.comparison],
                 evaluation_periods=plan.window.evaluation_periods,
                 datapoints_to_alarm=plan.window.datapoints,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -120,9 +82,3 @@ class ComponentAlarms(Construct):
             alarm.add_ok_action(action)
             self.alarms[plan.trigger] = alarm
 
-
-def _symbol(comparison: cloudwatch.ComparisonOperator) -> str:
-    return {
-        cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD: ">",
-        cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD: "<",
-    }.get(comparison, str(comparison))

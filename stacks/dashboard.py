@@ -8,10 +8,9 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from config.alarms import CONCURRENCY_METRIC, SAGEMAKER_NAMESPACE
 from config.fleet import Endpoint
 from lambdas.control_plane import contract
-
-from .alarms import CONCURRENCY_METRIC, SAGEMAKER_NAMESPACE
 
 WIDTH = 24  # the dashboard grid is 24 columns wide
 

@@ -9,9 +9,10 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from config.alarms import alarm_names
 from config.fleet import ControlPlane, Endpoint
 
-from .alarms import ComponentAlarms, alarm_names
+from .alarms import ComponentAlarms
 from .dashboard import EndpointDashboard
 from .events import EndpointEvents
 from .functions import RETENTION_DAYS, ControlPlaneFunctions

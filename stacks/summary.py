@@ -14,11 +14,11 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from config.alarms import alarm_plans
 from config.fleet import ConfigError, Endpoint, Fleet, Model, load_fleet
 from config.specs import scaling_spec
 from lambdas.control_plane.decision import ScalingSpec
 
-from .alarms import alarm_plans
 from .app import CONTROL_PLANE_STACK, endpoint_stack_name
 from .components import default_image_for
 
@@ -62,9 +62,9 @@ def _model_lines(endpoint: Endpoint, model: Model, spec: ScalingSpec, image_uri:
     ]
     for plan in alarm_plans(model):
         w = plan.window
-        op = ">" if "GREATER" in plan.comparison.name else "<"
         lines.append(
-            f"        {plan.name:<40} {plan.metric} {plan.statistic} {op} {plan.threshold:g}, "
+            f"        {plan.name:<40} {plan.metric} {plan.statistic} {plan.symbol} "
+            f"{plan.threshold:g}, "
             f"{w.datapoints} of {w.evaluation_periods} x {w.period_s} s "
             f"(fires >= {plan.detects_within_s} s after the condition starts)")
     return lines
