@@ -67,6 +67,7 @@ class _Instance:
     free: int
     ready_at: float
     path: str  # how it came up: "initial", "cached" or "uncached"
+    idle_since: float | None = None  # when its last copy left
 
 
 @dataclass(eq=False)
@@ -85,6 +86,7 @@ class _Fleet:
     accelerators_per_instance: int
     min_instances: int
     max_instances: int
+    release_after_s: float  # ScaleInPolicy.CooldownInMinutes: how long an idle instance stays
     instances: list[_Instance] = field(default_factory=list)
     cached_images: set[str] = field(default_factory=set)
 
@@ -285,9 +287,11 @@ class InferenceComponentControl:
         initial = int(variant.get("InitialInstanceCount") or 0)
         min_instances = int(scaling.get("MinInstanceCount", initial))
         max_instances = int(scaling.get("MaxInstanceCount", max(initial, 1)))
-        fleet = _Fleet(endpoint_name, instance_type, accelerators, min_instances, max_instances)
+        cooldown_min = float((scaling.get("ScaleInPolicy") or {}).get("CooldownInMinutes", 20))
+        fleet = _Fleet(endpoint_name, instance_type, accelerators, min_instances, max_instances,
+                       cooldown_min * 60.0)
         # Instances the endpoint started with are running (and hold no image yet).
-        fleet.instances = [_Instance(accelerators, accelerators, -_NEVER, "initial")
+        fleet.instances = [_Instance(accelerators, accelerators, -_NEVER, "initial", self.clock())
                            for _ in range(max(initial, min_instances))]
         self.fleets[endpoint_name] = fleet
         return fleet
@@ -302,6 +306,8 @@ class InferenceComponentControl:
             component.copies.remove(victim)
             if victim.instance is not None:
                 victim.instance.free += component.accelerators
+                if victim.instance.free == victim.instance.accelerators:
+                    victim.instance.idle_since = self.clock()
         while len(component.copies) < component.desired:
             component.copies.append(_Copy())
         self._release_idle(fleet)
@@ -311,6 +317,7 @@ class InferenceComponentControl:
         for instance in sorted(fleet.instances, key=lambda i: i.ready_at):
             if instance.free >= component.accelerators:
                 instance.free -= component.accelerators
+                instance.idle_since = None
                 copy.instance = instance
                 if instance.ready_at <= now:
                     copy.path = "warm_instance"
@@ -330,16 +337,22 @@ class InferenceComponentControl:
         copy.instance, copy.path, copy.ready_at = instance, path, ready_at
 
     def _release_idle(self, fleet: _Fleet) -> None:
-        """IDLE_RELEASE: instances that hold no copy go, down to MinInstanceCount."""
+        """IDLE_RELEASE: an instance that has held no copy for the scale-in policy's cooldown
+        goes, down to MinInstanceCount (the simulator releases on the same rule)."""
+        now = self.clock()
         for instance in sorted(fleet.instances, key=lambda i: -i.ready_at):
             if len(fleet.instances) <= fleet.min_instances:
                 break
-            if instance.free == instance.accelerators:
+            idle_since = instance.idle_since
+            if (instance.free == instance.accelerators and idle_since is not None
+                    and now >= max(idle_since + fleet.release_after_s, instance.ready_at)):
                 fleet.instances.remove(instance)
 
     def _settle(self) -> None:
         """Bring every component up to ``clock()``: place waiting copies, finish transitions."""
         now = self.clock()
+        for fleet in self.fleets.values():
+            self._release_idle(fleet)
         for component in self.components.values():
             for copy in component.copies:
                 if copy.instance is None:

@@ -92,6 +92,30 @@ def test_copies_arrive_over_time_by_path(timed: tuple[Any, list[float]]) -> None
         "CurrentInstanceCount"] == 3
 
 
+def instances(sm: Any) -> int:
+    return int(sm.describe_endpoint(EndpointName="e")["ProductionVariants"][0][
+        "CurrentInstanceCount"])
+
+
+def test_an_idle_instance_is_released_after_the_scale_in_policys_cooldown(
+        timed: tuple[Any, list[float]]) -> None:
+    # Given 3 copies on 3 instances (no ScaleInPolicy: SageMaker's default cooldown, 20 min)
+    sm, now = timed
+    now[0] = 30.0
+    sm.update_inference_component_runtime_config(InferenceComponentName="ic",
+                                                 DesiredRuntimeConfig={"CopyCount": 3})
+    now[0] = 1_000.0
+    assert instances(sm) == 3
+    # When scale-in removes two copies
+    sm.update_inference_component_runtime_config(InferenceComponentName="ic",
+                                                 DesiredRuntimeConfig={"CopyCount": 1})
+    # Then their instances stay for the cooldown (IDLE_RELEASE), and go after it
+    now[0] = 1_000.0 + 20 * 60 - 1
+    assert instances(sm) == 3
+    now[0] = 1_000.0 + 20 * 60
+    assert instances(sm) == 1
+
+
 def test_updates_are_refused_while_updating(timed: tuple[Any, list[float]]) -> None:
     sm, now = timed
     now[0] = 30.0
