@@ -23,7 +23,8 @@ READY_S = {"warm_instance": 30.0, "cached": 258.0, "uncached": 525.0}
 
 
 def make_spec(endpoint: str, component: str, **overrides: Any) -> ScalingSpec:
-    """The default fleet's policy: threshold 8, steps +50/+100/+200 %, at most 4 per step."""
+    """The default fleet's thresholds and steps (8 per copy; +50/+100/+200 %), with
+    max_step_copies cut to 4 so that tests can see the bound."""
     values: dict[str, Any] = dict(
         endpoint=endpoint, component=component, min_copies=1, max_copies=8,
         scale_out_threshold=8.0, scale_out_cooldown_s=60,
