@@ -36,7 +36,7 @@ synth: setup
 
 # What would be deployed, after every gate passed.
 demo: synth
-	$(PY) -m stacks.summary --fleet $(FLEET)
+	$(PY) -m stacks.summary --fleet $(FLEET) --gates-passed
 	@# Then the whole control plane on an embedded AWS (moto on loopback), in simulated time.
 	$(PY) -m demo --config $(FLEET) --out $(OUT)/demo
 

@@ -8,7 +8,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from config.alarms import CONCURRENCY_METRIC, SAGEMAKER_NAMESPACE
+from config.alarms import COMPONENT_DIMENSION, CONCURRENCY_METRIC, SAGEMAKER_NAMESPACE
 from config.fleet import Endpoint
 from lambdas.control_plane import contract
 
@@ -41,7 +41,7 @@ class EndpointDashboard(Construct):
             title="ConcurrentRequestsPerCopy (10 s)", width=WIDTH // 2, height=6,
             left=[cloudwatch.Metric(
                 namespace=SAGEMAKER_NAMESPACE, metric_name=CONCURRENCY_METRIC,
-                dimensions_map={"InferenceComponentName": m.component_name},
+                dimensions_map={COMPONENT_DIMENSION: m.component_name},
                 statistic="Average", period=Duration.seconds(10), label=m.name)
                 for m in endpoint.models],
             left_annotations=[

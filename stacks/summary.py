@@ -117,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fleet", default="config/fleet.yaml")
     parser.add_argument("--cloud-assembly", type=Path, default=Path("cdk.out"),
                         help="synth output to read stack sizes from (default: cdk.out)")
+    parser.add_argument("--gates-passed", action="store_true",
+                        help="say that the synth's gates passed (make demo passes it after "
+                        "make synth succeeded)")
     args = parser.parse_args(argv)
     try:
         fleet = load_fleet(args.fleet)
@@ -125,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     assembly = args.cloud_assembly if args.cloud_assembly.is_dir() else None
     print(render(fleet, cloud_assembly=assembly))
-    if assembly is not None:
+    if args.gates_passed:
         print("Gates passed: cdk-nag AwsSolutions (in synth), cfn-lint (every template).")
     return 0
 

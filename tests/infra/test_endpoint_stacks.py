@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from config.fleet import Fleet, load_fleet
+from config.fleet import Endpoint, Fleet, load_fleet
 from lambdas.control_plane import contract
 from lambdas.control_plane.decision import ScalingSpec
 from stacks.app import CONTROL_PLANE_STACK, build_app, endpoint_stack_name
+from stacks.sagemaker_endpoint import SageMakerEndpoint
 
 pytestmark = pytest.mark.synth
 
@@ -27,6 +29,7 @@ FLEET = Path(__file__).with_name("two_endpoints.yaml")
 ACCOUNT = "111111111111"
 REGION = "us-east-1"
 TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/state"
+IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.33.0-lmi15.0.0-cu128"
 
 
 @dataclass
@@ -394,12 +397,26 @@ def test_cleanup_and_reconcile_hooks(synth: Synth) -> None:
 
 
 def test_reconcile_fingerprint_follows_component_changes(synth: Synth) -> None:
-    fingerprints = {
-        name: next(r["Properties"]["ComponentsFingerprint"]
-                   for r in synth.template(name)["Resources"].values()
-                   if r["Type"] == "Custom::SageMakerFastScaleReconcile")
-        for name in ("alpha", "alpha-b")}
-    assert fingerprints["alpha"] != fingerprints["alpha-b"]
+    # CloudFormation resets CopyCount only when a component's properties change: the Reconcile
+    # hook's fingerprint must change then, and only then (no construct-time synth needed).
+    endpoint = synth.fleet.endpoint("alpha")
+    first = endpoint.models[0]
+    app = cdk.App()
+
+    def fingerprint(e: Endpoint) -> str:
+        stack = cdk.Stack(app, f"S{len(app.node.children)}",
+                          env=cdk.Environment(account=ACCOUNT, region=REGION))
+        images = {m.component_name: IMAGE for m in e.models}
+        return SageMakerEndpoint(stack, "E", endpoint=e, images=images).components_fingerprint
+
+    same = fingerprint(endpoint)
+    assert fingerprint(endpoint) == same
+    more_memory = replace(first, memory_mb=first.memory_mb * 2)
+    assert fingerprint(replace(endpoint, models=(more_memory, *endpoint.models[1:]))) != same
+    # A scaling threshold is not a property of the component: no reset, no reconcile.
+    scaling = replace(first.scaling, scale_out=replace(first.scaling.scale_out, threshold=3.0))
+    calmer = replace(first, scaling=scaling)
+    assert fingerprint(replace(endpoint, models=(calmer, *endpoint.models[1:]))) == same
 
 
 def test_dashboard(synth: Synth) -> None:
