@@ -39,6 +39,7 @@ class AlarmPlan:
     comparison: str  # CloudWatch's ComparisonOperator: GreaterThanThreshold | LessThanThreshold
     threshold: float
     window: AlarmWindow
+    treat_missing_data: str = TREAT_MISSING_DATA  # CloudWatch's TreatMissingData
 
     @property
     def period_s(self) -> int:

@@ -476,10 +476,9 @@ class DemoRun:
                     if 0 <= k < adef.evaluation_periods:
                         slots[k] = float(value)
                 present = [v for v in slots if v is not None]
-                # TreatMissingData notBreaching: a missing datapoint counts as a good one.
-                filled = [adef.threshold if v is None else v for v in slots]
                 old = alarm.state
-                new = alarm.update(self.now_s, filled)
+                # alarm_spec carries the plan's TreatMissingData (notBreaching) to the evaluator.
+                new = alarm.update(self.now_s, slots)
                 if new is not None:
                     self._transition(comp, adef, old, new, present, first, period_s)
 

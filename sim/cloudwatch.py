@@ -8,8 +8,10 @@ the same semantics:
   ``[t, t + period)`` becomes readable at ``t + period + publish_delay_s``; alarms and handlers only
   ever see readable datapoints. ``window`` aggregates the base datapoints into an alarm's period.
 * ``evaluate``: one alarm evaluation, "M out of N" (``datapoints_to_alarm`` out of
-  ``evaluation_periods``), missing data treated as missing (CloudWatch's default
-  ``TreatMissingData``): a missing datapoint neither breaches nor clears.
+  ``evaluation_periods``), a missing datapoint handled as the alarm's ``TreatMissingData`` says:
+  ``missing`` (CloudWatch's default: a gap neither breaches nor clears, all missing is
+  INSUFFICIENT_DATA), ``notBreaching`` (a gap counts as a good datapoint; every alarm of the
+  fleet, ``config.alarms.TREAT_MISSING_DATA``) or ``breaching`` (a gap counts as a bad one).
 * ``Alarm``: keeps the state and reports transitions. Actions differ by target, and that matters:
   a Lambda action runs only when the state changes (aws-facts: "It invokes on state transitions
   only"), while Application Auto Scaling's policies keep being invoked at every evaluation while
@@ -57,6 +59,9 @@ COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "LessThanOrEqualToThreshold": operator.le,
 }
 STATISTICS = ("Average", "Sum", "Maximum", "Minimum")
+# CloudWatch's TreatMissingData values the evaluator implements; "ignore" (keep the state while
+# data is missing) is CloudWatch's too but nothing here uses it, so it is rejected, not guessed.
+TREAT_MISSING = ("missing", "notBreaching", "breaching")
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class AlarmSpec:
     evaluation_periods: int
     datapoints_to_alarm: int
     statistic: str = "Average"
+    treat_missing_data: str = "missing"  # CloudWatch's default
 
     def __post_init__(self) -> None:
         if self.comparison not in COMPARISONS:
@@ -78,6 +84,9 @@ class AlarmSpec:
         if self.statistic not in STATISTICS:
             raise ValueError(f"alarm {self.name}: statistic {self.statistic!r}; allowed: "
                              f"{', '.join(STATISTICS)}")
+        if self.treat_missing_data not in TREAT_MISSING:
+            raise ValueError(f"alarm {self.name}: treat_missing_data "
+                             f"{self.treat_missing_data!r}; allowed: {', '.join(TREAT_MISSING)}")
         if not (self.period_s in (10, 20, 30) or (self.period_s > 0 and self.period_s % 60 == 0)):
             raise ValueError(f"alarm {self.name}: period {self.period_s} s; allowed: 10, 20, 30 "
                              "or a multiple of 60")
@@ -92,24 +101,37 @@ class AlarmSpec:
 def alarm_spec(plan: AlarmPlan) -> AlarmSpec:
     """The evaluator's view of one of the fleet's alarms (``config.alarms``)."""
     return AlarmSpec(plan.name, plan.threshold, plan.comparison, plan.period_s,
-                     plan.evaluation_periods, plan.datapoints, plan.statistic)
+                     plan.evaluation_periods, plan.datapoints, plan.statistic,
+                     plan.treat_missing_data)
+
 
 def evaluate(spec: AlarmSpec, datapoints: Sequence[float | None], current: State) -> State:
     """The alarm's state after one evaluation of its latest ``evaluation_periods`` datapoints.
 
-    ALARM when at least M datapoints breach; OK when so many present datapoints do not breach
-    that M breaches are no longer possible; otherwise the state stays. No datapoint at all:
-    INSUFFICIENT_DATA. With M = 2 of N = 3: [9, None, 10] over 8 is ALARM, [9, 7, None] is
-    undecided (stays), [7, 6, None] is OK.
+    ALARM when at least M datapoints breach; OK when so many datapoints do not breach that M
+    breaches are no longer possible; otherwise the state stays. A missing datapoint (fewer than
+    N given count as missing at the start) follows ``spec.treat_missing_data``: with
+    ``missing`` it neither breaches nor clears, and no datapoint at all is INSUFFICIENT_DATA;
+    with ``notBreaching`` it clears; with ``breaching`` it breaches. With M = 2 of N = 3 over 8:
+    [9, None, 10] is ALARM; [9, 7, None] is undecided (stays) when missing, OK when
+    notBreaching, ALARM when breaching; [None, None, None] is INSUFFICIENT_DATA when missing,
+    OK when notBreaching.
     """
-    window = list(datapoints)[-spec.evaluation_periods:]
+    given = list(datapoints)[-spec.evaluation_periods:]
+    window: list[float | None] = [None] * (spec.evaluation_periods - len(given))
+    window.extend(given)
     present = [v for v in window if v is not None]
-    if not present:
-        return State.INSUFFICIENT_DATA
+    gaps = len(window) - len(present)
     breaching = sum(1 for v in present if spec.breaches(v))
+    clear = len(present) - breaching
+    if spec.treat_missing_data == "notBreaching":
+        clear += gaps
+    elif spec.treat_missing_data == "breaching":
+        breaching += gaps
+    elif not present:
+        return State.INSUFFICIENT_DATA
     if breaching >= spec.datapoints_to_alarm:
         return State.ALARM
-    clear = len(present) - breaching
     if clear > spec.evaluation_periods - spec.datapoints_to_alarm:
         return State.OK
     return current if current is not State.INSUFFICIENT_DATA else State.OK

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from sim.cloudwatch import Alarm, AlarmSpec, MetricSeries, State, evaluate
+from config.alarms import TREAT_MISSING_DATA, alarm_plans
+from config.fleet import DEFAULT_FLEET, load_fleet
+from sim.cloudwatch import Alarm, AlarmSpec, MetricSeries, State, alarm_spec, evaluate
 
 TWO_OF_THREE = AlarmSpec("out", 8.0, "GreaterThanThreshold", 10, 3, 2)
+NOT_BREACHING = AlarmSpec("out", 8.0, "GreaterThanThreshold", 10, 3, 2,
+                          treat_missing_data="notBreaching")
+BREACHING = AlarmSpec("out", 8.0, "GreaterThanThreshold", 10, 3, 2,
+                      treat_missing_data="breaching")
 
 
 @pytest.mark.parametrize(("datapoints", "current", "expected"), [
@@ -20,6 +26,37 @@ TWO_OF_THREE = AlarmSpec("out", 8.0, "GreaterThanThreshold", 10, 3, 2)
 def test_m_of_n_evaluation(datapoints: list[float | None], current: State,
                            expected: State) -> None:
     assert evaluate(TWO_OF_THREE, datapoints, current) is expected
+
+
+@pytest.mark.parametrize(("datapoints", "current", "expected"), [
+    ([9.0, 7.0, None], State.ALARM, State.OK),  # the gap clears: one breach of three
+    ([9.0, None, 10.0], State.OK, State.ALARM),  # two real breaches still alarm
+    ([None, None, None], State.ALARM, State.OK),  # no data is good data, not INSUFFICIENT_DATA
+    ([None, None, 9.0], State.OK, State.OK),
+])
+def test_not_breaching_counts_a_gap_as_a_good_datapoint(
+        datapoints: list[float | None], current: State, expected: State) -> None:
+    assert evaluate(NOT_BREACHING, datapoints, current) is expected
+
+
+@pytest.mark.parametrize(("datapoints", "current", "expected"), [
+    ([9.0, 7.0, None], State.OK, State.ALARM),  # the gap breaches: two of three
+    ([None, None, None], State.OK, State.ALARM),
+    ([7.0, 6.0, None], State.ALARM, State.OK),
+])
+def test_breaching_counts_a_gap_as_a_bad_datapoint(
+        datapoints: list[float | None], current: State, expected: State) -> None:
+    assert evaluate(BREACHING, datapoints, current) is expected
+
+
+def test_the_fleets_alarms_carry_their_treat_missing_data_to_the_evaluator() -> None:
+    model = load_fleet(DEFAULT_FLEET).endpoints[0].models[0]
+    specs = [alarm_spec(p) for p in alarm_plans(model)]
+    assert {s.treat_missing_data for s in specs} == {TREAT_MISSING_DATA} == {"notBreaching"}
+    # A scale-in alarm whose copies emit nothing (none serving) goes OK, not INSUFFICIENT_DATA.
+    scale_in = next(s for s in specs if s.comparison == "LessThanThreshold")
+    assert evaluate(scale_in, [None] * scale_in.evaluation_periods,
+                    State.INSUFFICIENT_DATA) is State.OK
 
 
 def test_a_datapoint_is_invisible_until_published() -> None:
@@ -58,3 +95,6 @@ def test_invalid_alarms_are_rejected_with_what_is_allowed() -> None:
         AlarmSpec("x", 1.0, "GreaterThanThreshold", 10, 2, 3)
     with pytest.raises(ValueError, match="comparison 'Above'"):
         AlarmSpec("x", 1.0, "Above", 10, 1, 1)
+    with pytest.raises(ValueError, match="treat_missing_data 'ignore'; allowed: missing, "
+                                         "notBreaching, breaching"):
+        AlarmSpec("x", 1.0, "GreaterThanThreshold", 10, 1, 1, treat_missing_data="ignore")
