@@ -238,7 +238,6 @@ class Project:
         self.alarms = {p.trigger: Alarm(alarm_spec(p)) for p in plans}
         self.metric = {p.trigger: p.metric for p in plans}
         self.history = History()
-        self.pending: set[Trigger] = set()  # a re-evaluation is queued for this trigger
         self.decisions: list[tuple[float, str, int, int]] = []
 
     def on_tick(self, sim: Simulation) -> None:
@@ -246,9 +245,11 @@ class Project:
             if not alarm.due(sim.now):
                 continue
             changed = alarm.update(sim.now, _window(sim, self.metric[trigger], alarm.spec))
-            if changed is State.ALARM and trigger not in self.pending:
-                # A Lambda alarm action runs on the transition only.
-                self.pending.add(trigger)
+            if changed is State.ALARM:
+                # A Lambda alarm action runs on every transition to ALARM, even while an
+                # earlier re-evaluation chain is still queued: the chains overlap, as they do in
+                # AWS. Transitions to OK invoke the real scaler too, which only answers
+                # AlarmNotInAlarm; they change nothing, so they are not simulated.
                 sim.schedule(sim.now + LAMBDA_REACTION_S, partial(self._invoke, sim, trigger))
 
     def _snapshot(self, sim: Simulation, trigger: Trigger) -> Snapshot:
@@ -284,8 +285,6 @@ class Project:
         if decision.reevaluate_after_s and self.alarms[trigger].in_alarm:
             sim.schedule(sim.now + decision.reevaluate_after_s,
                          partial(self._invoke, sim, trigger))
-        else:
-            self.pending.discard(trigger)
 
 
 def make_policy(name: str) -> Policy:
