@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from config.alarms import alarm_plans
 from config.specs import scaling_spec
-from lambdas.control_plane.decision import History, Snapshot, Trigger, decide
+from lambdas.control_plane.decision import History, Snapshot, Trigger, decide, snapshot
 
 from .cloudwatch import AAS_REACTION_S, LAMBDA_REACTION_S, Alarm, AlarmSpec, State, alarm_spec
 
@@ -253,21 +253,12 @@ class Project:
                 sim.schedule(sim.now + LAMBDA_REACTION_S, partial(self._invoke, sim, trigger))
 
     def _snapshot(self, sim: Simulation, trigger: Trigger) -> Snapshot:
+        """What the scaler would read: the alarm window's datapoints, as the Lambda gets them."""
         alarm = self.alarms[trigger]
         window = _window(sim, self.metric[trigger], alarm.spec)
         present = [v for v in window if v is not None]
-        if trigger is Trigger.SCALE_IN:
-            value = sum(present) / len(present) if present else None
-        else:
-            crpc = sim.metrics["ConcurrentRequestsPerCopy"]
-            value = _latest(crpc.window(sim.now, crpc.resolution_s, 1))
-        failures = None
-        if trigger is Trigger.FROM_ZERO:
-            failures = sum(present) if present else None
-        return Snapshot(trigger=trigger, alarm_in_alarm=alarm.in_alarm,
-                        concurrency_per_copy=value, datapoints=len(present),
-                        desired_copies=sim.desired, current_copies=sim.serving,
-                        no_capacity_failures=failures, free_copy_slots=sim.free_copy_slots(),
+        return snapshot(trigger, alarm.in_alarm, present, sim.desired, sim.serving,
+                        free_copy_slots=sim.free_copy_slots(),
                         instances=len(sim.live_instances()), image_cached=sim.image_cached)
 
     def _invoke(self, sim: Simulation, trigger: Trigger) -> None:

@@ -29,7 +29,7 @@ The rules (worked numbers in docs/control-plane.md):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -134,6 +134,31 @@ class Snapshot:
     free_copy_slots: int | None = None  # copies that fit on running instances right now
     instances: int | None = None
     image_cached: bool | None = None  # has this endpoint run the image before
+
+
+def snapshot(trigger: Trigger, in_alarm: bool, datapoints: Sequence[float], desired_copies: int,
+             current_copies: int, *, free_copy_slots: int | None = None,
+             instances: int | None = None, image_cached: bool | None = None) -> Snapshot:
+    """The decision's inputs from the alarm window's datapoints (oldest first, missing ones
+    left out) and the copy counts; the scaler and the simulator both build theirs here.
+
+    Scale-out sizes its step on the latest datapoint (the breach now); scale-in averages the
+    whole window (10 one-minute datapoints for the default scale-in alarm), so one quiet minute
+    never removes a copy; from-zero reads the largest count of failed invocations in the window.
+    """
+    concurrency: float | None
+    failures: float | None = None
+    if trigger is Trigger.SCALE_IN:
+        concurrency = sum(datapoints) / len(datapoints) if datapoints else None
+    elif trigger is Trigger.FROM_ZERO:
+        concurrency, failures = None, (max(datapoints) if datapoints else None)
+    else:
+        concurrency = datapoints[-1] if datapoints else None
+    return Snapshot(trigger=trigger, alarm_in_alarm=in_alarm, concurrency_per_copy=concurrency,
+                    datapoints=len(datapoints), desired_copies=desired_copies,
+                    current_copies=current_copies, no_capacity_failures=failures,
+                    free_copy_slots=free_copy_slots, instances=instances,
+                    image_cached=image_cached)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import aws, clock, contract
-from .decision import Decision, History, ScalingSpec, Snapshot, Trigger, clamp, decide
+from .decision import (
+    Decision,
+    History,
+    ScalingSpec,
+    Snapshot,
+    Trigger,
+    clamp,
+    decide,
+)
+from .decision import snapshot as build_snapshot
 from .events import (
     AlarmEvent,
     CustomResourceEvent,
@@ -138,26 +147,11 @@ def _release(store: StateStore, event_id: str) -> None:
 def snapshot_from(trigger: Trigger, in_alarm: bool, datapoints: tuple[float, ...],
                   observed: aws.ComponentObservation, instances: int | None,
                   free_copy_slots: int | None, image_cached: bool | None) -> Snapshot:
-    """The decision's inputs from the alarm's datapoints and SageMaker's answer.
-
-    Scale-out sizes its step on the latest datapoint (the breach now); scale-in averages the
-    whole window (10 one-minute datapoints for the default scale-in alarm), so one quiet minute
-    never removes a copy; from-zero reads the latest count of failed invocations.
-    """
-    latest = datapoints[-1] if datapoints else None
-    concurrency: float | None
-    failures: float | None = None
-    if trigger is Trigger.SCALE_IN:
-        concurrency = sum(datapoints) / len(datapoints) if datapoints else None
-    elif trigger is Trigger.FROM_ZERO:
-        concurrency, failures = None, (max(datapoints) if datapoints else None)
-    else:
-        concurrency = latest
-    return Snapshot(trigger=trigger, alarm_in_alarm=in_alarm, concurrency_per_copy=concurrency,
-                    datapoints=len(datapoints), desired_copies=observed.desired_copies,
-                    current_copies=observed.current_copies, no_capacity_failures=failures,
-                    free_copy_slots=free_copy_slots, instances=instances,
-                    image_cached=image_cached)
+    """The decision's inputs from the alarm's datapoints and SageMaker's answer
+    (``decision.snapshot``, which the simulator calls too)."""
+    return build_snapshot(trigger, in_alarm, datapoints, observed.desired_copies,
+                          observed.current_copies, free_copy_slots=free_copy_slots,
+                          instances=instances, image_cached=image_cached)
 
 
 def free_slots(spec: ScalingSpec, instances: int | None, own_desired: int,
