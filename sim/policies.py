@@ -54,6 +54,10 @@ TARGET_TRACKING_COOLDOWN_S = 300
 STEP_SAMPLE_PERIOD_S = 60
 STEP_SAMPLE_STEPS = ((0.0, 1), (0.5, 2), (1.0, 3))
 STEP_SAMPLE_COOLDOWN_S = 120
+# The sample's scale-in policy sets no cooldown, so Application Auto Scaling's default applies
+# (API reference, StepScalingPolicyConfiguration.Cooldown: "If not specified, the default value
+# is 300").
+STEP_SAMPLE_SCALE_IN_COOLDOWN_S = 300
 
 
 class Policy(Protocol):
@@ -101,11 +105,14 @@ class FromZeroStep:
                          lambda: sim.set_desired(max(sim.desired, self.copies), "from zero"))
 
 
+def _fleet_alarm(sim: Simulation, trigger: Trigger) -> AlarmSpec:
+    """The fleet's own alarm for ``trigger`` (``config.alarms``), as the evaluator sees it."""
+    return alarm_spec(next(p for p in alarm_plans(sim.c.model) if p.trigger is trigger))
+
+
 def _from_zero_step(sim: Simulation) -> FromZeroStep:
-    fz = sim.c.model.scaling.from_zero
-    spec = AlarmSpec("from-zero", 0.0, "GreaterThanThreshold", fz.alarm.period_s,
-                     fz.alarm.evaluation_periods, fz.alarm.datapoints, "Sum")
-    return FromZeroStep(fz.copies, spec)
+    return FromZeroStep(sim.c.model.scaling.from_zero.copies,
+                        _fleet_alarm(sim, Trigger.FROM_ZERO))
 
 
 class TargetTracking:
@@ -181,9 +188,7 @@ class StepSample:
         self.threshold = s.scale_out.threshold
         self.high = Alarm(AlarmSpec("step-high", self.threshold, "GreaterThanThreshold",
                                     STEP_SAMPLE_PERIOD_S, 1, 1))
-        self.low = Alarm(AlarmSpec("step-low", s.scale_in.threshold, "LessThanThreshold",
-                                   s.scale_in.alarm.period_s, s.scale_in.alarm.evaluation_periods,
-                                   s.scale_in.alarm.datapoints))
+        self.low = Alarm(_fleet_alarm(sim, Trigger.SCALE_IN))
         self.from_zero = _from_zero_step(sim)
         self.last_out_at: float | None = None
         self.capacity_before_out = 0
@@ -216,7 +221,8 @@ class StepSample:
             self.last_out_at = sim.now
             sim.set_desired(sim.desired + add, f"step: {value:.1f} > {self.threshold}")
             return
-        if self.last_in_at is not None and sim.now - self.last_in_at < 300:
+        if self.last_in_at is not None and (
+                sim.now - self.last_in_at < STEP_SAMPLE_SCALE_IN_COOLDOWN_S):
             return
         if sim.desired > sim.c.model.min_copies:
             sim.set_desired(sim.desired - 1, f"step: {value:.1f} low")
