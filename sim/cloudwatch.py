@@ -13,8 +13,9 @@ the same semantics:
   INSUFFICIENT_DATA), ``notBreaching`` (a gap counts as a good datapoint; every alarm of the
   fleet, ``config.alarms.TREAT_MISSING_DATA``) or ``breaching`` (a gap counts as a bad one).
 * ``Alarm``: keeps the state and reports transitions. Actions differ by target, and that matters:
-  a Lambda action runs only when the state changes (aws-facts: "It invokes on state transitions
-  only"), while Application Auto Scaling's policies keep being invoked at every evaluation while
+  a Lambda action runs only when the state changes (Amazon CloudWatch User Guide, "Using Amazon
+  CloudWatch alarms", Lambda alarm actions: the function is invoked when the alarm changes
+  state), while Application Auto Scaling's policies keep being invoked at every evaluation while
   the alarm stays in ALARM (Application Auto Scaling user guide, step scaling: "adjustments
   continue for further breaches until the alarm returns to OK"). ``Alarm.update`` returns the
   transition; ``Alarm.in_alarm`` is what a repeating action checks.
