@@ -290,6 +290,11 @@ def _apply(cfg: Settings, store: StateStore, component: Component, decision: Dec
         after = _schedule(cfg, _retry(followup, attempt), delay)
         return Outcome(name, "deferred", type(exc).__name__, decision.target_copies,
                        decision.desired_copies, after, exc.message)
+    except Exception:
+        # Any other failure (an unexpected error code, a timeout, a bug): the copy count may
+        # not have changed, so the recorded intent and its cooldown must not stay behind.
+        _undo(store, state, version)
+        raise
     emit(contract.METRIC_SCALING_DECISIONS, 1, endpoint=cfg.endpoint, component=name)
     emit(contract.METRIC_TARGET_COPIES, decision.target_copies, endpoint=cfg.endpoint,
          component=name)
