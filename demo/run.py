@@ -53,6 +53,7 @@ from typing import IO, Any
 from config.alarms import CONCURRENCY_METRIC, NO_CAPACITY_METRIC, SAGEMAKER_NAMESPACE, AlarmPlan
 from config.fleet import Endpoint, Fleet, Model, resolve_image
 from lambdas.control_plane import contract
+from localaws import events
 from sim.cloudwatch import (
     HIGH_RES_PUBLISH_DELAY_S,
     LAMBDA_REACTION_S,
@@ -475,16 +476,16 @@ class DemoRun:
                     k = round((stamp.timestamp() - first) / period_s)
                     if 0 <= k < adef.evaluation_periods:
                         slots[k] = float(value)
-                present = [v for v in slots if v is not None]
                 old = alarm.state
                 # alarm_spec carries the plan's TreatMissingData (notBreaching) to the evaluator.
                 new = alarm.update(self.now_s, slots)
                 if new is not None:
-                    self._transition(comp, adef, old, new, present, first, period_s)
+                    self._transition(comp, adef, old, new, slots, first, period_s)
 
     def _transition(self, comp: _Component, adef: AlarmPlan, old: State, new: State,
-                    present: list[float], first: float, period_s: int) -> None:
+                    slots: list[float | None], first: float, period_s: int) -> None:
         at = self.epoch()
+        present = [v for v in slots if v is not None]
         symbol = adef.symbol
         verdict = "were" if new is State.ALARM else "were not"
         reason = (f"Threshold Crossed: {adef.datapoints} out of the last "
@@ -494,9 +495,11 @@ class DemoRun:
             "version": "1.0", "queryDate": iso(at), "startDate": iso(first),
             "statistic": adef.statistic, "period": period_s,
             "recentDatapoints": [round(v, 3) for v in present], "threshold": adef.threshold,
+            # Each datapoint carries its own period's timestamp (slot k starts at
+            # first + k x period); a missing slot is left out, as CloudWatch does.
             "evaluatedDatapoints": [{"timestamp": iso(first + k * period_s),
                                      "sampleCount": 1.0, "value": round(v, 3)}
-                                    for k, v in enumerate(present)]})
+                                    for k, v in enumerate(slots) if v is not None]})
         self.clients["cloudwatch"].set_alarm_state(
             AlarmName=adef.name, StateValue=new.value, StateReason=reason,
             StateReasonData=reason_data)
@@ -780,38 +783,20 @@ def _rounded(value: float | None) -> float | None:
 
 def _alarm_event(adef: AlarmPlan, old: str, new: str, reason: str, reason_data: str,
                  at: float, region: str) -> dict[str, Any]:
-    """The CloudWatch alarm -> Lambda event (Amazon CloudWatch User Guide, "Lambda alarm
-    actions")."""
-    stamp = iso(at)
-    return {
-        "source": "aws.cloudwatch",
-        "alarmArn": f"arn:aws:cloudwatch:{region}:{world.ACCOUNT_ID}:alarm:{adef.name}",
-        "accountId": world.ACCOUNT_ID, "time": stamp, "region": region,
-        "alarmData": {
-            "alarmName": adef.name,
-            "state": {"value": new, "reason": reason, "reasonData": reason_data,
-                      "timestamp": stamp},
-            "previousState": {"value": old, "timestamp": stamp},
-            "configuration": {
-                "description": f"{adef.trigger.value} for inference component {adef.component}",
-                "metrics": [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, adef.name)),
-                             "metricStat": {
-                                 "metric": {"namespace": SAGEMAKER_NAMESPACE,
-                                            "name": adef.metric,
-                                            "dimensions": {"InferenceComponentName":
-                                                           adef.component}},
-                                 "period": adef.period_s, "stat": adef.statistic},
-                             "returnData": True}]},
-        },
-    }
+    """The CloudWatch alarm -> Lambda event for one of the fleet's alarms."""
+    return events.alarm_event(
+        adef.name, adef.component, new, old, metric=adef.metric, statistic=adef.statistic,
+        period_s=adef.period_s, reason=reason, reason_data=reason_data, timestamp=iso(at),
+        region=region, account=world.ACCOUNT_ID,
+        description=f"{adef.trigger.value} for inference component {adef.component}",
+        namespace=SAGEMAKER_NAMESPACE)
 
 
 def _eventbridge(detail_type: str, source: str, detail: dict[str, Any], region: str,
                  at: float) -> dict[str, Any]:
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type,
-            "source": source, "account": world.ACCOUNT_ID,
-            "time": datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": region, "resources": [], "detail": detail}
+    return events.eventbridge(
+        detail_type, detail, source=source, region=region, account=world.ACCOUNT_ID,
+        timestamp=datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def _state_change(endpoint: str, status: str, region: str) -> dict[str, Any]:
@@ -840,15 +825,10 @@ def _cloudtrail(region: str, at: float, event_name: str,
 def _custom_resource_delete(endpoint: str, components: list[str], region: str
                             ) -> dict[str, Any]:
     """The Provider framework's onEvent for the stack's Cleanup resource on ``cdk destroy``."""
-    return {"RequestType": "Delete",
-            "ServiceToken": f"arn:aws:lambda:{region}:{world.ACCOUNT_ID}:function:provider",
-            "ResponseURL": "https://cloudformation-custom-resource-response.invalid/",
-            "StackId": f"arn:aws:cloudformation:{region}:{world.ACCOUNT_ID}:stack/"
-                       f"SageMakerFastScale-{endpoint}/demo",
-            "RequestId": str(uuid.uuid4()), "LogicalResourceId": "Cleanup",
-            "ResourceType": "Custom::Cleanup", "PhysicalResourceId": f"cleanup-{endpoint}",
-            "ResourceProperties": {"ServiceToken": "provider", "EndpointName": endpoint,
-                                   "Components": components}}
+    return events.custom_resource("Delete", endpoint, components, resource_type="Custom::Cleanup",
+                                  logical_id="Cleanup", physical_id=f"cleanup-{endpoint}",
+                                  region=region, stack_name=f"SageMakerFastScale-{endpoint}",
+                                  account=world.ACCOUNT_ID)
 
 
 def run_demo(fleet: Fleet, *, duration_s: float = DEFAULT_DURATION_S, seed: int = DEFAULT_SEED,

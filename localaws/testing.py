@@ -13,7 +13,7 @@ import pytest
 
 from lambdas.control_plane import contract, settings
 from lambdas.control_plane.decision import ReadyTimes, ScalingSpec, Step, Trigger
-from localaws import sagemaker_ic
+from localaws import events, sagemaker_ic
 
 REGION = "us-east-1"
 TABLE = "fast-scale-state"
@@ -152,28 +152,15 @@ def alarm_event(component: str, trigger: Trigger, state: str, datapoints: list[f
                 timestamp: str = "2026-11-28T01:00:00.000+0000", period_s: int = 10,
                 previous: str = "OK") -> dict[str, Any]:
     """The documented CloudWatch alarm → Lambda event."""
-    name = contract.alarm_name(component, trigger)
     reason = {"version": "1.0", "queryDate": timestamp, "startDate": timestamp,
               "statistic": "Average", "period": period_s, "recentDatapoints": datapoints,
               "threshold": 8.0, "evaluatedDatapoints": [
                   {"timestamp": timestamp, "sampleCount": 1.0, "value": v} for v in datapoints]}
-    return {
-        "source": "aws.cloudwatch",
-        "alarmArn": f"arn:aws:cloudwatch:{REGION}:123456789012:alarm:{name}",
-        "accountId": "123456789012", "time": timestamp, "region": REGION,
-        "alarmData": {
-            "alarmName": name,
-            "state": {"value": state, "reason": "Threshold Crossed",
-                      "reasonData": json.dumps(reason), "timestamp": timestamp},
-            "previousState": {"value": previous, "reason": "", "timestamp": timestamp},
-            "configuration": {"description": "", "metrics": [{
-                "id": "m1", "returnData": True,
-                "metricStat": {"metric": {"namespace": "AWS/SageMaker",
-                                          "name": "ConcurrentRequestsPerCopy",
-                                          "dimensions": {"InferenceComponentName": component}},
-                               "period": period_s, "stat": "Average"}}]},
-        },
-    }
+    return events.alarm_event(contract.alarm_name(component, trigger), component, state,
+                              previous, metric="ConcurrentRequestsPerCopy",
+                              statistic="Average", period_s=period_s,
+                              reason="Threshold Crossed", reason_data=json.dumps(reason),
+                              timestamp=timestamp, region=REGION)
 
 
 def sqs_event(body: str, message_id: str) -> dict[str, Any]:
@@ -186,22 +173,17 @@ def sqs_event(body: str, message_id: str) -> dict[str, Any]:
 
 def eventbridge(detail_type: str, detail: dict[str, Any], source: str = "aws.sagemaker",
                 event_id: str = "e-1") -> dict[str, Any]:
-    return {"version": "0", "id": event_id, "detail-type": detail_type, "source": source,
-            "account": "123456789012", "time": "2026-11-28T01:00:00Z", "region": REGION,
-            "resources": [], "detail": detail}
+    return events.eventbridge(detail_type, detail, source=source,
+                              timestamp="2026-11-28T01:00:00Z", region=REGION,
+                              event_id=event_id)
 
 
 def custom_resource(request_type: str, endpoint: str, components: list[str],
                     resource_type: str = "Custom::Reconcile") -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "RequestType": request_type, "ServiceToken": "arn:aws:lambda:::function:p",
-        "ResponseURL": "https://example.invalid", "StackId": "arn:aws:cloudformation:::stack/s",
-        "RequestId": "r-1", "LogicalResourceId": "Reconcile", "ResourceType": resource_type,
-        "ResourceProperties": {"ServiceToken": "x", "EndpointName": endpoint,
-                               "Components": components}}
-    if request_type != "Create":
-        event["PhysicalResourceId"] = f"reconcile-{endpoint}"
-    return event
+    return events.custom_resource(request_type, endpoint, components,
+                                  resource_type=resource_type, logical_id="Reconcile",
+                                  physical_id=f"reconcile-{endpoint}", region=REGION,
+                                  stack_name="s", request_id="r-1")
 
 
 def emf_metrics(stdout: str) -> list[dict[str, Any]]:
