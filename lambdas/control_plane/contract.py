@@ -18,6 +18,17 @@ ENV_HISTORY_TTL_DAYS = "HISTORY_TTL_DAYS"
 # Lambda's environment holds at most 4 KB in all; the stacks refuse to synthesize beyond this.
 ENV_COMPONENTS_MAX_BYTES = 3072
 
+# The scaler function's timeout. An idempotency claim stays "in progress" this long: after a
+# timeout or a kill (no Python error, so no release) the retry may take the claim over.
+SCALER_TIMEOUT_S = 60
+
+# --- Re-evaluation queue ------------------------------------------------------------------
+# A re-evaluation is only useful within minutes; an hour-old one is noise.
+REEVALUATION_RETENTION_S = 3600
+# Receives before a message goes to the dead-letter queue, which keeps it 14 days.
+REEVALUATION_MAX_RECEIVES = 5
+DEAD_LETTER_RETENTION_S = 14 * 86400
+
 # --- State table --------------------------------------------------------------------------
 # Every row of an endpoint lives in the partition named exactly after the endpoint, so IAM's
 # dynamodb:LeadingKeys condition (StringEquals, not a prefix) confines a role to its endpoint.

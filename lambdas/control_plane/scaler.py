@@ -118,22 +118,35 @@ def handle_alarm(alarm: AlarmEvent, cfg: Settings) -> Outcome:
                                            "previous_state": alarm.previous_state,
                                            "datapoints": list(alarm.datapoints)})
     try:
-        return evaluate(cfg, store, component, alarm.trigger, alarm.alarm_name, alarm.in_alarm,
-                        alarm.datapoints, attempt=0, now=now,
-                        period_s=alarm.period_s or DEFAULT_PERIOD_S, stat=alarm.stat or "Average")
+        outcome = evaluate(cfg, store, component, alarm.trigger, alarm.alarm_name,
+                           alarm.in_alarm, alarm.datapoints, attempt=0, now=now,
+                           period_s=alarm.period_s or DEFAULT_PERIOD_S,
+                           stat=alarm.stat or "Average")
     except Exception:
         if claimed:
             _release(store, alarm.event_id)  # let the retry do the work this attempt did not
         raise
+    if claimed:
+        _finish(store, alarm.event_id)
+    return outcome
 
 
 def _claim(store: StateStore, event_id: str, now: float) -> bool | None:
     """True: first delivery; False: duplicate; None: cannot tell (table unavailable)."""
     try:
-        return store.claim_event(event_id, now)
+        return store.claim_event(event_id, now, contract.SCALER_TIMEOUT_S)
     except StateUnavailable as exc:
         logger.warning("idempotency claim unavailable: acting anyway", extra={"error": str(exc)})
         return None
+
+
+def _finish(store: StateStore, event_id: str) -> None:
+    try:
+        store.finish_event(event_id)
+    except StateUnavailable:
+        # The claim stays in progress and expires after the function timeout: a redelivery
+        # then repeats a decision, which decide() and the cooldowns make harmless.
+        logger.warning("could not mark idempotency claim done", extra={"event_id": event_id})
 
 
 def _release(store: StateStore, event_id: str) -> None:
@@ -442,14 +455,19 @@ def _reevaluate(cfg: Settings, component: Component, message: Reevaluation,
         reading = aws.read_alarm(aws.client("cloudwatch"), message.alarm_name, now)
         if reading is None:
             logger.warning("alarm no longer exists: re-evaluation chain ends")
-            return Outcome(component.name, "stopped", "AlarmGone", detail=message.alarm_name)
-        return evaluate(cfg, store, component, message.trigger, message.alarm_name,
-                        reading.state == "ALARM", reading.datapoints, attempt=message.attempt,
-                        now=now, period_s=message.period_s, stat=message.stat)
+            outcome = Outcome(component.name, "stopped", "AlarmGone", detail=message.alarm_name)
+        else:
+            outcome = evaluate(cfg, store, component, message.trigger,
+                               message.alarm_name, reading.state == "ALARM", reading.datapoints,
+                               attempt=message.attempt, now=now, period_s=message.period_s,
+                               stat=message.stat)
     except Exception:
         if claimed:
             _release(store, event_id)
         raise
+    if claimed:
+        _finish(store, event_id)
+    return outcome
 
 
 # --- Reconcile custom resource ------------------------------------------------------------------

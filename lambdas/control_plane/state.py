@@ -186,17 +186,37 @@ class StateStore:
         return self._query(f"{kind}#")
 
     # --- idempotency --------------------------------------------------------------------
-    def claim_event(self, event_id: str, now: float) -> bool:
-        """True the first time ``event_id`` is claimed, False for a duplicate delivery."""
+    def claim_event(self, event_id: str, now: float, in_progress_s: float) -> bool:
+        """True when this delivery may do the work of ``event_id``; False for a duplicate.
+
+        The claim is written ``in_progress`` until ``now + in_progress_s`` (the function's
+        timeout). A delivery finding a ``done`` claim, or one still in progress, is a
+        duplicate; one finding an ``in_progress`` claim past its deadline takes it over, since
+        the invocation that made it was killed or timed out before it could finish or release.
+        """
         item = self._key(f"EVENT#{event_id}")
         item[TTL] = _to_attr(int(now) + EVENT_CLAIM_TTL_S)
         item["claimed_at"] = _to_attr(now)
+        item["status"] = _to_attr("in_progress")
+        item["in_progress_until"] = _to_attr(now + in_progress_s)
         try:
-            self._do("put_item", Item=item, ConditionExpression="attribute_not_exists(#sk)",
-                     ExpressionAttributeNames={"#sk": SK})
+            self._do("put_item", Item=item,
+                     ConditionExpression="attribute_not_exists(#sk) OR "
+                                         "(#st = :ip AND #until < :now)",
+                     ExpressionAttributeNames={"#sk": SK, "#st": "status",
+                                               "#until": "in_progress_until"},
+                     ExpressionAttributeValues={":ip": _to_attr("in_progress"),
+                                                ":now": _to_attr(now)})
         except Conflict:
             return False
         return True
+
+    def finish_event(self, event_id: str) -> None:
+        """Mark a claim ``done``: its work happened, every later delivery is a duplicate."""
+        self._do("update_item", Key=self._key(f"EVENT#{event_id}"),
+                 UpdateExpression="SET #st = :done REMOVE #until",
+                 ExpressionAttributeNames={"#st": "status", "#until": "in_progress_until"},
+                 ExpressionAttributeValues={":done": _to_attr("done")})
 
     def release_event(self, event_id: str) -> None:
         """Forget a claim whose work failed, so that the retry can do it."""

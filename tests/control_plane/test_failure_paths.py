@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lambdas.control_plane import aws, scaler
+from lambdas.control_plane import aws, contract, scaler, settings
 from lambdas.control_plane.decision import Trigger
+from lambdas.control_plane.events import parse_alarm_event
 from localaws.testing import World, alarm_event
 
 
@@ -24,3 +25,24 @@ def test_an_unexpected_update_error_puts_the_recorded_intent_back(
     assert row is not None
     assert "scaler_copies" not in row and "last_scale_out_at" not in row
     assert world.copies("chat-a")[0] == 2
+
+
+def test_a_claim_left_by_a_killed_invocation_is_taken_over_after_the_timeout(
+        world: World) -> None:
+    world.set_copies("chat-a", 2)
+    event = alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0])
+    # An invocation claimed the event, then timed out: no Python error, so no release.
+    store = scaler._store(settings.settings())
+    assert store.claim_event(parse_alarm_event(event).event_id, world.clock(),
+                             contract.SCALER_TIMEOUT_S)
+    # A retry within the timeout may still race the first invocation: it is a duplicate.
+    assert scaler.handler(event)["action"] == "duplicate"
+    # Once the timeout has passed, the retry does the work instead of dropping it.
+    world.clock.advance(contract.SCALER_TIMEOUT_S + 1)
+    out = scaler.handler(event)
+    assert out["action"] == "scaled"
+    assert world.copies("chat-a")[0] == 4
+    # Done now: a later redelivery is a duplicate however late it comes.
+    world.clock.advance(3600)
+    assert scaler.handler(event)["action"] == "duplicate"
+    assert world.copies("chat-a")[0] == 4
