@@ -32,6 +32,12 @@ from config.alarms import (
 from config.fleet import Model
 from lambdas.control_plane.decision import Trigger
 
+_MISSING_DATA = {
+    "missing": cloudwatch.TreatMissingData.MISSING,
+    "notBreaching": cloudwatch.TreatMissingData.NOT_BREACHING,
+    "breaching": cloudwatch.TreatMissingData.BREACHING,
+    "ignore": cloudwatch.TreatMissingData.IGNORE,
+}
 _OPERATORS = {
     "GreaterThanThreshold": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     "LessThanThreshold": cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -72,7 +78,7 @@ class ComponentAlarms(Construct):
                 comparison_operator=_OPERATORS[plan.comparison],
                 evaluation_periods=plan.window.evaluation_periods,
                 datapoints_to_alarm=plan.window.datapoints,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                treat_missing_data=_MISSING_DATA[plan.treat_missing_data],
             )
             if plan.window.period_s == 20:
                 cfn_alarm = alarm.node.default_child
