@@ -50,7 +50,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from config.alarms import CONCURRENCY_METRIC, NO_CAPACITY_METRIC, SAGEMAKER_NAMESPACE, AlarmPlan
+from config.alarms import (
+    COMPONENT_DIMENSION,
+    CONCURRENCY_METRIC,
+    NO_CAPACITY_METRIC,
+    SAGEMAKER_NAMESPACE,
+    AlarmPlan,
+)
 from config.fleet import Endpoint, Fleet, Model, resolve_image
 from lambdas.control_plane import contract
 from localaws import events
@@ -265,6 +271,9 @@ class DemoRun:
         self.components: dict[str, _Component] = {}
         self.loads: dict[str, float] = {}
 
+    def _count_call(self, **_: Any) -> None:
+        self.api_calls += 1
+
     # --- time -----------------------------------------------------------------------------
     def epoch(self) -> float:
         """The simulated wall clock every handler and moto's extension read."""
@@ -335,6 +344,10 @@ class DemoRun:
         region = self.fleet.region
         self.clients = {name: boto3.client(name, region_name=region) for name in (
             "dynamodb", "sqs", "sagemaker", "cloudwatch", "iam")}
+        for client in self.clients.values():
+            # Counts every call these clients make (once per call, retries not included); the
+            # handlers build their own clients, so their calls are not counted here.
+            client.meta.events.register("before-call", self._count_call)
         self.progress(f"creating the fleet in moto at {self.url}")
         images = {m.component_name: resolve_image(m.image, region)
                   for de in self.endpoints for m in de.endpoint.models}
@@ -343,7 +356,6 @@ class DemoRun:
         control.set_ready_delay(lambda component, path: 0.0)  # the deployed fleet is running
         endpoints = [de.endpoint for de in self.endpoints]
         self.created = world.create_fleet(self.clients, self.fleet, endpoints, images)
-        self.api_calls += self.created.calls
         self.control = control
 
         self.function_env: dict[str, dict[str, str]] = {}
@@ -421,7 +433,7 @@ class DemoRun:
         stamp = datetime.fromtimestamp(self.epoch() - TICK_S, UTC)
         due = self.now_s + HIGH_RES_PUBLISH_DELAY_S
         for comp in self.components.values():
-            dims = [{"Name": "InferenceComponentName", "Value": comp.name}]
+            dims = [{"Name": COMPONENT_DIMENSION, "Value": comp.name}]
             per_copy = comp.sim.metrics["ConcurrentRequestsPerCopy"].values[-1]
             failures = comp.sim.metrics["NoCapacityInvocationFailures"].values[-1]
             if per_copy is not None:  # no copy serving: SageMaker emits nothing per copy
@@ -439,7 +451,6 @@ class DemoRun:
         for start in range(0, len(ready), 1000):  # PutMetricData takes 1000 datapoints
             self.clients["cloudwatch"].put_metric_data(
                 Namespace=SAGEMAKER_NAMESPACE, MetricData=ready[start:start + 1000])
-            self.api_calls += 1
 
     def _evaluate_alarms(self) -> None:
         """Every alarm due now reads its datapoints back from CloudWatch and is evaluated."""
@@ -448,7 +459,7 @@ class DemoRun:
             if comp.endpoint.name in self.deleted:
                 continue
             for adef, alarm in comp.alarms:
-                if round(self.now_s) % adef.period_s == 0:
+                if alarm.due(self.now_s):
                     due.setdefault(adef.period_s, []).append((comp, adef, alarm))
         for period_s, group in due.items():
             # Datapoints are readable up to the publishing horizon; the window is the last N
@@ -459,13 +470,12 @@ class DemoRun:
             start = end - periods * period_s
             queries = [{"Id": f"a{i}", "ReturnData": True, "MetricStat": {
                 "Metric": {"Namespace": SAGEMAKER_NAMESPACE, "MetricName": a.metric,
-                           "Dimensions": [{"Name": "InferenceComponentName",
+                           "Dimensions": [{"Name": COMPONENT_DIMENSION,
                                            "Value": a.component}]},
                 "Period": period_s, "Stat": a.statistic}} for i, (_, a, _) in enumerate(group)]
             response = self.clients["cloudwatch"].get_metric_data(
                 MetricDataQueries=queries, StartTime=datetime.fromtimestamp(start, UTC),
                 EndTime=datetime.fromtimestamp(end, UTC), ScanBy="TimestampAscending")
-            self.api_calls += 1
             by_id = {r["Id"]: r for r in response["MetricDataResults"]}
             for i, (comp, adef, alarm) in enumerate(group):
                 result = by_id.get(f"a{i}", {})
@@ -503,7 +513,6 @@ class DemoRun:
         self.clients["cloudwatch"].set_alarm_state(
             AlarmName=adef.name, StateValue=new.value, StateReason=reason,
             StateReasonData=reason_data)
-        self.api_calls += 1
         shown = ", ".join(f"{v:.1f}" for v in present[-adef.evaluation_periods:]) or "none"
         self.note("alarm", comp.endpoint.name, comp.name,
                   f"{adef.trigger.value} alarm {old.value} -> {new.value} "
@@ -624,7 +633,6 @@ class DemoRun:
         received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
                                        VisibilityTimeout=60, AttributeNames=["All"],
                                        MessageAttributeNames=["All"]).get("Messages", [])
-        self.api_calls += 1
         if not received:
             return
         arn = f"arn:aws:sqs:{self.fleet.region}:{world.ACCOUNT_ID}:" \
@@ -646,7 +654,6 @@ class DemoRun:
                     held.delayed_until = _HOLD_MS
                 continue
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-            self.api_calls += 1
 
     # --- SageMaker -> simulation ------------------------------------------------------------
     def _sync_capacity(self, record: bool) -> None:
@@ -658,7 +665,6 @@ class DemoRun:
             if not record and comp.name not in self._touched:
                 continue
             described = sm.describe_inference_component(InferenceComponentName=comp.name)
-            self.api_calls += 1
             runtime = described["RuntimeConfig"]
             desired, current = int(runtime["DesiredCopyCount"]), int(runtime["CurrentCopyCount"])
             if desired != comp.sim.desired:
@@ -740,7 +746,6 @@ class DemoRun:
         sm.delete_endpoint_config(EndpointConfigName=f"{name}-config")
         for model in target.endpoint.models:
             sm.delete_model(ModelName=model.model_resource_name)
-        self.api_calls += 6 + len(target.endpoint.models) * 2
         rows_after = {de.name: world.partition_rows(ddb, table, de.name)
                       for de in self.endpoints}
         runs = [e.data for e in self.events if e.kind == "cleanup"]

@@ -25,7 +25,6 @@ from typing import Any
 from config.alarms import (
     COMPONENT_DIMENSION,
     SAGEMAKER_NAMESPACE,
-    TREAT_MISSING_DATA,
     AlarmPlan,
     alarm_plans,
 )
@@ -34,9 +33,6 @@ from lambdas.control_plane import contract
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 TABLE_NAME = "SageMakerFastScale-state"
-# The CDK stack's re-evaluation queue (stacks/functions.py): kept one hour, dead letters after 5.
-QUEUE_RETENTION_S = 3600
-QUEUE_MAX_RECEIVES = 5
 
 
 class Environment:
@@ -114,7 +110,6 @@ class Created:
     queue_names: dict[str, str]
     alarms: dict[str, list[AlarmPlan]]  # component -> alarms
     images: dict[str, str]  # component -> image URI
-    calls: int  # API calls made
 
 
 def function_arn(region: str, endpoint: str, function: str) -> str:
@@ -126,7 +121,6 @@ def create_fleet(clients: dict[str, Any], fleet: Fleet, endpoints: list[Endpoint
     """Create the state table, queues, SageMaker resources and alarms of ``endpoints``."""
     ddb, sqs, sm, cw, iam = (clients[k] for k in ("dynamodb", "sqs", "sagemaker",
                                                   "cloudwatch", "iam"))
-    calls = 0
     # --- the control-plane stack's table: pk/sk strings, on demand, PITR, SSE, TTL -----------
     ddb.create_table(
         TableName=TABLE_NAME, BillingMode="PAY_PER_REQUEST",
@@ -140,30 +134,29 @@ def create_fleet(clients: dict[str, Any], fleet: Fleet, endpoints: list[Endpoint
         "Enabled": True, "AttributeName": contract.TABLE_TTL_ATTRIBUTE})
     ddb.update_continuous_backups(TableName=TABLE_NAME, PointInTimeRecoverySpecification={
         "PointInTimeRecoveryEnabled": True})
-    calls += 3
     role_arn = iam.create_role(
         RoleName="SageMakerFastScale-execution", AssumeRolePolicyDocument=json.dumps({
             "Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Action": "sts:AssumeRole",
                 "Principal": {"Service": "sagemaker.amazonaws.com"}}]}))["Role"]["Arn"]
-    calls += 1
     queue_urls: dict[str, str] = {}
     queue_names: dict[str, str] = {}
     alarms: dict[str, list[AlarmPlan]] = {}
     for endpoint in endpoints:
         # --- the endpoint stack's functions: re-evaluation queue with its dead letters --------
         dlq_url = sqs.create_queue(QueueName=f"{endpoint.name}-reevaluation-dlq",
-                                   Attributes={"MessageRetentionPeriod": str(14 * 86400)}
+                                   Attributes={"MessageRetentionPeriod": str(
+                                       contract.DEAD_LETTER_RETENTION_S)}
                                    )["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"]
                                            )["Attributes"]["QueueArn"]
         name = f"{endpoint.name}-reevaluation"
         queue_urls[endpoint.name] = sqs.create_queue(QueueName=name, Attributes={
-            "MessageRetentionPeriod": str(QUEUE_RETENTION_S),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
-                                         "maxReceiveCount": QUEUE_MAX_RECEIVES})})["QueueUrl"]
+            "MessageRetentionPeriod": str(contract.REEVALUATION_RETENTION_S),
+            "RedrivePolicy": json.dumps({
+                "deadLetterTargetArn": dlq_arn,
+                "maxReceiveCount": contract.REEVALUATION_MAX_RECEIVES})})["QueueUrl"]
         queue_names[endpoint.name] = name
-        calls += 3
         # --- the endpoint stack's SageMaker resources ----------------------------------------
         for model in endpoint.models:
             container: dict[str, Any] = {"Image": images[model.component_name],
@@ -172,7 +165,6 @@ def create_fleet(clients: dict[str, Any], fleet: Fleet, endpoints: list[Endpoint
                 container["ModelDataUrl"] = model.model_data_url
             sm.create_model(ModelName=model.model_resource_name, ExecutionRoleArn=role_arn,
                             PrimaryContainer=container)
-            calls += 1
         policy = endpoint.scale_in_policy
         config_name = f"{endpoint.name}-config"
         sm.create_endpoint_config(
@@ -188,7 +180,6 @@ def create_fleet(clients: dict[str, Any], fleet: Fleet, endpoints: list[Endpoint
                                       "MaximumStepSize": policy.maximum_step_size}},
                 "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}}])
         sm.create_endpoint(EndpointName=endpoint.name, EndpointConfigName=config_name)
-        calls += 2
         for model in endpoint.models:
             sm.create_inference_component(
                 InferenceComponentName=model.component_name, EndpointName=endpoint.name,
@@ -200,7 +191,6 @@ def create_fleet(clients: dict[str, Any], fleet: Fleet, endpoints: list[Endpoint
                         "MinMemoryRequiredInMb": model.memory_mb},
                     "DataCacheConfig": {"EnableCaching": True}},
                 RuntimeConfig={"CopyCount": model.initial_copies})
-            calls += 1
             # --- the three alarms, each invoking the endpoint's scaler on ALARM and OK -------
             scaler = function_arn(fleet.region, endpoint.name, "scaler")
             defs = alarm_plans(model)
@@ -211,12 +201,11 @@ def create_fleet(clients: dict[str, Any], fleet: Fleet, endpoints: list[Endpoint
                     Statistic=a.statistic, Period=a.period_s,
                     EvaluationPeriods=a.evaluation_periods, DatapointsToAlarm=a.datapoints,
                     Threshold=a.threshold, ComparisonOperator=a.comparison,
-                    TreatMissingData=TREAT_MISSING_DATA, ActionsEnabled=True,
+                    TreatMissingData=a.treat_missing_data, ActionsEnabled=True,
                     AlarmActions=[scaler], OKActions=[scaler],
                     AlarmDescription=f"{a.trigger.value} for inference component {a.component}")
-                calls += 1
             alarms[model.component_name] = defs
-    return Created(TABLE_NAME, queue_urls, queue_names, alarms, dict(images), calls)
+    return Created(TABLE_NAME, queue_urls, queue_names, alarms, dict(images))
 
 
 def partition_rows(ddb: Any, table: str, endpoint: str) -> dict[str, dict[str, Any]]:
