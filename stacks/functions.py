@@ -110,19 +110,20 @@ class ControlPlaneFunctions(Construct):
         self.reevaluation_dlq = sqs.Queue(
             self, "ReevaluationDeadLetters",
             encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-            retention_period=Duration.days(14))
+            retention_period=Duration.seconds(contract.DEAD_LETTER_RETENTION_S))
         self.reevaluation_queue = sqs.Queue(
             self, "Reevaluation",
             encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
             visibility_timeout=Duration.seconds(REEVALUATION_VISIBILITY_S),
             # A re-evaluation is only useful within minutes; an hour-old one is noise.
-            retention_period=Duration.hours(1),
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5,
-                                                  queue=self.reevaluation_dlq))
+            retention_period=Duration.seconds(contract.REEVALUATION_RETENTION_S),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=contract.REEVALUATION_MAX_RECEIVES,
+                queue=self.reevaluation_dlq))
         self.failures = sqs.Queue(
             self, "FailedInvocations",
             encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-            retention_period=Duration.days(14))
+            retention_period=Duration.seconds(contract.DEAD_LETTER_RETENTION_S))
         for queue in (self.reevaluation_dlq, self.failures):
             acknowledge(queue, "AwsSolutions-SQS3",
                         "This queue is itself the dead-letter destination; a failure here is "
