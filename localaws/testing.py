@@ -70,6 +70,7 @@ class World:
     queues: dict[str, str]
     sent: list[Sent] = field(default_factory=list)
     control: sagemaker_ic.InferenceComponentControl | None = None
+    delivered: int = 0  # message ids of deliver(): unique per world, as SQS's are
 
     # --- SageMaker ---------------------------------------------------------------------------
     def copies(self, component: str) -> tuple[int, int]:
@@ -145,7 +146,8 @@ class World:
         self.clock.advance(sent.delay_s)
         if concurrency:
             self.put_concurrency(json.loads(sent.body)["component"], concurrency, period_s)
-        return scaler.handler(sqs_event(sent.body, message_id or f"m-{len(self.sent)}"))
+        self.delivered += 1
+        return scaler.handler(sqs_event(sent.body, message_id or f"m-{self.delivered}"))
 
 
 def alarm_event(component: str, trigger: Trigger, state: str, datapoints: list[float],
