@@ -148,6 +148,8 @@ class Reevaluation:
     attempt: int  # consecutive deferrals (busy, throttled): drives the backoff
     period_s: int
     stat: str
+    # The alarm transition that started this chain; a newer transition supersedes it.
+    chain_id: str = ""
 
     def to_body(self) -> str:
         body = asdict(self)
@@ -175,9 +177,12 @@ def parse_reevaluation(body: Any) -> Reevaluation:
     period_s = _field(decoded, "period_s", int)
     if attempt < 0 or period_s <= 0:
         raise EventError("re-evaluation attempt must be >= 0 and period_s > 0")
+    chain_id = decoded.get("chain_id", "")
+    if not isinstance(chain_id, str):
+        raise EventError("re-evaluation chain_id must be a string")
     return Reevaluation(_name(decoded, "endpoint"), _name(decoded, "component"), trigger,
                         _name(decoded, "alarm_name"), attempt, period_s,
-                        _name(decoded, "stat"))
+                        _name(decoded, "stat"), chain_id)
 
 
 @dataclass(frozen=True)

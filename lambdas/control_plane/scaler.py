@@ -64,7 +64,7 @@ class Outcome:
     """What one evaluation did; returned by the handler and logged."""
 
     component: str
-    action: str  # scaled | held | deferred | duplicate | error | stopped
+    action: str  # scaled | held | deferred | duplicate | error | stopped | superseded
     reason: str
     target_copies: int | None = None
     desired_copies: int | None = None
@@ -117,11 +117,12 @@ def handle_alarm(alarm: AlarmEvent, cfg: Settings) -> Outcome:
     logger.info("alarm transition", extra={"state": alarm.state,
                                            "previous_state": alarm.previous_state,
                                            "datapoints": list(alarm.datapoints)})
+    chain_id = _start_chain(store, component.name, alarm) if alarm.in_alarm else ""
     try:
         outcome = evaluate(cfg, store, component, alarm.trigger, alarm.alarm_name,
                            alarm.in_alarm, alarm.datapoints, attempt=0, now=now,
                            period_s=alarm.period_s or DEFAULT_PERIOD_S,
-                           stat=alarm.stat or "Average")
+                           stat=alarm.stat or "Average", chain_id=chain_id)
     except Exception:
         if claimed:
             _release(store, alarm.event_id)  # let the retry do the work this attempt did not
@@ -138,6 +139,16 @@ def _claim(store: StateStore, event_id: str, now: float) -> bool | None:
     except StateUnavailable as exc:
         logger.warning("idempotency claim unavailable: acting anyway", extra={"error": str(exc)})
         return None
+
+
+def _start_chain(store: StateStore, component: str, alarm: AlarmEvent) -> str:
+    """Make this transition's chain the live one: a chain still queued from before an
+    ALARM → OK → ALARM flap is dropped when it comes due, instead of running alongside."""
+    try:
+        store.start_chain(component, alarm.trigger.value, alarm.event_id)
+    except StateUnavailable as exc:
+        logger.warning("could not record the re-evaluation chain", extra={"error": str(exc)})
+    return alarm.event_id
 
 
 def _finish(store: StateStore, event_id: str) -> None:
@@ -185,7 +196,7 @@ def free_slots(spec: ScalingSpec, instances: int | None, own_desired: int,
 
 def evaluate(cfg: Settings, store: StateStore, component: Component, trigger: Trigger,
              alarm_name: str, in_alarm: bool, datapoints: tuple[float, ...], *, attempt: int,
-             now: float, period_s: int, stat: str) -> Outcome:
+             now: float, period_s: int, stat: str, chain_id: str = "") -> Outcome:
     """Decide for ``component`` and apply the decision; one call per alarm or re-evaluation."""
     sagemaker = aws.client("sagemaker")
     spec = component.spec
@@ -204,7 +215,7 @@ def evaluate(cfg: Settings, store: StateStore, component: Component, trigger: Tr
         decision = decide(snapshot, spec, history, now)
         _log_decision(decision, snapshot, history, observed)
         followup = Reevaluation(cfg.endpoint, component.name, trigger, alarm_name, 0, period_s,
-                                stat)
+                                stat, chain_id)
         if not decision.changes:
             _record(store, now, component.name, decision, snapshot, "held")
             after = _schedule(cfg, followup, decision.reevaluate_after_s) if in_alarm else None
@@ -225,7 +236,8 @@ def evaluate(cfg: Settings, store: StateStore, component: Component, trigger: Tr
         return _apply(cfg, store, component, decision, snapshot, state, version, followup,
                       attempt, now)
     after = _schedule(cfg, _retry(Reevaluation(cfg.endpoint, component.name, trigger,
-                                               alarm_name, 0, period_s, stat), attempt),
+                                               alarm_name, 0, period_s, stat, chain_id),
+                                  attempt),
                       BUSY_RETRY_S)
     return Outcome(component.name, "deferred", "Contention", reevaluate_after_s=after,
                    detail=f"{MAX_COMMIT_ATTEMPTS} conditional writes lost in a row")
@@ -361,7 +373,7 @@ def _capacity_error(cfg: Settings, store: StateStore, component: Component, deci
 
 def _retry(message: Reevaluation, attempt: int) -> Reevaluation:
     return Reevaluation(message.endpoint, message.component, message.trigger, message.alarm_name,
-                        attempt + 1, message.period_s, message.stat)
+                        attempt + 1, message.period_s, message.stat, message.chain_id)
 
 
 def _schedule(cfg: Settings, message: Reevaluation | ReconcileRequest,
@@ -452,15 +464,21 @@ def _reevaluate(cfg: Settings, component: Component, message: Reevaluation,
     if claimed is False:
         return Outcome(component.name, "duplicate", "Duplicate", detail=event_id)
     try:
-        reading = aws.read_alarm(aws.client("cloudwatch"), message.alarm_name, now)
-        if reading is None:
+        live = _live_chain(store, message)
+        reading = (None if live is not None
+                   else aws.read_alarm(aws.client("cloudwatch"), message.alarm_name, now))
+        if live is not None:
+            logger.info("re-evaluation superseded by a newer alarm transition",
+                        extra={"chain_id": message.chain_id, "live_chain_id": live})
+            outcome = Outcome(component.name, "superseded", "Superseded", detail=live)
+        elif reading is None:
             logger.warning("alarm no longer exists: re-evaluation chain ends")
             outcome = Outcome(component.name, "stopped", "AlarmGone", detail=message.alarm_name)
         else:
             outcome = evaluate(cfg, store, component, message.trigger,
                                message.alarm_name, reading.state == "ALARM", reading.datapoints,
                                attempt=message.attempt, now=now, period_s=message.period_s,
-                               stat=message.stat)
+                               stat=message.stat, chain_id=message.chain_id)
     except Exception:
         if claimed:
             _release(store, event_id)
@@ -468,6 +486,18 @@ def _reevaluate(cfg: Settings, component: Component, message: Reevaluation,
     if claimed:
         _finish(store, event_id)
     return outcome
+
+
+def _live_chain(store: StateStore, message: Reevaluation) -> str | None:
+    """The newer chain that supersedes ``message``'s, or ``None`` when it may go on (it is the
+    live one, it predates chain ids, or the table cannot tell: fail open)."""
+    if not message.chain_id:
+        return None
+    try:
+        live = store.live_chain(message.component, message.trigger.value)
+    except StateUnavailable:
+        return None
+    return live if live is not None and live != message.chain_id else None
 
 
 # --- Reconcile custom resource ------------------------------------------------------------------

@@ -169,6 +169,20 @@ class StateStore:
                  ExpressionAttributeValues={f":a{i}": _to_attr(v)
                                             for i, v in enumerate(values.values())})
 
+    def start_chain(self, component: str, trigger: str, chain_id: str) -> None:
+        """Record ``chain_id`` as the one live re-evaluation chain of (component, trigger).
+
+        An unconditional write of its own attribute: it does not bump the row's version, so it
+        never makes a concurrent decision's conditional commit fail.
+        """
+        self.observe(component_key(component), {f"chain_{trigger}": chain_id})
+
+    def live_chain(self, component: str, trigger: str) -> str | None:
+        """The chain id last started for (component, trigger); ``None`` if none was."""
+        row = self.get(component_key(component))
+        value = row.get(f"chain_{trigger}") if row else None
+        return value if isinstance(value, str) else None
+
     def get(self, sk: str) -> dict[str, Any] | None:
         raw = self._do("get_item", Key=self._key(sk), ConsistentRead=True)
         return _item(raw["Item"]) if raw.get("Item") else None

@@ -46,3 +46,27 @@ def test_a_claim_left_by_a_killed_invocation_is_taken_over_after_the_timeout(
     world.clock.advance(3600)
     assert scaler.handler(event)["action"] == "duplicate"
     assert world.copies("chat-a")[0] == 4
+
+
+def test_an_alarm_that_flaps_keeps_one_reevaluation_chain(world: World) -> None:
+    world.set_copies("chat-a", 2)
+    first = "2026-11-28T01:00:00.000+0000"
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0], timestamp=first))
+    old_chain = world.reevaluations()[-1]
+    # ALARM → OK → ALARM inside the 60 s cooldown: the second ALARM starts its own chain.
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "OK", [3.0], previous="ALARM",
+                               timestamp="2026-11-28T01:00:20.000+0000"))
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0],
+                               timestamp="2026-11-28T01:00:40.000+0000"))
+    new_chain = world.reevaluations()[-1]
+    assert len(world.reevaluations()) == 2
+    world.clock.advance(600)
+    world.set_alarm("chat-a", Trigger.SCALE_OUT, "ALARM")
+    # The first chain's message comes due: dropped, and it schedules nothing more.
+    out = world.deliver(old_chain, [13.0])
+    assert out["outcomes"][0]["action"] == "superseded"
+    assert len(world.reevaluations()) == 2
+    # The live chain goes on.
+    out = world.deliver(new_chain, [13.0])
+    assert out["outcomes"][0]["action"] in ("scaled", "held")
+    assert len(world.reevaluations()) == 3
