@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
                       log_path=out_dir / "handler-logs.jsonl", progress=progress)
     report = write_report(result, out_dir)
     for line in [*intro_lines(result, style), "", *timeline_lines(result, style), "",
-                 *summary_lines(result, style, None)]:
+                 *summary_lines(result, style)]:
         print(line)
     print(style.bold(f"Report written to {out_dir}/: {report.name}, timeline.png, "
                      "handler-logs.jsonl"))

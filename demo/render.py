@@ -144,7 +144,7 @@ def intro_lines(result: DemoResult, style: Style) -> list[str]:
     return lines
 
 
-def summary_lines(result: DemoResult, style: Style, out_dir: Path | None) -> list[str]:
+def summary_lines(result: DemoResult, style: Style) -> list[str]:
     c = result.cleanup
     lines = [style.bold(f"Deleted {c.deleted_endpoint}; rows per endpoint before -> after:")]
     for endpoint, before in c.rows_before.items():
@@ -164,10 +164,6 @@ def summary_lines(result: DemoResult, style: Style, out_dir: Path | None) -> lis
     lines.append(f"{calls} handler invocations ({per_function}), "
                  f"{result.api_calls} AWS API calls from the demo itself; "
                  f"{result.duration_s / 60:.0f} simulated minutes in {result.wall_s:.1f} s")
-    if out_dir is not None:
-        lines.append(style.bold(f"Report: {out_dir / 'report.md'} (timeline: "
-                                f"{out_dir / 'timeline.png'}, handler logs: "
-                                f"{out_dir / 'handler-logs.jsonl'})"))
     return lines
 
 
