@@ -438,7 +438,9 @@ def handle_queue(records: list[Any], cfg: Settings) -> dict[str, Any]:
             component = cfg.component(message.component)
             bind(component=component.name, event_id=f"sqs|{message_id}")
             if isinstance(message, ReconcileRequest):
-                outcomes.append(_reconcile_one(cfg, _store(cfg), component, message.copies,
+                # The count is read from the table at delivery: the scaler may have moved it
+                # since the reconcile was deferred.
+                outcomes.append(_reconcile_one(cfg, _store(cfg), component, None,
                                                message.attempt))
             else:
                 outcomes.append(_reevaluate(cfg, component, message, message_id).as_dict())
@@ -513,10 +515,17 @@ def handle_reconcile(event: CustomResourceEvent, cfg: Settings) -> dict[str, Any
     if event.endpoint != cfg.endpoint:
         raise ForeignEndpoint(f"Reconcile for endpoint {event.endpoint!r} reached "
                               f"{cfg.endpoint!r}'s scaler; nothing changed")
-    names = event.components or tuple(cfg.components)
-    components = [cfg.component(n) for n in names]  # all known before anything changes
     if event.request_type == "Delete":
+        # Never fail a stack delete or rollback, whatever the properties name.
         return {"PhysicalResourceId": physical_id, "Data": {"Restored": ""}}
+    names = event.components or tuple(cfg.components)
+    unknown = [n for n in names if n not in cfg.components]
+    if unknown:
+        # A component removed in the same deploy (or a rollback to older properties): there is
+        # nothing of it to restore, and failing here would fail the deploy or its rollback.
+        logger.warning("Reconcile names components this scaler does not have: skipped",
+                       extra={"unknown": unknown, "known": sorted(cfg.components)})
+    components = [cfg.component(n) for n in names if n in cfg.components]
     store = _store(cfg)
     results = [_reconcile_one(cfg, store, c, None, 0) for c in components]
     restored = [f"{r['component']}={r['target_copies']}" for r in results
@@ -525,6 +534,13 @@ def handle_reconcile(event: CustomResourceEvent, cfg: Settings) -> dict[str, Any
     logger.info("reconciled", extra={"restored": restored, "deferred": deferred})
     return {"PhysicalResourceId": physical_id,
             "Data": {"Restored": ",".join(restored), "Deferred": ",".join(deferred)}}
+
+
+def _defer_reconcile(cfg: Settings, component: Component, target: int,
+                     attempt: int) -> dict[str, Any]:
+    delay = min(aws.MAX_SQS_DELAY_S, BUSY_RETRY_S * 2 ** attempt)
+    _schedule(cfg, ReconcileRequest(cfg.endpoint, component.name, target, attempt + 1), delay)
+    return {"component": component.name, "action": "deferred", "retry_in_s": delay}
 
 
 def _reconcile_one(cfg: Settings, store: StateStore, component: Component,
@@ -545,15 +561,21 @@ def _reconcile_one(cfg: Settings, store: StateStore, component: Component,
         return {"component": component.name, "action": "in-step",
                 "desired_copies": observed.desired_copies}
     if observed.busy:
-        delay = min(aws.MAX_SQS_DELAY_S, BUSY_RETRY_S * 2 ** attempt)
-        _schedule(cfg, ReconcileRequest(cfg.endpoint, component.name, target, attempt + 1), delay)
-        return {"component": component.name, "action": "deferred", "retry_in_s": delay}
+        return _defer_reconcile(cfg, component, target, attempt)
     try:
-        store.commit_component(component.name, state.version,
-                               {"scaler_copies": target, "scaler_set_at": now})
+        version = store.commit_component(component.name, state.version,
+                                         {"scaler_copies": target, "scaler_set_at": now})
     except Conflict:
         return {"component": component.name, "action": "superseded"}
-    aws.set_copy_count(sagemaker, component.name, target)
+    try:
+        aws.set_copy_count(sagemaker, component.name, target)
+    except (aws.Busy, aws.Throttled) as exc:
+        _undo(store, state, version)
+        logger.warning("reconcile update deferred", extra={"error": exc.code})
+        return _defer_reconcile(cfg, component, target, attempt)
+    except Exception:
+        _undo(store, state, version)
+        raise
     logger.warning("redeploy reset the copy count: restored",
                    extra={"from_copies": observed.desired_copies, "to_copies": target})
     emit(contract.METRIC_SCALING_DECISIONS, 1, endpoint=cfg.endpoint, component=component.name)

@@ -7,7 +7,7 @@ import pytest
 from lambdas.control_plane import aws, contract, scaler, settings
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import parse_alarm_event
-from localaws.testing import World, alarm_event
+from localaws.testing import World, alarm_event, custom_resource
 
 
 def test_an_unexpected_update_error_puts_the_recorded_intent_back(
@@ -70,3 +70,70 @@ def test_an_alarm_that_flaps_keeps_one_reevaluation_chain(world: World) -> None:
     out = world.deliver(new_chain, [13.0])
     assert out["outcomes"][0]["action"] in ("scaled", "held")
     assert len(world.reevaluations()) == 3
+
+
+def _scaled_to_four_then_reset(world: World) -> None:
+    world.set_copies("chat-a", 2)
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    world.clock.advance(600)
+    assert world.copies("chat-a")[0] == 4
+    world.set_copies("chat-a", 1)  # a redeploy applies the template's CopyCount
+
+
+def test_reconcile_never_fails_a_delete_and_skips_unknown_components_on_update(
+        world: World) -> None:
+    _scaled_to_four_then_reset(world)
+    gone = scaler.handler(custom_resource("Delete", "ep-a", ["removed-model"]))
+    assert gone["PhysicalResourceId"] == "reconcile-ep-a"
+    out = scaler.handler(custom_resource("Update", "ep-a", ["removed-model", "chat-a"]))
+    assert out["Data"]["Restored"] == "chat-a=4"
+    assert world.copies("chat-a")[0] == 4
+
+
+@pytest.mark.filterwarnings("ignore:Exception\\(SagemakerClientError\\):UserWarning")
+def test_reconcile_throttled_defers_through_the_queue_and_keeps_the_record(
+        world: World) -> None:
+    _scaled_to_four_then_reset(world)
+    assert world.control is not None
+    world.control.inject_fault("UpdateInferenceComponentRuntimeConfig", "chat-a",
+                               "ThrottlingException", "Rate exceeded", times=4)
+    out = scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]))
+    assert out["Data"]["Deferred"] == "chat-a"
+    row = world.row("ep-a", "COMPONENT#chat-a")
+    assert row is not None and row["scaler_copies"]["N"] == "4"
+    done = world.deliver(world.reevaluations()[-1])
+    assert done["outcomes"][0]["action"] == "restored"
+    assert world.copies("chat-a")[0] == 4
+
+
+def test_reconcile_undoes_its_record_when_the_update_fails(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    _scaled_to_four_then_reset(world)
+    before = world.row("ep-a", "COMPONENT#chat-a")
+
+    def broken(sagemaker: object, component: str, copies: int) -> None:
+        raise RuntimeError("connection reset")
+
+    monkeypatch.setattr(aws, "set_copy_count", broken)
+    with pytest.raises(RuntimeError):
+        scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]))
+    after = world.row("ep-a", "COMPONENT#chat-a")
+    assert before is not None and after is not None
+    assert after["scaler_set_at"] == before["scaler_set_at"]
+
+
+def test_a_deferred_reconcile_restores_the_count_recorded_at_delivery(world: World) -> None:
+    _scaled_to_four_then_reset(world)
+    world.sagemaker.update_inference_component_runtime_config(
+        InferenceComponentName="chat-a", DesiredRuntimeConfig={"CopyCount": 2})
+    assert world.status("chat-a") == "Updating"
+    out = scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]))
+    assert out["Data"]["Deferred"] == "chat-a"
+    # Meanwhile the scaler scaled out further and recorded 6.
+    store = scaler._store(settings.settings())
+    row = store.load_component("chat-a")
+    store.commit_component("chat-a", row.version, {"scaler_copies": 6})
+    world.clock.advance(600)
+    done = world.deliver(world.reevaluations()[-1])
+    assert done["outcomes"][0]["action"] == "restored"
+    assert world.copies("chat-a")[0] == 6
