@@ -41,7 +41,6 @@ class Workload:
     prompt_tokens: FloatArray
     output_tokens: FloatArray
     duration_s: float
-    spikes_at_s: tuple[float, ...] = ()  # known spike starts of a synthetic scenario
 
     def __len__(self) -> int:
         return int(self.arrival_s.size)
@@ -73,7 +72,7 @@ class Workload:
         arrival = np.minimum(self.arrival_s[idx] + jitter, self.duration_s)
         order = np.argsort(arrival, kind="stable")
         return Workload(f"{self.name} x{load:g}", arrival[order], self.prompt_tokens[idx][order],
-                        self.output_tokens[idx][order], self.duration_s, self.spikes_at_s)
+                        self.output_tokens[idx][order], self.duration_s)
 
 
 def load_trace(path: str | Path) -> Workload:
@@ -94,12 +93,8 @@ def load_trace(path: str | Path) -> Workload:
             outputs: list[float] = []
             for line, row in enumerate(reader, start=2):
                 try:
-                    # Python parses at most 6 fractional digits; the trace has 7.
-                    stamp = row[0].strip()
-                    if "." in stamp:
-                        head, frac = stamp.split(".", 1)
-                        stamp = f"{head}.{frac[:6]}"
-                    stamps.append(datetime.fromisoformat(stamp).timestamp())
+                    # The trace has 7 fractional digits; fromisoformat (3.11+) reads them.
+                    stamps.append(datetime.fromisoformat(row[0].strip()).timestamp())
                     prompts.append(float(row[1]))
                     outputs.append(float(row[2]))
                 except (ValueError, IndexError):
@@ -129,9 +124,8 @@ class Scenario:
     name: str
     description: str
     default_duration_s: float
-    rate: Callable[[float], RateFn]  # duration -> rate(t)
-    peak_rate: float
-    spikes: Callable[[float], tuple[float, ...]]
+    arrivals: Callable[[float, np.random.Generator], FloatArray]  # duration, rng -> sorted times
+    peak_rate: float  # requests per second at the busiest
 
 
 def _step_spike(duration_s: float) -> RateFn:
@@ -149,17 +143,10 @@ def _diurnal(duration_s: float) -> RateFn:
     return lambda t: 1.0 + 11.0 * (1 - np.cos(2 * np.pi * t / 86_400.0)) / 2
 
 
-SCENARIOS: dict[str, Scenario] = {
-    "step-spike": Scenario("step-spike", "2 req/s, then 25 req/s from 1/6 to 1/2 of the run",
-                           3600.0, _step_spike, 25.0, lambda d: (d / 6,)),
-    "ramp": Scenario("ramp", "1 req/s rising linearly to 25 req/s over 2/3 of the run, then "
-                     "held", 5400.0, _ramp, 25.0, lambda d: ()),
-    "diurnal": Scenario("diurnal", "a day: 1 req/s at midnight, 12 req/s at noon", 86_400.0,
-                        _diurnal, 12.0, lambda d: ()),
-    "bursty": Scenario("bursty", "2 req/s with bursts of 20 req/s (minutes long, about every "
-                       "10 minutes, random)", 7200.0, lambda d: lambda t: t, 20.0,
-                       lambda d: ()),
-}
+def _poisson(rate: Callable[[float], RateFn], peak: float
+             ) -> Callable[[float, np.random.Generator], FloatArray]:
+    """Arrivals of a Poisson process whose rate over a run of ``duration`` is ``rate(duration)``."""
+    return lambda duration, rng: _thinned(rate(duration), peak, duration, rng)
 
 
 def _token_pool() -> tuple[FloatArray, FloatArray]:
@@ -176,7 +163,7 @@ def _thinned(rate: RateFn, peak: float, duration_s: float,
     return candidates[keep]
 
 
-def _bursty(duration_s: float, rng: np.random.Generator) -> tuple[FloatArray, tuple[float, ...]]:
+def _bursty(duration_s: float, rng: np.random.Generator) -> FloatArray:
     """A two-state modulated Poisson process: calm (mean 10 min) and burst (mean 2 min)."""
     edges: list[tuple[float, float]] = []
     t, bursting = 0.0, False
@@ -196,7 +183,19 @@ def _bursty(duration_s: float, rng: np.random.Generator) -> tuple[FloatArray, tu
         inside = (i >= 0) & (x < ends[np.maximum(i, 0)])
         return np.where(inside, 20.0, 2.0)
 
-    return _thinned(rate, 20.0, duration_s, rng), tuple(a for a, _ in edges)
+    return _thinned(rate, 20.0, duration_s, rng)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "step-spike": Scenario("step-spike", "2 req/s, then 25 req/s from 1/6 to 1/2 of the run",
+                           3600.0, _poisson(_step_spike, 25.0), 25.0),
+    "ramp": Scenario("ramp", "1 req/s rising linearly to 25 req/s over 2/3 of the run, then "
+                     "held", 5400.0, _poisson(_ramp, 25.0), 25.0),
+    "diurnal": Scenario("diurnal", "a day: 1 req/s at midnight, 12 req/s at noon", 86_400.0,
+                        _poisson(_diurnal, 12.0), 12.0),
+    "bursty": Scenario("bursty", "2 req/s with bursts of 20 req/s (minutes long, about every "
+                       "10 minutes, random)", 7200.0, _bursty, 20.0),
+}
 
 
 def synthetic(name: str, *, seed: int, duration_s: float | None = None) -> Workload:
@@ -208,14 +207,10 @@ def synthetic(name: str, *, seed: int, duration_s: float | None = None) -> Workl
     if not (math.isfinite(duration) and duration > 0):
         raise ValueError(f"duration must be > 0 seconds; got {duration!r}")
     rng = np.random.default_rng(seed)
-    if name == "bursty":
-        arrival, spikes = _bursty(duration, rng)
-    else:
-        arrival = _thinned(scenario.rate(duration), scenario.peak_rate, duration, rng)
-        spikes = scenario.spikes(duration)
+    arrival = scenario.arrivals(duration, rng)
     prompts, outputs = _token_pool()
     pick = rng.integers(0, prompts.size, arrival.size)
-    return Workload(name, arrival, prompts[pick], outputs[pick], duration, spikes)
+    return Workload(name, arrival, prompts[pick], outputs[pick], duration)
 
 
 def workload(name_or_path: str, *, seed: int = 0, duration_s: float | None = None,
