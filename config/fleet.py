@@ -499,13 +499,18 @@ def _endpoint(fleet: _Node, raw: Any, path: str) -> Endpoint:
     _unique(node, "models", [m.name for m in models])
     endpoint = Endpoint(name, type_name, min_instances, max_instances, policy, models)
 
-    # Every copy the models may ask for must fit on max_instances, and min_copies at once.
-    gpus = max_instances * instance.gpus
-    needed = sum(m.max_copies * m.accelerators for m in models)
-    if needed > gpus:
-        node.fail(f"models' copies.max need {needed} accelerators but max_instances "
-                  f"({max_instances}) x {instance.gpus} GPUs of {type_name} = {gpus}; allowed: "
-                  "raise max_instances or lower copies.max", "max_instances")
+    # Every copy the models may ask for must fit on max_instances at once. A copy takes
+    # 1/copies_per_instance of an instance, the tighter of accelerators and memory: on a
+    # 4-GPU, 192 GiB instance a 1-GPU, 96000 MB model fits 2 per instance (memory binds, not
+    # GPUs), so copies.max 8 needs ceil(8 / 2) = 4 instances, not the 2 a GPU count gives.
+    share = sum(m.max_copies / endpoint.copies_per_instance(m) for m in models)
+    needed = math.ceil(share - 1e-9)  # 3 x 1/3 is 1.0000000000000002 in floats
+    if needed > max_instances:
+        per = ", ".join(f"{m.name}: {m.max_copies} / {endpoint.copies_per_instance(m)} per "
+                        "instance" for m in models)
+        node.fail(f"models' copies.max need {needed} instances of {type_name} ({per}; by "
+                  f"accelerators and memory_mb) but max_instances is {max_instances}; allowed: "
+                  f"max_instances >= {needed}, or lower copies.max", "max_instances")
     return endpoint
 
 

@@ -140,7 +140,22 @@ def test_scale_in_threshold_not_below_scale_out(base: Document) -> None:
 
 def test_more_copies_than_instances_can_hold(base: Document) -> None:
     message = error_for(base, lambda d: d["endpoints"][0].update(max_instances=4))
-    assert "models' copies.max need 8 accelerators but max_instances (4)" in message
+    assert "endpoints[0].max_instances: models' copies.max need 8 instances of ml.g6.2xlarge " \
+        "(chat: 8 / 1 per instance" in message
+    assert "but max_instances is 4; allowed: max_instances >= 8" in message
+
+
+def test_copies_that_fit_by_accelerators_but_not_by_memory(base: Document) -> None:
+    # 4 GPUs and 192 GiB per instance: a 1-GPU copy of 96000 MB fits twice, not four times,
+    # so 8 copies need 4 instances although 2 instances have the 8 GPUs.
+    def mutate(d: Document) -> None:
+        d["endpoints"][0].update(instance_type="ml.g6.12xlarge", min_instances=1,
+                                 max_instances=2)
+        model(d).update(memory_mb=96000)
+
+    message = error_for(base, mutate)
+    assert "need 4 instances of ml.g6.12xlarge (chat: 8 / 2 per instance" in message
+    assert "allowed: max_instances >= 4" in message
 
 
 def test_model_source_needs_exactly_one(base: Document) -> None:
