@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from config.fleet import SAGEMAKER_NAME, SAGEMAKER_NAME_MAX, Endpoint, Fleet, Model
-from sim.traffic import SCENARIOS, Workload, synthetic
+from sim.traffic import SCENARIOS, Workload, step_spike_window_s, synthetic
 
 SCENARIO = "step-spike"
 SPIKE_COPIES = 6
@@ -107,5 +107,5 @@ def demo_workload(model: Model, *, duration_s: float, seed: int) -> tuple[Worklo
 
 
 def spike_window_s(duration_s: float) -> tuple[float, float]:
-    """When the step-spike scenario's high rate starts and ends (1/6 and 1/2 of the run)."""
-    return duration_s / 6, duration_s / 6 + duration_s / 3
+    """When the demo's spike starts and ends: the step-spike scenario's window."""
+    return step_spike_window_s(duration_s)

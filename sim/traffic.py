@@ -128,8 +128,13 @@ class Scenario:
     peak_rate: float  # requests per second at the busiest
 
 
+def step_spike_window_s(duration_s: float) -> tuple[float, float]:
+    """When the step-spike scenario's high rate starts and ends (1/6 and 1/2 of the run)."""
+    return duration_s / 6, duration_s / 6 + duration_s / 3
+
+
 def _step_spike(duration_s: float) -> RateFn:
-    start, end = duration_s / 6, duration_s / 6 + duration_s / 3
+    start, end = step_spike_window_s(duration_s)
     return lambda t: np.where((t >= start) & (t < end), 25.0, 2.0)
 
 
