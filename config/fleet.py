@@ -371,6 +371,13 @@ def _scaling(node: _Node) -> Scaling:
         alarm=_alarm(z, "alarm", {"period_s": 10, "datapoints": 1, "evaluation_periods": 1}),
         copies=z.number("copies", int, minimum=1, default=1),
     )
+    # Scale-in and from-zero read the same published metrics: a shorter period leaves most of
+    # their datapoints missing too (scale-in then never has its full window).
+    for key, child, alarm in (("scale_in", i, scale_in.alarm), ("from_zero", z, from_zero.alarm)):
+        if alarm.period_s < frequency:
+            child.child("alarm", ("period_s", "datapoints", "evaluation_periods")).fail(
+                f"{alarm.period_s} is shorter than metric_publish_frequency_s ({frequency}): "
+                f"most {key} datapoints would be missing; allowed: >= {frequency}", "period_s")
     return Scaling(scale_out, scale_in, from_zero, frequency)
 
 

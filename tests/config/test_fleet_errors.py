@@ -179,3 +179,27 @@ def test_invalid_yaml_names_it(tmp_path: Path) -> None:
     broken.write_text("endpoints: [\n")
     with pytest.raises(ConfigError, match=f"{broken}: not valid YAML"):
         load_fleet(broken)
+
+
+def test_from_zero_alarm_period_shorter_than_the_publish_frequency(base: Document) -> None:
+    def mutate(d: Document) -> None:
+        scaling = model(d)["scaling"]
+        scaling["metric_publish_frequency_s"] = 60
+        scaling["scale_out"]["alarm"]["period_s"] = 60
+
+    message = error_for(base, mutate)
+    assert "scaling.from_zero.alarm.period_s: 10 is shorter than metric_publish_frequency_s " \
+        "(60)" in message
+    assert "allowed: >= 60" in message
+
+
+def test_scale_in_alarm_period_shorter_than_the_publish_frequency(base: Document) -> None:
+    def mutate(d: Document) -> None:
+        scaling = model(d)["scaling"]
+        scaling["metric_publish_frequency_s"] = 120
+        scaling["scale_out"]["alarm"]["period_s"] = 120
+        scaling["from_zero"]["alarm"]["period_s"] = 120
+
+    message = error_for(base, mutate)
+    assert "scaling.scale_in.alarm.period_s: 60 is shorter than metric_publish_frequency_s " \
+        "(120)" in message
