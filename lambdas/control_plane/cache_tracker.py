@@ -105,9 +105,21 @@ def _instances(sagemaker: Any, endpoint: str) -> int | None:
     return observed.current_instances
 
 
+def _endpoint_exists(sagemaker: Any, endpoint: str) -> bool:
+    try:
+        aws.describe_endpoint(sagemaker, endpoint)
+    except aws.NotFound:
+        return False
+    return True
+
+
 def observe_all(cfg: Settings, store: StateStore) -> list[dict[str, Any]]:
-    """Observe every component of the endpoint (the polling fallback)."""
+    """Observe every component of the endpoint (the polling fallback); nothing once the
+    endpoint is gone, so the 1-minute poll never re-creates rows cleanup purged."""
     sagemaker = aws.client("sagemaker")
+    if not _endpoint_exists(sagemaker, cfg.endpoint):
+        logger.info("endpoint not found: nothing observed")
+        return []
     instances = _instances(sagemaker, cfg.endpoint)
     if instances is not None:
         store.observe("ENDPOINT", {"instances": instances, "observed_at": clock.now()})
@@ -121,8 +133,8 @@ def observe(cfg: Settings, store: StateStore, component: Component, instances: i
     try:
         observed = aws.describe_component(sagemaker, component.name)
     except aws.NotFound:
-        for key, name in (("IMAGE", component.image), ("MODEL", component.model)):
-            _advance(store, f"{key}#{name}", "cold", now)
+        # Nothing written: a component that is gone (or an endpoint being deleted) must not
+        # leave rows behind (the scaler reads a missing cache row as "not known").
         return {"component": component.name, "status": "absent"}
     if observed.endpoint != cfg.endpoint:
         raise ForeignEndpoint(f"inference component {component.name!r} belongs to endpoint "

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from lambdas.control_plane import aws, contract, scaler, settings
+from lambdas.control_plane import aws, cache_tracker, cleanup, contract, scaler, settings
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import parse_alarm_event
-from localaws.testing import World, alarm_event, custom_resource
+from localaws.testing import World, alarm_event, custom_resource, eventbridge
 
 
 def test_an_unexpected_update_error_puts_the_recorded_intent_back(
@@ -137,3 +137,28 @@ def test_a_deferred_reconcile_restores_the_count_recorded_at_delivery(world: Wor
     done = world.deliver(world.reevaluations()[-1])
     assert done["outcomes"][0]["action"] == "restored"
     assert world.copies("chat-a")[0] == 6
+
+
+def test_the_poll_writes_nothing_once_the_endpoint_is_gone(world: World) -> None:
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    cache_tracker.handler(eventbridge("Scheduled Event", {}, source="aws.events",
+                                      event_id="tick-before"))
+    assert world.rows("ep-a")
+    world.sagemaker.delete_endpoint(EndpointName="ep-a")
+    cleanup.handler(eventbridge("SageMaker Endpoint State Change",
+                                {"EndpointName": "ep-a", "EndpointStatus": "DELETING"},
+                                event_id="deleting"))
+    assert world.rows("ep-a") == []
+    # The 1-minute poll keeps running until the stack is gone: it must not bring rows back.
+    out = cache_tracker.handler(eventbridge("Scheduled Event", {}, source="aws.events",
+                                            event_id="tick-after"))
+    assert out["components"] == []
+    assert world.rows("ep-a") == []
+
+
+def test_a_component_that_is_gone_leaves_no_cache_rows(world: World) -> None:
+    world.sagemaker.delete_inference_component(InferenceComponentName="chat-a")
+    out = cache_tracker.observe(settings.settings(), scaler._store(settings.settings()),
+                                settings.settings().component("chat-a"), None, world.sagemaker)
+    assert out["status"] == "absent"
+    assert world.rows("ep-a") == []
