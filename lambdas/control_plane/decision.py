@@ -246,6 +246,13 @@ def decide(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float) 
         return Decision(desired, desired, Reason.ALARM_NOT_IN_ALARM, True,
                         detail="alarm left ALARM: stop re-evaluating")
     if desired != clamp(desired, spec):
+        if clamp(desired, spec) < desired and not history.complete:
+            # A clamp down is a scale-in: it fails closed like one, since without the table
+            # it could not be recorded and its cooldown would be lost.
+            return Decision(desired, desired, Reason.STATE_UNAVAILABLE, False,
+                            reevaluate_after_s=spec.scale_in_cooldown_s,
+                            detail=f"desired {desired} above max_copies {spec.max_copies} but "
+                                   "history unreadable: never scale in blind")
         return _out(clamp(desired, spec), snapshot, spec, history, Reason.OUT_OF_BOUNDS,
                     f"desired {desired} outside {spec.min_copies}..{spec.max_copies}")
     if snapshot.trigger is Trigger.FROM_ZERO:

@@ -117,3 +117,16 @@ def test_scale_out_is_monotone_in_demand(case: tuple[ScalingSpec, Snapshot, Hist
     target_low = decide(replace(base, concurrency_per_copy=low), spec, history, NOW)
     target_high = decide(replace(base, concurrency_per_copy=high), spec, history, NOW)
     assert target_low.target_copies <= target_high.target_copies
+
+
+@given(cases())
+def test_without_history_nothing_ever_scales_in_not_even_a_clamp_down(
+        case: tuple[ScalingSpec, Snapshot, History]) -> None:
+    spec, snapshot, history = case
+    # Desired above max_copies (an edited template) with the table unreadable: clamping down
+    # would be a scale-in nobody could record, so the decision holds.
+    above = replace(snapshot, alarm_in_alarm=True, desired_copies=spec.max_copies + 2)
+    decision = decide(above, spec, replace(history, complete=False), NOW)
+    assert decision.target_copies >= above.desired_copies
+    assert decide(above, spec, replace(history, complete=True), NOW).target_copies \
+        == spec.max_copies
