@@ -16,8 +16,10 @@ from typing import Any
 MAX_SQS_DELAY_S = 900  # SQS DelaySeconds ceiling
 
 # Error codes that mean "slow down" on the services the control plane calls.
+# SQS's is RequestThrottled (SendMessage when the queue's request rate is exceeded).
 THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException",
-                              "RequestLimitExceeded", "ProvisionedThroughputExceededException"})
+                              "RequestLimitExceeded", "ProvisionedThroughputExceededException",
+                              "RequestThrottled"})
 CAPACITY_CODES = frozenset({"ResourceLimitExceeded", "InsufficientCapacity",
                             "InsufficientInstanceCapacity", "ServiceQuotaExceededException"})
 

@@ -162,3 +162,11 @@ def test_a_component_that_is_gone_leaves_no_cache_rows(world: World) -> None:
                                 settings.settings().component("chat-a"), None, world.sagemaker)
     assert out["status"] == "absent"
     assert world.rows("ep-a") == []
+
+
+def test_sqs_request_throttled_is_throttling() -> None:
+    from botocore.exceptions import ClientError
+
+    error = ClientError({"Error": {"Code": "RequestThrottled", "Message": "slow down"}},
+                        "SendMessage")
+    assert isinstance(aws.classify(error), aws.Throttled)
