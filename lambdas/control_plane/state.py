@@ -23,7 +23,8 @@ sort key ``sk``                what the row holds
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,9 @@ from . import contract
 PK, SK, TTL = contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY, contract.TABLE_TTL_ATTRIBUTE
 EVENT_CLAIM_TTL_S = 24 * 3600  # an alarm retries for up to 6 hours; a day covers any redelivery
 CACHE_STATES = ("cold", "warming", "cached")
+# BatchWriteItem returns UnprocessedItems when throttled; AWS asks for exponential backoff
+# before resending them: 0.1, 0.2, 0.4, 0.8 s between the 5 attempts (1.5 s at most in all).
+PURGE_BACKOFF_BASE_S = 0.1
 
 
 class StateUnavailable(Exception):
@@ -99,8 +103,10 @@ def _item(raw: Mapping[str, Any]) -> dict[str, Any]:
 class StateStore:
     """One endpoint's rows. Every key this class builds starts with that endpoint's partition."""
 
-    def __init__(self, dynamodb: Any, table_name: str, endpoint: str, ttl_days: int) -> None:
+    def __init__(self, dynamodb: Any, table_name: str, endpoint: str, ttl_days: int,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self._db = dynamodb
+        self._sleep = sleep
         self._table = table_name
         self.endpoint = endpoint
         self._ttl_s = ttl_days * 86400
@@ -261,8 +267,11 @@ class StateStore:
             requests = [{"DeleteRequest": {"Key": self._key(sk)}}
                         for sk in keys[start:start + 25]]
             pending: dict[str, Any] = {self._table: requests}
-            for _ in range(5):
+            for attempt in range(5):
                 from botocore.exceptions import BotoCoreError, ClientError
+
+                if attempt:
+                    self._sleep(PURGE_BACKOFF_BASE_S * 2 ** (attempt - 1))
 
                 try:
                     result = self._db.batch_write_item(RequestItems=pending)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lambdas.control_plane import aws, cache_tracker, cleanup, contract, scaler, settings
+from lambdas.control_plane import aws, cache_tracker, cleanup, contract, scaler, settings, state
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import parse_alarm_event
 from localaws.testing import World, alarm_event, custom_resource, eventbridge
@@ -170,3 +170,37 @@ def test_sqs_request_throttled_is_throttling() -> None:
     error = ClientError({"Error": {"Code": "RequestThrottled", "Message": "slow down"}},
                         "SendMessage")
     assert isinstance(aws.classify(error), aws.Throttled)
+
+
+class _ThrottledBatches:
+    """A table whose BatchWriteItem leaves everything unprocessed ``throttled`` times."""
+
+    def __init__(self, throttled: int) -> None:
+        self.throttled = throttled
+        self.calls = 0
+
+    def query(self, **kwargs: object) -> dict[str, object]:
+        return {"Items": [{"pk": {"S": "ep-a"}, "sk": {"S": "ENDPOINT"}}]}
+
+    def batch_write_item(self, RequestItems: dict[str, object]) -> dict[str, object]:
+        self.calls += 1
+        return {"UnprocessedItems": RequestItems if self.calls <= self.throttled else {}}
+
+
+def test_purge_backs_off_exponentially_between_unprocessed_retries() -> None:
+    slept: list[float] = []
+    db = _ThrottledBatches(throttled=3)
+    store = state.StateStore(db, "t", "ep-a", 30, sleep=slept.append)
+    assert store.purge() == 1
+    assert db.calls == 4
+    base = state.PURGE_BACKOFF_BASE_S
+    assert slept == [base, 2 * base, 4 * base]
+
+
+def test_purge_gives_up_after_five_attempts() -> None:
+    slept: list[float] = []
+    store = state.StateStore(_ThrottledBatches(throttled=99), "t", "ep-a", 30,
+                             sleep=slept.append)
+    with pytest.raises(state.StateUnavailable, match="1 rows left unprocessed"):
+        store.purge()
+    assert len(slept) == 4
