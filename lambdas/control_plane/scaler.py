@@ -429,6 +429,7 @@ def handle_queue(records: list[Any], cfg: Settings) -> dict[str, Any]:
     failures: list[dict[str, str]] = []
     outcomes: list[dict[str, Any]] = []
     for record in records:
+        reset(cfg.endpoint)  # one record's alarm and component must not tag the next's lines
         message_id = str(record.get("messageId", ""))
         try:
             message = parse_queue_message(record.get("body"))

@@ -7,7 +7,7 @@ import pytest
 from lambdas.control_plane import aws, cache_tracker, cleanup, contract, scaler, settings, state
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import parse_alarm_event
-from localaws.testing import World, alarm_event, custom_resource, eventbridge
+from localaws.testing import World, alarm_event, custom_resource, eventbridge, sqs_event
 
 
 def test_an_unexpected_update_error_puts_the_recorded_intent_back(
@@ -204,3 +204,30 @@ def test_purge_gives_up_after_five_attempts() -> None:
     with pytest.raises(state.StateUnavailable, match="1 rows left unprocessed"):
         store.purge()
     assert len(slept) == 4
+
+
+def test_log_keys_of_one_queue_record_do_not_tag_the_next(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import json
+    import logging
+
+    from lambdas.control_plane.observability import logger
+
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    stream = io.StringIO()
+    monkeypatch.setattr(handler, "stream", stream)
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    world.set_alarm("chat-a", Trigger.SCALE_OUT, "ALARM")
+    good = world.reevaluations()[-1]
+    event = {"Records": [
+        {**sqs_event(good.body, "m-good")["Records"][0]},
+        {**sqs_event("not json", "m-bad")["Records"][0]},
+    ]}
+    out = scaler.handler(event)
+    assert out["batchItemFailures"] == [{"itemIdentifier": "m-bad"}]
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    rejected = next(line for line in lines if line["message"] == "rejected queue message")
+    assert rejected["endpoint"] == "ep-a"
+    assert rejected.get("alarm") is None and "component" not in rejected
