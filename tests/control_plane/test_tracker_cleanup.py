@@ -129,11 +129,3 @@ def test_cleanup_custom_resource_create_changes_nothing(world: World) -> None:
 def test_cleanup_refuses_schedules(world: World) -> None:
     with pytest.raises(EventError, match="deletion only"):
         cleanup.handler(tick())
-
-
-def test_the_scaler_for_a_cannot_scale_b(world: World) -> None:
-    # B's alarm delivered to A's scaler: refused before anything is read or written.
-    with pytest.raises(UnknownComponent):
-        scaler.handler(alarm_event("chat-b", Trigger.SCALE_OUT, "ALARM", [40.0]))
-    assert world.copies("chat-b") == (1, 1)
-    assert world.rows("ep-a") == [] and world.rows("ep-b") == []
