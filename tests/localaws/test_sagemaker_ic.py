@@ -58,11 +58,6 @@ def timed(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, list[float]]]:
         yield sm, now
 
 
-def test_moto_alone_rejects_what_the_extension_accepts() -> None:
-    # The reason the extension exists; if moto learns these, the extension can shrink.
-    assert "ml.g6.2xlarge" in sagemaker_ic.EXTRA_INSTANCE_TYPES
-
-
 def test_ic_endpoint_configs_are_kept_and_described(timed: tuple[Any, list[float]]) -> None:
     sm, _ = timed
     config = sm.describe_endpoint_config(EndpointConfigName="c")
