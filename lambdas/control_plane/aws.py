@@ -7,7 +7,6 @@ first. Each adapter accepts a client, so a test can hand it whatever it likes.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -209,7 +208,3 @@ def purge_queue(sqs: Any, queue_url: str) -> str:
             return "queue already gone"
         raise
     return "purged"
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
