@@ -35,7 +35,7 @@ RUNTIME = lambda_.Runtime.PYTHON_3_13
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 POWERTOOLS_LAYER = "AWSLambdaPowertoolsPythonV3-python313-x86_64"
 
-SCALER_TIMEOUT_S = 60
+SCALER_TIMEOUT_S = contract.SCALER_TIMEOUT_S  # the scaler's event claims expire with it
 # An SQS event source needs a visibility timeout of at least 6x the function timeout (Lambda
 # developer guide, "Using Lambda with Amazon SQS"), or a message reappears while still handled.
 REEVALUATION_VISIBILITY_S = 6 * SCALER_TIMEOUT_S
