@@ -11,6 +11,13 @@ from typing import Any
 
 import pytest
 
+from config.alarms import (
+    COMPONENT_DIMENSION,
+    CONCURRENCY_METRIC,
+    NO_CAPACITY_METRIC,
+    SAGEMAKER_NAMESPACE,
+    TREAT_MISSING_DATA,
+)
 from lambdas.control_plane import contract, settings
 from lambdas.control_plane.decision import ReadyTimes, ScalingSpec, Step, Trigger
 from localaws import events, sagemaker_ic
@@ -252,18 +259,22 @@ def create_endpoint(w: World, endpoint: str, components: list[str]) -> None:
             Specification={"ModelName": f"m-{name}", "ComputeResourceRequirements": {
                 "NumberOfAcceleratorDevicesRequired": 1, "MinMemoryRequiredInMb": 16384}},
             RuntimeConfig={"CopyCount": 0 if name.startswith("zero") else 1})
-        for trigger in Trigger:
-            metric = ("NoCapacityInvocationFailures" if trigger is Trigger.FROM_ZERO
-                      else "ConcurrentRequestsPerCopy")
-            period = 60 if trigger is Trigger.SCALE_IN else 10
-            periods = 10 if trigger is Trigger.SCALE_IN else 3
+        # The default fleet's alarms as config/alarms.py defines them: scale-out Average 2 of
+        # 3 x 10 s > 8, scale-in Average 10 of 10 x 60 s < 2, from-zero Sum 1 of 1 x 10 s > 0.
+        alarms = {
+            Trigger.SCALE_OUT: (CONCURRENCY_METRIC, "Average", 10, 3, 2, 8.0,
+                                "GreaterThanThreshold"),
+            Trigger.SCALE_IN: (CONCURRENCY_METRIC, "Average", 60, 10, 10, 2.0,
+                               "LessThanThreshold"),
+            Trigger.FROM_ZERO: (NO_CAPACITY_METRIC, "Sum", 10, 1, 1, 0.0,
+                                "GreaterThanThreshold"),
+        }
+        for trigger, (metric, stat, period, periods, datapoints, threshold, op) in alarms.items():
             w.cloudwatch.put_metric_alarm(
-                AlarmName=contract.alarm_name(name, trigger), Namespace="AWS/SageMaker",
-                MetricName=metric, Statistic="Average", Period=period,
-                EvaluationPeriods=periods, DatapointsToAlarm=min(2, periods),
-                Threshold=2.0 if trigger is Trigger.SCALE_IN else 8.0,
-                ComparisonOperator=("LessThanThreshold" if trigger is Trigger.SCALE_IN
-                                    else "GreaterThanThreshold"),
-                Dimensions=[{"Name": "InferenceComponentName", "Value": name}])
+                AlarmName=contract.alarm_name(name, trigger), Namespace=SAGEMAKER_NAMESPACE,
+                MetricName=metric, Statistic=stat, Period=period,
+                EvaluationPeriods=periods, DatapointsToAlarm=datapoints, Threshold=threshold,
+                ComparisonOperator=op, TreatMissingData=TREAT_MISSING_DATA,
+                Dimensions=[{"Name": COMPONENT_DIMENSION, "Value": name}])
     # The first copies come up on the endpoint's initial instance: the image is now cached.
     w.clock.advance(READY_S["uncached"] + 1)
