@@ -57,10 +57,6 @@ Clock = Callable[[], float]
 ReadyDelay = Callable[[str, str], float]  # (component, path) -> seconds until the copy serves
 
 
-class ResourceLimitExceeded(SagemakerClientError):
-    code = "ResourceLimitExceeded"
-
-
 @dataclass(eq=False)
 class _Instance:
     accelerators: int

@@ -36,7 +36,7 @@ from .events import (
 )
 from .observability import bind, emit, logger, reset
 from .settings import Component, Settings, settings
-from .state import ComponentState, Conflict, StateStore
+from .state import CACHE_STATES, ComponentState, Conflict, StateStore
 
 # How much a new observed scale-out time moves the remembered one: halfway, so one outlier
 # (a slow instance) does not dominate and two agreeing observations nearly replace it.
@@ -172,7 +172,7 @@ def observe(cfg: Settings, store: StateStore, component: Component, instances: i
 
 def _advance(store: StateStore, sk: str, state: str, now: float) -> None:
     """Move a cache row forward only: cached never goes back to warming or cold."""
-    order = {"cold": 0, "warming": 1, "cached": 2}
+    order = {s: i for i, s in enumerate(CACHE_STATES)}
     row = store.get(sk)
     old = str(row.get("state")) if row else None
     if old is not None and order.get(old, -1) >= order[state]:
@@ -214,7 +214,7 @@ def _finish_scale_out(cfg: Settings, store: StateStore, state: ComponentState,
         # Conditional on the version: a newer scale-out recorded meanwhile keeps its pending.
         store.commit_component(state.name, state.version, {f"ready_s_{path}": remembered},
                                ("pending_since", "pending_target", "pending_path",
-                                "pending_from", "pending_instances"))
+                                "pending_instances"))
     except Conflict:
         return None
     store.put_history("SCALEOUT", state.pending_since, state.name, {

@@ -278,14 +278,12 @@ def _commit(store: StateStore, state: ComponentState, decision: Decision, snapsh
         values.update(last_scale_out_at=now, pending_since=now,
                       pending_target=decision.target_copies,
                       pending_path=(decision.placement.path.value if decision.placement.path
-                                    else "warm_instance"),
-                      pending_from=snapshot.current_copies)
+                                    else "warm_instance"))
         if snapshot.instances is not None:
             values["pending_instances"] = snapshot.instances
     else:
         values["last_scale_in_at"] = now
-        remove = ("pending_since", "pending_target", "pending_path", "pending_from",
-                  "pending_instances")
+        remove = ("pending_since", "pending_target", "pending_path", "pending_instances")
     try:
         return store.commit_component(state.name, state.version, values, remove)
     except StateUnavailable as exc:

@@ -202,9 +202,6 @@ class StateStore:
         self._do("put_item", Item=item)
         return sk
 
-    def history(self, kind: str) -> list[dict[str, Any]]:
-        return self._query(f"{kind}#")
-
     # --- idempotency --------------------------------------------------------------------
     def claim_event(self, event_id: str, now: float, in_progress_s: float) -> bool:
         """True when this delivery may do the work of ``event_id``; False for a duplicate.
