@@ -31,6 +31,7 @@ Little's law ``concurrency = rate x service time``: 8 requests in flight at 1.46
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
@@ -82,6 +83,23 @@ def _latest(values: list[float | None]) -> float | None:
         if v is not None:
             return v
     return None
+
+
+def _evaluate_aas_alarms(sim: Simulation, metric: str, high: Alarm, low: Alarm,
+                         execute: Callable[[Simulation, float, bool], None]) -> None:
+    """Evaluate an Application Auto Scaling policy's high and low alarms when due.
+
+    AAS keeps executing the policy at every evaluation while an alarm is in ALARM (not only on
+    transitions), ``AAS_REACTION_S`` later; ``execute(sim, value, scale_out)`` is the policy.
+    """
+    for alarm in (high, low):
+        if not alarm.due(sim.now):
+            continue
+        window = _window(sim, metric, alarm.spec)
+        alarm.update(sim.now, window)
+        value = _latest(window)
+        if alarm.in_alarm and value is not None:
+            sim.schedule(sim.now + AAS_REACTION_S, partial(execute, sim, value, alarm is high))
 
 
 @dataclass
@@ -149,16 +167,7 @@ class TargetTracking:
     def on_tick(self, sim: Simulation) -> None:
         assert self.target is not None
         self.from_zero.tick(sim, AAS_REACTION_S)
-        for alarm in (self.high, self.low):
-            if not alarm.due(sim.now):
-                continue
-            window = _window(sim, self.metric, alarm.spec)
-            alarm.update(sim.now, window)
-            value = _latest(window)
-            if alarm.in_alarm and value is not None:
-                # AAS keeps executing the policy at every evaluation while in ALARM.
-                sim.schedule(sim.now + AAS_REACTION_S,
-                             partial(self._execute, sim, value, alarm is self.high))
+        _evaluate_aas_alarms(sim, self.metric, self.high, self.low, self._execute)
 
     def _execute(self, sim: Simulation, value: float, scale_out: bool) -> None:
         assert self.target is not None
@@ -196,15 +205,7 @@ class StepSample:
 
     def on_tick(self, sim: Simulation) -> None:
         self.from_zero.tick(sim, AAS_REACTION_S)
-        for alarm in (self.high, self.low):
-            if not alarm.due(sim.now):
-                continue
-            window = _window(sim, "ConcurrentRequestsPerCopy", alarm.spec)
-            alarm.update(sim.now, window)
-            value = _latest(window)
-            if alarm.in_alarm and value is not None:
-                sim.schedule(sim.now + AAS_REACTION_S,
-                             partial(self._execute, sim, value, alarm is self.high))
+        _evaluate_aas_alarms(sim, "ConcurrentRequestsPerCopy", self.high, self.low, self._execute)
 
     def _execute(self, sim: Simulation, value: float, scale_out: bool) -> None:
         if scale_out:
