@@ -36,7 +36,7 @@ def main() -> int:
     invocations = sum(result.invocations.values())
     row = {
         "case": f"default fleet, {result.duration_s / 60:.0f} simulated minutes, "
-                f"{len(result.endpoints)} endpoints",
+        f"{len(result.endpoints)} endpoints",
         "seconds": round(elapsed_s, 2),
         "goal_s": GOAL_S,
         "within_goal": elapsed_s <= GOAL_S,
@@ -45,15 +45,24 @@ def main() -> int:
         "demo_api_calls": result.api_calls,
         "checks_passed": result.ok,
     }
-    print(f"{row['case']}: {elapsed_s:.1f} s (goal <= {GOAL_S:.0f} s), "
-          f"{row['simulated_s_per_wall_s']} simulated seconds per second, "
-          f"{invocations} handler invocations, {result.api_calls} API calls by the demo, "
-          f"checks {'passed' if result.ok else 'FAILED'}")
+    print(
+        f"{row['case']}: {elapsed_s:.1f} s (goal <= {GOAL_S:.0f} s), "
+        f"{row['simulated_s_per_wall_s']} simulated seconds per second, "
+        f"{invocations} handler invocations, {result.api_calls} API calls by the demo, "
+        f"checks {'passed' if result.ok else 'FAILED'}"
+    )
     out = ROOT / "benchmarks" / "results" / "demo.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": {"cpus": os.cpu_count(),
-                                           "python": platform.python_version()},
-                               "results": [row]}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "results": [row],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     return 0 if row["within_goal"] and result.ok else 1
 
 

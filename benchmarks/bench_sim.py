@@ -35,20 +35,40 @@ def main() -> int:
         results = replay(fleet, trace, POLICIES, seed=0, duration_s=duration_s)
         elapsed = time.perf_counter() - start
         requests = len(results[0].workload)
-        rows.append({"case": label, "requests_per_policy": requests, "seconds": elapsed,
-                     "goal_s": goal_s, "within_goal": elapsed <= goal_s,
-                     "requests_per_s": requests * len(POLICIES) / elapsed})
+        rows.append(
+            {
+                "case": label,
+                "requests_per_policy": requests,
+                "seconds": elapsed,
+                "goal_s": goal_s,
+                "within_goal": elapsed <= goal_s,
+                "requests_per_s": requests * len(POLICIES) / elapsed,
+            }
+        )
     print(f"{'case':32} {'requests':>10} {'seconds':>8} {'goal':>6} {'req/s':>10}")
     for r in rows:
-        print(f"{r['case']:32} {r['requests_per_policy']:>10} {r['seconds']:>8.2f} "
-              f"{r['goal_s']:>6.0f} {r['requests_per_s']:>10.0f}"
-              f"{'' if r['within_goal'] else '  OVER GOAL'}")
+        print(
+            f"{r['case']:32} {r['requests_per_policy']:>10} {r['seconds']:>8.2f} "
+            f"{r['goal_s']:>6.0f} {r['requests_per_s']:>10.0f}"
+            f"{'' if r['within_goal'] else '  OVER GOAL'}"
+        )
     out = ROOT / "benchmarks" / "results" / "sim.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": {"python": platform.python_version(),
-                                           "cpus": os.cpu_count(),
-                                           "platform": platform.platform()},
-                               "cases": rows}, indent=2) + "\n", encoding="utf-8")
+    out.write_text(
+        json.dumps(
+            {
+                "machine": {
+                    "python": platform.python_version(),
+                    "cpus": os.cpu_count(),
+                    "platform": platform.platform(),
+                },
+                "cases": rows,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     print(f"wrote {out.relative_to(ROOT)}")
     return 0 if all(r["within_goal"] for r in rows) else 1
 

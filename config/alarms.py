@@ -67,17 +67,45 @@ def alarm_plans(model: Model) -> list[AlarmPlan]:
     """The scale-out, scale-in and from-zero alarms of ``model``'s inference component."""
     s = model.scaling
     rows = [
-        (Trigger.SCALE_OUT, CONCURRENCY_METRIC, "Average", "GreaterThanThreshold",
-         s.scale_out.threshold, s.scale_out.alarm),
-        (Trigger.SCALE_IN, CONCURRENCY_METRIC, "Average", "LessThanThreshold",
-         s.scale_in.threshold, s.scale_in.alarm),
-        (Trigger.FROM_ZERO, NO_CAPACITY_METRIC, "Sum", "GreaterThanThreshold", 0.0,
-         s.from_zero.alarm),
+        (
+            Trigger.SCALE_OUT,
+            CONCURRENCY_METRIC,
+            "Average",
+            "GreaterThanThreshold",
+            s.scale_out.threshold,
+            s.scale_out.alarm,
+        ),
+        (
+            Trigger.SCALE_IN,
+            CONCURRENCY_METRIC,
+            "Average",
+            "LessThanThreshold",
+            s.scale_in.threshold,
+            s.scale_in.alarm,
+        ),
+        (
+            Trigger.FROM_ZERO,
+            NO_CAPACITY_METRIC,
+            "Sum",
+            "GreaterThanThreshold",
+            0.0,
+            s.from_zero.alarm,
+        ),
     ]
-    return [AlarmPlan(contract.alarm_name(model.component_name, trigger), model.endpoint_name,
-                      model.component_name, trigger, metric, statistic, comparison,
-                      float(threshold), window)
-            for trigger, metric, statistic, comparison, threshold, window in rows]
+    return [
+        AlarmPlan(
+            contract.alarm_name(model.component_name, trigger),
+            model.endpoint_name,
+            model.component_name,
+            trigger,
+            metric,
+            statistic,
+            comparison,
+            float(threshold),
+            window,
+        )
+        for trigger, metric, statistic, comparison, threshold, window in rows
+    ]
 
 
 def alarm_names(models: list[Model] | tuple[Model, ...]) -> list[str]:

@@ -32,8 +32,30 @@ REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 METRIC_PUBLISH_FREQUENCIES_S = (10, 30, 60, 120, 180, 240, 300)
 SCALE_IN_STRATEGIES = ("IDLE_RELEASE", "CONSOLIDATION")
 # CloudWatch Logs PutRetentionPolicy: the only retention periods it accepts, in days.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
-                      1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 FRAMEWORKS = ("djl-lmi",)
 
 
@@ -250,7 +272,12 @@ class _Node:
         return raw
 
     def number(
-        self, key: str, kind: type[T], *, minimum: float, maximum: float = math.inf,
+        self,
+        key: str,
+        kind: type[T],
+        *,
+        minimum: float,
+        maximum: float = math.inf,
         default: Any = _MISSING,
     ) -> T:
         value = self.get(key, kind, default)
@@ -295,32 +322,46 @@ def _alarm(node: _Node, key: str, defaults: Mapping[str, int]) -> AlarmWindow:
             "multiple of 60",
             "period_s",
         )
-    evaluation = n.number("evaluation_periods", int, minimum=1,
-                          default=defaults["evaluation_periods"])
+    evaluation = n.number(
+        "evaluation_periods", int, minimum=1, default=defaults["evaluation_periods"]
+    )
     # CloudWatch: evaluation_periods * period must not exceed one day.
     if period * evaluation > 86_400:
-        n.fail(f"period_s x evaluation_periods = {period * evaluation} s exceeds one day "
-               "(86400 s), the longest window CloudWatch evaluates", "evaluation_periods")
+        n.fail(
+            f"period_s x evaluation_periods = {period * evaluation} s exceeds one day "
+            "(86400 s), the longest window CloudWatch evaluates",
+            "evaluation_periods",
+        )
     datapoints = n.number("datapoints", int, minimum=1, default=defaults["datapoints"])
     if datapoints > evaluation:
-        n.fail(f"{datapoints} datapoints out of {evaluation} evaluation periods; allowed: "
-               f"1 to evaluation_periods ({evaluation})", "datapoints")
+        n.fail(
+            f"{datapoints} datapoints out of {evaluation} evaluation periods; allowed: "
+            f"1 to evaluation_periods ({evaluation})",
+            "datapoints",
+        )
     return AlarmWindow(period, datapoints, evaluation)
 
 
 def _steps(node: _Node) -> tuple[StepAdjustment, ...]:
-    raw = node.value.get("steps", [
-        {"breach": 0.0, "add_percent": 50},
-        {"breach": 0.5, "add_percent": 100},
-        {"breach": 1.0, "add_percent": 200},
-    ])
+    raw = node.value.get(
+        "steps",
+        [
+            {"breach": 0.0, "add_percent": 50},
+            {"breach": 0.5, "add_percent": 100},
+            {"breach": 1.0, "add_percent": 200},
+        ],
+    )
     if not isinstance(raw, list) or not raw:
         node.fail(f"must be a non-empty list of {{breach, add_percent}}; got {_show(raw)}", "steps")
     steps = []
     for i, item in enumerate(raw):
         s = _Node(node.source, node.sub_path("steps", i), item, ("breach", "add_percent"))
-        steps.append(StepAdjustment(s.number("breach", float, minimum=0.0),
-                                    s.number("add_percent", int, minimum=1, maximum=1000)))
+        steps.append(
+            StepAdjustment(
+                s.number("breach", float, minimum=0.0),
+                s.number("add_percent", int, minimum=1, maximum=1000),
+            )
+        )
     breaches = [s.breach for s in steps]
     if breaches != sorted(set(breaches)) or breaches[0] != 0.0:
         node.fail(f"breach values {breaches} must start at 0 and strictly increase", "steps")
@@ -330,15 +371,20 @@ def _steps(node: _Node) -> tuple[StepAdjustment, ...]:
 
 
 def _scaling(node: _Node) -> Scaling:
-    s = node.child("scaling", ("metric_publish_frequency_s", "scale_out", "scale_in", "from_zero"),
-                   default={})
+    s = node.child(
+        "scaling", ("metric_publish_frequency_s", "scale_out", "scale_in", "from_zero"), default={}
+    )
     frequency = s.get("metric_publish_frequency_s", int, 10)
     if frequency not in METRIC_PUBLISH_FREQUENCIES_S:
-        s.fail(f"{frequency} is not a publish frequency SageMaker offers; allowed: "
-               f"{', '.join(map(str, METRIC_PUBLISH_FREQUENCIES_S))}", "metric_publish_frequency_s")
+        s.fail(
+            f"{frequency} is not a publish frequency SageMaker offers; allowed: "
+            f"{', '.join(map(str, METRIC_PUBLISH_FREQUENCIES_S))}",
+            "metric_publish_frequency_s",
+        )
 
-    o = s.child("scale_out", ("threshold", "alarm", "cooldown_s", "steps", "max_step_copies"),
-                default={})
+    o = s.child(
+        "scale_out", ("threshold", "alarm", "cooldown_s", "steps", "max_step_copies"), default={}
+    )
     scale_out = ScaleOut(
         threshold=o.number("threshold", float, minimum=0.1, default=4.0),
         alarm=_alarm(o, "alarm", {"period_s": 10, "datapoints": 2, "evaluation_periods": 3}),
@@ -350,7 +396,8 @@ def _scaling(node: _Node) -> Scaling:
         o.child("alarm", ("period_s", "datapoints", "evaluation_periods")).fail(
             f"{scale_out.alarm.period_s} is shorter than metric_publish_frequency_s "
             f"({frequency}): most datapoints would be missing; allowed: >= {frequency}",
-            "period_s")
+            "period_s",
+        )
 
     i = s.child("scale_in", ("threshold", "alarm", "cooldown_s", "step_copies"), default={})
     scale_in = ScaleIn(
@@ -360,11 +407,17 @@ def _scaling(node: _Node) -> Scaling:
         step_copies=i.number("step_copies", int, minimum=1, default=1),
     )
     if scale_in.threshold >= scale_out.threshold:
-        i.fail(f"{scale_in.threshold} must be below the scale-out threshold "
-               f"({scale_out.threshold}) or the two alarms fight", "threshold")
+        i.fail(
+            f"{scale_in.threshold} must be below the scale-out threshold "
+            f"({scale_out.threshold}) or the two alarms fight",
+            "threshold",
+        )
     if scale_in.alarm.window_s <= scale_out.alarm.window_s:
-        i.fail(f"its window ({scale_in.alarm.window_s} s) must be longer than scale-out's "
-               f"({scale_out.alarm.window_s} s): scale-in is the slower direction", "alarm")
+        i.fail(
+            f"its window ({scale_in.alarm.window_s} s) must be longer than scale-out's "
+            f"({scale_out.alarm.window_s} s): scale-in is the slower direction",
+            "alarm",
+        )
 
     z = s.child("from_zero", ("alarm", "copies"), default={})
     from_zero = FromZero(
@@ -377,7 +430,9 @@ def _scaling(node: _Node) -> Scaling:
         if alarm.period_s < frequency:
             child.child("alarm", ("period_s", "datapoints", "evaluation_periods")).fail(
                 f"{alarm.period_s} is shorter than metric_publish_frequency_s ({frequency}): "
-                f"most {key} datapoints would be missing; allowed: >= {frequency}", "period_s")
+                f"most {key} datapoints would be missing; allowed: >= {frequency}",
+                "period_s",
+            )
     return Scaling(scale_out, scale_in, from_zero, frequency)
 
 
@@ -385,9 +440,12 @@ def _image(node: _Node) -> str | FrameworkImage:
     raw = node.value.get("image", _MISSING)
     if isinstance(raw, str):
         if not ECR_IMAGE.match(raw):
-            node.fail(f"{raw!r} is not an ECR image URI; allowed: "
-                      "ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG (or @sha256:DIGEST), or "
-                      f"{{framework: {'|'.join(FRAMEWORKS)}, version: X}}", "image")
+            node.fail(
+                f"{raw!r} is not an ECR image URI; allowed: "
+                "ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG (or @sha256:DIGEST), or "
+                f"{{framework: {'|'.join(FRAMEWORKS)}, version: X}}",
+                "image",
+            )
         return raw
     if raw is _MISSING:
         node.fail("is required: an ECR image URI or {framework, version}", "image")
@@ -398,24 +456,45 @@ def _image(node: _Node) -> str | FrameworkImage:
     return FrameworkImage(framework, n.get("version", str))
 
 
-def _model(endpoint: _Node, endpoint_name: str, raw: Any, path: str,
-           instance: InstanceType) -> Model:
-    node = _Node(endpoint.source, path, raw, (
-        "name", "image", "image_gb", "model", "model_gb", "environment", "accelerators",
-        "memory_mb", "copies", "serving", "scaling"))
+def _model(
+    endpoint: _Node, endpoint_name: str, raw: Any, path: str, instance: InstanceType
+) -> Model:
+    node = _Node(
+        endpoint.source,
+        path,
+        raw,
+        (
+            "name",
+            "image",
+            "image_gb",
+            "model",
+            "model_gb",
+            "environment",
+            "accelerators",
+            "memory_mb",
+            "copies",
+            "serving",
+            "scaling",
+        ),
+    )
     name = _name(node, "name", "model")
     component = f"{endpoint_name}-{name}"
     if len(component) > SAGEMAKER_NAME_MAX:
-        node.fail(f"inference component name {component!r} ({len(component)} characters) is "
-                  f"longer than SageMaker allows; allowed: endpoint and model names together "
-                  f"at most {SAGEMAKER_NAME_MAX - 1} characters", "name")
+        node.fail(
+            f"inference component name {component!r} ({len(component)} characters) is "
+            f"longer than SageMaker allows; allowed: endpoint and model names together "
+            f"at most {SAGEMAKER_NAME_MAX - 1} characters",
+            "name",
+        )
 
     source = node.child("model", ("hf_model_id", "s3_uri"))
     hf_model_id: str | None = source.get("hf_model_id", str, None)
     s3_uri: str | None = source.get("s3_uri", str, None)
     if (hf_model_id is None) == (s3_uri is None):
-        source.fail("needs exactly one of hf_model_id (the LMI container downloads it) or "
-                    "s3_uri (ModelDataUrl)")
+        source.fail(
+            "needs exactly one of hf_model_id (the LMI container downloads it) or "
+            "s3_uri (ModelDataUrl)"
+        )
     if s3_uri is not None and not S3_URI.match(s3_uri):
         source.fail(f"{s3_uri!r} is not an S3 URI; allowed: s3://BUCKET/PREFIX", "s3_uri")
 
@@ -431,12 +510,18 @@ def _model(endpoint: _Node, endpoint_name: str, raw: Any, path: str,
 
     accelerators = node.number("accelerators", int, minimum=1)
     if accelerators > instance.gpus:
-        node.fail(f"{accelerators} accelerators per copy, but {instance.name} has "
-                  f"{instance.gpus}; allowed: 1 to {instance.gpus}", "accelerators")
+        node.fail(
+            f"{accelerators} accelerators per copy, but {instance.name} has "
+            f"{instance.gpus}; allowed: 1 to {instance.gpus}",
+            "accelerators",
+        )
     memory_mb = node.number("memory_mb", int, minimum=128)
     if memory_mb > instance.memory_mb:
-        node.fail(f"{memory_mb} MB per copy, but {instance.name} has {instance.memory_mb} MB; "
-                  f"allowed: 128 to {instance.memory_mb}", "memory_mb")
+        node.fail(
+            f"{memory_mb} MB per copy, but {instance.name} has {instance.memory_mb} MB; "
+            f"allowed: 128 to {instance.memory_mb}",
+            "memory_mb",
+        )
 
     c = node.child("copies", ("min", "max", "initial"))
     min_copies = c.number("min", int, minimum=0)
@@ -455,41 +540,65 @@ def _model(endpoint: _Node, endpoint_name: str, raw: Any, path: str,
     )
     scaling = _scaling(node)
     if scaling.scale_out.threshold > serving.max_concurrency:
-        node.fail(f"scaling.scale_out.threshold ({scaling.scale_out.threshold}) is above "
-                  f"serving.max_concurrency ({serving.max_concurrency}): the alarm would fire "
-                  "only once requests already queue; allowed: <= max_concurrency", "scaling")
+        node.fail(
+            f"scaling.scale_out.threshold ({scaling.scale_out.threshold}) is above "
+            f"serving.max_concurrency ({serving.max_concurrency}): the alarm would fire "
+            "only once requests already queue; allowed: <= max_concurrency",
+            "scaling",
+        )
     if scaling.from_zero.copies > max_copies:
-        node.fail(f"scaling.from_zero.copies ({scaling.from_zero.copies}) > copies.max "
-                  f"({max_copies})", "scaling")
+        node.fail(
+            f"scaling.from_zero.copies ({scaling.from_zero.copies}) > copies.max ({max_copies})",
+            "scaling",
+        )
 
     return Model(
-        name=name, endpoint_name=endpoint_name, image=_image(node),
+        name=name,
+        endpoint_name=endpoint_name,
+        image=_image(node),
         image_gb=node.number("image_gb", float, minimum=0.01),
-        model_data_url=s3_uri, hf_model_id=hf_model_id,
+        model_data_url=s3_uri,
+        hf_model_id=hf_model_id,
         model_gb=node.number("model_gb", float, minimum=0.01),
-        environment=environment, accelerators=accelerators, memory_mb=memory_mb,
-        min_copies=min_copies, max_copies=max_copies, initial_copies=initial,
-        serving=serving, scaling=scaling,
+        environment=environment,
+        accelerators=accelerators,
+        memory_mb=memory_mb,
+        min_copies=min_copies,
+        max_copies=max_copies,
+        initial_copies=initial,
+        serving=serving,
+        scaling=scaling,
     )
 
 
 def _endpoint(fleet: _Node, raw: Any, path: str) -> Endpoint:
-    node = _Node(fleet.source, path, raw, (
-        "name", "instance_type", "min_instances", "max_instances", "scale_in_policy", "models"))
+    node = _Node(
+        fleet.source,
+        path,
+        raw,
+        ("name", "instance_type", "min_instances", "max_instances", "scale_in_policy", "models"),
+    )
     name = _name(node, "name", "endpoint")
     type_name = node.get("instance_type", str)
     if type_name not in INSTANCE_TYPES:
-        node.fail(f"{type_name!r} is not a known GPU instance type; allowed: "
-                  f"{', '.join(sorted(INSTANCE_TYPES))}", "instance_type")
+        node.fail(
+            f"{type_name!r} is not a known GPU instance type; allowed: "
+            f"{', '.join(sorted(INSTANCE_TYPES))}",
+            "instance_type",
+        )
     instance = INSTANCE_TYPES[type_name]
     min_instances = node.number("min_instances", int, minimum=0)
     max_instances = node.number("max_instances", int, minimum=1)
     if min_instances > max_instances:
-        node.fail(f"min_instances ({min_instances}) > max_instances ({max_instances}); "
-                  "allowed: min_instances <= max_instances", "min_instances")
+        node.fail(
+            f"min_instances ({min_instances}) > max_instances ({max_instances}); "
+            "allowed: min_instances <= max_instances",
+            "min_instances",
+        )
 
-    p = node.child("scale_in_policy", ("strategy", "cooldown_minutes", "maximum_step_size"),
-                   default={})
+    p = node.child(
+        "scale_in_policy", ("strategy", "cooldown_minutes", "maximum_step_size"), default={}
+    )
     strategy = p.get("strategy", str, "IDLE_RELEASE")
     if strategy not in SCALE_IN_STRATEGIES:
         p.fail(f"{strategy!r}; allowed: {', '.join(SCALE_IN_STRATEGIES)}", "strategy")
@@ -513,19 +622,27 @@ def _endpoint(fleet: _Node, raw: Any, path: str) -> Endpoint:
     share = sum(m.max_copies / endpoint.copies_per_instance(m) for m in models)
     needed = math.ceil(share - 1e-9)  # 3 x 1/3 is 1.0000000000000002 in floats
     if needed > max_instances:
-        per = ", ".join(f"{m.name}: {m.max_copies} / {endpoint.copies_per_instance(m)} per "
-                        "instance" for m in models)
-        node.fail(f"models' copies.max need {needed} instances of {type_name} ({per}; by "
-                  f"accelerators and memory_mb) but max_instances is {max_instances}; allowed: "
-                  f"max_instances >= {needed}, or lower copies.max", "max_instances")
+        per = ", ".join(
+            f"{m.name}: {m.max_copies} / {endpoint.copies_per_instance(m)} per instance"
+            for m in models
+        )
+        node.fail(
+            f"models' copies.max need {needed} instances of {type_name} ({per}; by "
+            f"accelerators and memory_mb) but max_instances is {max_instances}; allowed: "
+            f"max_instances >= {needed}, or lower copies.max",
+            "max_instances",
+        )
     return endpoint
 
 
 def _retention(node: _Node) -> int:
     days = node.get("log_retention_days", int, 30)
     if days not in LOG_RETENTION_DAYS:
-        node.fail(f"{days} is not a retention CloudWatch Logs offers; allowed: "
-                  f"{', '.join(map(str, LOG_RETENTION_DAYS))}", "log_retention_days")
+        node.fail(
+            f"{days} is not a retention CloudWatch Logs offers; allowed: "
+            f"{', '.join(map(str, LOG_RETENTION_DAYS))}",
+            "log_retention_days",
+        )
     return days
 
 
@@ -534,8 +651,11 @@ def _unique(node: _Node, key: str, names: list[str]) -> None:
     seen: dict[str, str] = {}
     for n in names:
         if n.lower() in seen:
-            same = "" if seen[n.lower()] == n else f" (same as {seen[n.lower()]!r}: SageMaker " \
-                "names are case-insensitive)"
+            same = (
+                ""
+                if seen[n.lower()] == n
+                else f" (same as {seen[n.lower()]!r}: SageMaker names are case-insensitive)"
+            )
             node.fail(f"duplicate name {n!r}{same}; names must be unique", key)
         seen[n.lower()] = n
 
@@ -547,13 +667,15 @@ def parse_fleet(document: Any, source: Path) -> Fleet:
     if not REGION.match(region):
         top.fail(f"{region!r} is not an AWS region name such as us-east-1", "region")
     slo = top.child("slo", ("queue_wait_s",), default={})
-    cp = top.child("control_plane", (
-        "history_ttl_days", "log_retention_days", "powertools_layer_version"), default={})
+    cp = top.child(
+        "control_plane",
+        ("history_ttl_days", "log_retention_days", "powertools_layer_version"),
+        default={},
+    )
     control_plane = ControlPlane(
         history_ttl_days=cp.number("history_ttl_days", int, minimum=1, default=30),
         log_retention_days=_retention(cp),
-        powertools_layer_version=cp.number("powertools_layer_version", int, minimum=1,
-                                           default=27),
+        powertools_layer_version=cp.number("powertools_layer_version", int, minimum=1, default=27),
     )
     endpoints = tuple(
         _endpoint(top, item, top.sub_path("endpoints", i))
@@ -562,9 +684,11 @@ def parse_fleet(document: Any, source: Path) -> Fleet:
     _unique(top, "endpoints", [e.name for e in endpoints])
     _unique(top, "endpoints", [m.component_name for e in endpoints for m in e.models])
     return Fleet(
-        source=source, region=region,
+        source=source,
+        region=region,
         slo_queue_wait_s=slo.number("queue_wait_s", float, minimum=0.0, default=2.0),
-        control_plane=control_plane, endpoints=endpoints,
+        control_plane=control_plane,
+        endpoints=endpoints,
     )
 
 
@@ -582,8 +706,9 @@ def load_fleet(path: str | Path = DEFAULT_FLEET) -> Fleet:
     return parse_fleet(document, source)
 
 
-def resolve_image(image: str | FrameworkImage, region: str,
-                  retrieve: Callable[..., str] | None = None) -> str:
+def resolve_image(
+    image: str | FrameworkImage, region: str, retrieve: Callable[..., str] | None = None
+) -> str:
     """The ECR URI of ``image`` in ``region``.
 
     Framework images are looked up offline in the SageMaker Python SDK's bundled tables
@@ -599,5 +724,7 @@ def resolve_image(image: str | FrameworkImage, region: str,
     try:
         return lookup(framework=image.framework, region=region, version=image.version)
     except ValueError as exc:
-        raise ConfigError(f"image {{framework: {image.framework}, version: {image.version}}} "
-                          f"cannot be resolved for {region}: {exc}") from None
+        raise ConfigError(
+            f"image {{framework: {image.framework}, version: {image.version}}} "
+            f"cannot be resolved for {region}: {exc}"
+        ) from None

@@ -29,31 +29,42 @@ def scale_out_deadline_s(result: DemoResult) -> float:
     """Latest simulated time the first scale-out decision may come (see the module doc)."""
     model = result.endpoints[0].endpoint.models[0]
     alarm = model.scaling.scale_out.alarm
-    return (result.spike_s[0] + alarm.period_s * alarm.datapoints + HIGH_RES_PUBLISH_DELAY_S
-            + alarm.period_s + LAMBDA_REACTION_S)
+    return (
+        result.spike_s[0]
+        + alarm.period_s * alarm.datapoints
+        + HIGH_RES_PUBLISH_DELAY_S
+        + alarm.period_s
+        + LAMBDA_REACTION_S
+    )
 
 
 def first_scale_out(result: DemoResult, component: str) -> tuple[float, int] | None:
     """(time, target copies) of the first decision that added copies to ``component``."""
     for e in result.decisions(component):
         if e.data.get("action") == "scaled" and (e.data.get("target") or 0) > (
-                e.data.get("desired") or 0):
+            e.data.get("desired") or 0
+        ):
             return e.t_s, int(e.data["target"])
     return None
 
 
-def first_scale_in_after(result: DemoResult, component: str, after_s: float
-                         ) -> tuple[float, int, int] | None:
+def first_scale_in_after(
+    result: DemoResult, component: str, after_s: float
+) -> tuple[float, int, int] | None:
     """(time, from, to) of the first decision after ``after_s`` that removed copies."""
     for e in result.decisions(component):
-        if e.t_s >= after_s and e.data.get("action") == "scaled" and (
-                e.data.get("target") or 0) < (e.data.get("desired") or 0):
+        if (
+            e.t_s >= after_s
+            and e.data.get("action") == "scaled"
+            and (e.data.get("target") or 0) < (e.data.get("desired") or 0)
+        ):
             return e.t_s, int(e.data["desired"]), int(e.data["target"])
     return None
 
 
-def serving_at_least(result: DemoResult, component: str, copies: int, after_s: float
-                     ) -> float | None:
+def serving_at_least(
+    result: DemoResult, component: str, copies: int, after_s: float
+) -> float | None:
     """First tick at or after ``after_s`` where ``copies`` copies serve (moto's count)."""
     for s in result.series(component):
         if s.t_s >= after_s and s.current >= copies:
@@ -76,45 +87,93 @@ def evaluate_story(result: DemoResult) -> list[Check]:
         at, target = out
         ready_s = result.ready_s[main]["cached"]
         served = serving_at_least(result, main, target, at)
-        ok = spike_start <= at <= deadline and served is not None and \
-            served <= at + ready_s + TICK_S
-        checks.append(Check("scale-out in time", ok, (
-            f"spike at {spike_start:.0f} s; {main} asked for {target} copies at {at:.0f} s "
-            f"(deadline {deadline:.0f} s); all serving at "
-            f"{'never' if served is None else f'{served:.0f} s'} "
-            f"(cold-start model: {ready_s:.0f} s on a new instance with the image cached)")))
+        ok = (
+            spike_start <= at <= deadline and served is not None and served <= at + ready_s + TICK_S
+        )
+        checks.append(
+            Check(
+                "scale-out in time",
+                ok,
+                (
+                    f"spike at {spike_start:.0f} s; {main} asked for {target} copies at {at:.0f} s "
+                    f"(deadline {deadline:.0f} s); all serving at "
+                    f"{'never' if served is None else f'{served:.0f} s'} "
+                    f"(cold-start model: {ready_s:.0f} s on a new instance with the image cached)"
+                ),
+            )
+        )
 
     scale_in = first_scale_in_after(result, main, spike_end)
-    checks.append(Check("scale-in later", scale_in is not None, (
-        f"{main}: {scale_in[1]} -> {scale_in[2]} copies at {scale_in[0]:.0f} s, "
-        f"{scale_in[0] - spike_end:.0f} s after the spike ended" if scale_in else
-        f"{main} never scaled in after the spike ended at {spike_end:.0f} s")))
+    checks.append(
+        Check(
+            "scale-in later",
+            scale_in is not None,
+            (
+                f"{main}: {scale_in[1]} -> {scale_in[2]} copies at {scale_in[0]:.0f} s, "
+                f"{scale_in[0] - spike_end:.0f} s after the spike ended"
+                if scale_in
+                else f"{main} never scaled in after the spike ended at {spike_end:.0f} s"
+            ),
+        )
+    )
 
     c = result.cleanup
     gone = c.rows_after[c.deleted_endpoint] == 0 and c.rows_before[c.deleted_endpoint] > 0
     queue_empty = c.queue_messages_after[c.deleted_endpoint] == 0
-    checks.append(Check("cleanup complete", gone and queue_empty, (
-        f"{c.deleted_endpoint}: {c.rows_before[c.deleted_endpoint]} rows before, "
-        f"{c.rows_after[c.deleted_endpoint]} after; {c.queue_messages_after[c.deleted_endpoint]} "
-        f"messages left in its re-evaluation queue; {c.cancelled_reevaluations} pending "
-        "re-evaluations cancelled")))
+    checks.append(
+        Check(
+            "cleanup complete",
+            gone and queue_empty,
+            (
+                f"{c.deleted_endpoint}: {c.rows_before[c.deleted_endpoint]} rows before, "
+                f"{c.rows_after[c.deleted_endpoint]} after; {c.queue_messages_after[c.deleted_endpoint]} "
+                f"messages left in its re-evaluation queue; {c.cancelled_reevaluations} pending "
+                "re-evaluations cancelled"
+            ),
+        )
+    )
 
     intact = all(c.others_identical.values()) and all(
-        c.rows_before[e] > 0 for e in c.others_identical)
+        c.rows_before[e] > 0 for e in c.others_identical
+    )
     copies_same = c.other_copies_before == c.other_copies_after
-    others = ", ".join(f"{e}: {c.rows_after[e]} rows identical" if same else
-                       f"{e}: rows changed" for e, same in c.others_identical.items())
-    checks.append(Check("isolation held", intact and copies_same, (
-        f"{others}; copies {'unchanged' if copies_same else 'CHANGED'} "
-        f"({', '.join(f'{k} {v[0]}/{v[1]}' for k, v in c.other_copies_after.items())})")))
+    others = ", ".join(
+        f"{e}: {c.rows_after[e]} rows identical" if same else f"{e}: rows changed"
+        for e, same in c.others_identical.items()
+    )
+    checks.append(
+        Check(
+            "isolation held",
+            intact and copies_same,
+            (
+                f"{others}; copies {'unchanged' if copies_same else 'CHANGED'} "
+                f"({', '.join(f'{k} {v[0]}/{v[1]}' for k, v in c.other_copies_after.items())})"
+            ),
+        )
+    )
 
-    checks.append(Check("one physics", result.drift_ticks == 0, (
-        "moto's CurrentCopyCount matched the simulation's serving copies at every tick"
-        if result.drift_ticks == 0 else
-        f"moto and the simulation disagreed on serving copies at {result.drift_ticks} ticks")))
+    checks.append(
+        Check(
+            "one physics",
+            result.drift_ticks == 0,
+            (
+                "moto's CurrentCopyCount matched the simulation's serving copies at every tick"
+                if result.drift_ticks == 0
+                else f"moto and the simulation disagreed on serving copies at {result.drift_ticks} ticks"
+            ),
+        )
+    )
 
     errors = [e for e in result.events if e.kind == "error"]
-    checks.append(Check("no handler errors", not errors, (
-        f"{sum(result.invocations.values())} invocations, none failed" if not errors else
-        f"{len(errors)} failed: {errors[0].text}")))
+    checks.append(
+        Check(
+            "no handler errors",
+            not errors,
+            (
+                f"{sum(result.invocations.values())} invocations, none failed"
+                if not errors
+                else f"{len(errors)} failed: {errors[0].text}"
+            ),
+        )
+    )
     return checks

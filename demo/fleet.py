@@ -42,9 +42,11 @@ class DemoEndpoint:
     def label(self) -> str:
         if self.derived_from is None:
             return f"{self.name} (from the config)"
-        return (f"{self.name} (derived neighbour of {self.derived_from}: same models, at most "
-                f"{self.endpoint.max_instances} instances and "
-                f"{max(m.max_copies for m in self.endpoint.models)} copies per model)")
+        return (
+            f"{self.name} (derived neighbour of {self.derived_from}: same models, at most "
+            f"{self.endpoint.max_instances} instances and "
+            f"{max(m.max_copies for m in self.endpoint.models)} copies per model)"
+        )
 
 
 def neighbour_name(endpoint: Endpoint) -> str:
@@ -67,13 +69,28 @@ def derive_neighbour(endpoint: Endpoint) -> Endpoint:
     for m in endpoint.models:
         max_copies = max(1, min(m.max_copies, NEIGHBOUR_MAX_COPIES))
         min_copies = min(m.min_copies, max_copies)
-        models.append(replace(
-            m, endpoint_name=name, min_copies=min_copies, max_copies=max_copies,
-            initial_copies=max(min_copies, min(m.initial_copies, max_copies)),
-            scaling=replace(m.scaling, from_zero=replace(
-                m.scaling.from_zero, copies=min(m.scaling.from_zero.copies, max_copies)))))
-    return replace(endpoint, name=name, min_instances=min_instances,
-                   max_instances=max_instances, models=tuple(models))
+        models.append(
+            replace(
+                m,
+                endpoint_name=name,
+                min_copies=min_copies,
+                max_copies=max_copies,
+                initial_copies=max(min_copies, min(m.initial_copies, max_copies)),
+                scaling=replace(
+                    m.scaling,
+                    from_zero=replace(
+                        m.scaling.from_zero, copies=min(m.scaling.from_zero.copies, max_copies)
+                    ),
+                ),
+            )
+        )
+    return replace(
+        endpoint,
+        name=name,
+        min_instances=min_instances,
+        max_instances=max_instances,
+        models=tuple(models),
+    )
 
 
 def demo_endpoints(fleet: Fleet) -> tuple[DemoEndpoint, ...]:
@@ -98,8 +115,9 @@ def demo_workload(model: Model, *, duration_s: float, seed: int) -> tuple[Worklo
     load factor scales the scenario's rate so that this equals ``spike_in_flight(model)``.
     """
     base = synthetic(SCENARIO, seed=seed, duration_s=duration_s)
-    service_s = base.service_time_s(model.serving.prefill_tokens_per_s,
-                                    model.serving.decode_tokens_per_s)
+    service_s = base.service_time_s(
+        model.serving.prefill_tokens_per_s, model.serving.decode_tokens_per_s
+    )
     mean_service_s = float(service_s.mean()) if service_s.size else 1.0
     load = spike_in_flight(model) / (SCENARIOS[SCENARIO].peak_rate * mean_service_s)
     load = round(load, 2)

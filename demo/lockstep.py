@@ -61,9 +61,10 @@ class Lockstep:
     def run(self) -> None:
         """Run every simulation to its end; re-raise the first error any of them hit."""
         self._barrier = threading.Barrier(len(self._sims), action=self._run_action)
-        threads = [threading.Thread(target=self._thread, args=(sim,), name=f"sim-{key}",
-                                    daemon=True)
-                   for key, sim in self._sims.items()]
+        threads = [
+            threading.Thread(target=self._thread, args=(sim,), name=f"sim-{key}", daemon=True)
+            for key, sim in self._sims.items()
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

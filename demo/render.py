@@ -13,8 +13,11 @@ from .fleet import SCENARIO
 from .run import DemoResult, Event, Sample
 
 STATUS_EVERY_S = 300  # a status line per component at least this often, and on every change
-_ALARM_LETTER = {Trigger.SCALE_OUT.value: "out", Trigger.SCALE_IN.value: "in",
-                 Trigger.FROM_ZERO.value: "zero"}
+_ALARM_LETTER = {
+    Trigger.SCALE_OUT.value: "out",
+    Trigger.SCALE_IN.value: "in",
+    Trigger.FROM_ZERO.value: "zero",
+}
 
 
 class Style:
@@ -61,9 +64,13 @@ def _initial_noise(events: list[Event]) -> set[int]:
             hidden.add(i)
             firsts.append((e.t_s, e.component))
     for i, e in enumerate(events):
-        if e.kind == "decision" and e.data.get("reason") == "AlarmNotInAlarm" and any(
-                c == e.component and math.isclose(e.t_s, t + LAMBDA_REACTION_S)
-                for t, c in firsts):
+        if (
+            e.kind == "decision"
+            and e.data.get("reason") == "AlarmNotInAlarm"
+            and any(
+                c == e.component and math.isclose(e.t_s, t + LAMBDA_REACTION_S) for t, c in firsts
+            )
+        ):
             hidden.add(i)
     return hidden
 
@@ -79,8 +86,10 @@ def _alarms(sample: Sample, style: Style) -> str:
 def _status(sample: Sample, style: Style, width: int) -> str:
     per_copy = "-" if sample.per_copy is None else f"{sample.per_copy:.1f}"
     copies = f"{sample.desired}/{sample.current}"
-    return (f"{clock(sample.t_s)}  {sample.component:<{width}}  {sample.in_flight:7.1f}  "
-            f"{per_copy:>8}  {_alarms(sample, style)}  {copies:>6}  {sample.instances:>4}")
+    return (
+        f"{clock(sample.t_s)}  {sample.component:<{width}}  {sample.in_flight:7.1f}  "
+        f"{per_copy:>8}  {_alarms(sample, style)}  {copies:>6}  {sample.instances:>4}"
+    )
 
 
 def _event_line(event: Event, style: Style) -> str:
@@ -100,15 +109,16 @@ def _event_line(event: Event, style: Style) -> str:
 def timeline_lines(result: DemoResult, style: Style) -> list[str]:
     """Status lines (when something changed, or every 5 minutes) merged with the events."""
     width = max(len(s.component) for s in result.samples) if result.samples else 20
-    header = (f"{'time':>5}  {'component':<{width}}  {'demand':>7}  {'per copy':>8}  "
-              f"{'alarms':<11}  {'copies':>6}  {'inst':>4}")
+    header = (
+        f"{'time':>5}  {'component':<{width}}  {'demand':>7}  {'per copy':>8}  "
+        f"{'alarms':<11}  {'copies':>6}  {'inst':>4}"
+    )
     lines: list[tuple[float, int, str]] = []
     last: dict[str, tuple[object, ...]] = {}
     last_at: dict[str, float] = {}
     for s in result.samples:
         key = (s.desired, s.current, s.instances, tuple(sorted(s.alarms.items())))
-        if last.get(s.component) != key or s.t_s - last_at.get(s.component, -1e9) >= \
-                STATUS_EVERY_S:
+        if last.get(s.component) != key or s.t_s - last_at.get(s.component, -1e9) >= STATUS_EVERY_S:
             lines.append((s.t_s, 0, _status(s, style, width)))
             last[s.component], last_at[s.component] = key, s.t_s
     hidden = _initial_noise(result.events)
@@ -119,28 +129,42 @@ def timeline_lines(result: DemoResult, style: Style) -> list[str]:
     out = [style.bold(header)]
     out.extend(text for _, _, text in lines)
     if hidden:
-        out.append(style.dim(f"({len(hidden)} lines not shown: each new alarm's first "
-                             "INSUFFICIENT_DATA -> OK and the scaler's answer to it)"))
+        out.append(
+            style.dim(
+                f"({len(hidden)} lines not shown: each new alarm's first "
+                "INSUFFICIENT_DATA -> OK and the scaler's answer to it)"
+            )
+        )
     return out
 
 
 def intro_lines(result: DemoResult, style: Style) -> list[str]:
     start, end = result.spike_s
-    lines = [style.bold("Local end-to-end run on an embedded AWS"),
-             f"moto server {result.server_url} (loopback only); fleet file {result.config}"]
+    lines = [
+        style.bold("Local end-to-end run on an embedded AWS"),
+        f"moto server {result.server_url} (loopback only); fleet file {result.config}",
+    ]
     for de in result.endpoints:
         lines.append(f"  endpoint {de.label}")
-    lines.append(f"traffic: the simulator's {SCENARIO} scenario, {result.duration_s / 60:.0f} "
-                 f"simulated minutes, spike from {clock(start)} to {clock(end)}")
+    lines.append(
+        f"traffic: the simulator's {SCENARIO} scenario, {result.duration_s / 60:.0f} "
+        f"simulated minutes, spike from {clock(start)} to {clock(end)}"
+    )
     for component, load in result.loads.items():
         ready = result.ready_s[component]
-        lines.append(f"  {component}: load x{load:g}; a new copy serves after "
-                     f"{ready['warm_instance']:.0f} s on a running instance, "
-                     f"{ready['cached']:.0f} s on a new instance (image cached), "
-                     f"{ready['uncached']:.0f} s uncached")
-    lines.append(style.dim("columns: demand = requests in flight (tick average); per copy = "
-                           "the ConcurrentRequestsPerCopy datapoint; alarms: scale-out, "
-                           "scale-in, from-zero (CAPS = ALARM); copies = desired/current"))
+        lines.append(
+            f"  {component}: load x{load:g}; a new copy serves after "
+            f"{ready['warm_instance']:.0f} s on a running instance, "
+            f"{ready['cached']:.0f} s on a new instance (image cached), "
+            f"{ready['uncached']:.0f} s uncached"
+        )
+    lines.append(
+        style.dim(
+            "columns: demand = requests in flight (tick average); per copy = "
+            "the ConcurrentRequestsPerCopy datapoint; alarms: scale-out, "
+            "scale-in, from-zero (CAPS = ALARM); copies = desired/current"
+        )
+    )
     return lines
 
 
@@ -161,9 +185,11 @@ def summary_lines(result: DemoResult, style: Style) -> list[str]:
         lines.append(f"  {mark} {check.name}: {check.detail}")
     calls = sum(result.invocations.values())
     per_function = ", ".join(f"{k} {v}" for k, v in result.invocations.items())
-    lines.append(f"{calls} handler invocations ({per_function}), "
-                 f"{result.api_calls} AWS API calls from the demo itself; "
-                 f"{result.duration_s / 60:.0f} simulated minutes in {result.wall_s:.1f} s")
+    lines.append(
+        f"{calls} handler invocations ({per_function}), "
+        f"{result.api_calls} AWS API calls from the demo itself; "
+        f"{result.duration_s / 60:.0f} simulated minutes in {result.wall_s:.1f} s"
+    )
     return lines
 
 
@@ -176,24 +202,51 @@ def write_png(result: DemoResult, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     components = list(dict.fromkeys(s.component for s in result.samples))
-    fig, axes = plt.subplots(len(components), 1, figsize=(11, 3.2 * len(components)),
-                             sharex=True, squeeze=False)
+    fig, axes = plt.subplots(
+        len(components), 1, figsize=(11, 3.2 * len(components)), sharex=True, squeeze=False
+    )
     for ax, component in zip(axes[:, 0], components, strict=True):
         series = result.series(component)
         t_min = [s.t_s / 60 for s in series]
-        ax.plot(t_min, [s.in_flight for s in series], color="tab:gray", lw=1,
-                label="demand (requests in flight)")
+        ax.plot(
+            t_min,
+            [s.in_flight for s in series],
+            color="tab:gray",
+            lw=1,
+            label="demand (requests in flight)",
+        )
         ax.set_ylabel("requests in flight")
         ax.set_title(component, loc="left", fontsize=10)
-        _shade(ax, t_min, [s.alarms.get(Trigger.SCALE_OUT.value) == "ALARM" for s in series],
-               "tab:red", "scale-out alarm in ALARM")
-        _shade(ax, t_min, [s.alarms.get(Trigger.SCALE_IN.value) == "ALARM" for s in series],
-               "tab:blue", "scale-in alarm in ALARM")
+        _shade(
+            ax,
+            t_min,
+            [s.alarms.get(Trigger.SCALE_OUT.value) == "ALARM" for s in series],
+            "tab:red",
+            "scale-out alarm in ALARM",
+        )
+        _shade(
+            ax,
+            t_min,
+            [s.alarms.get(Trigger.SCALE_IN.value) == "ALARM" for s in series],
+            "tab:blue",
+            "scale-in alarm in ALARM",
+        )
         copies = ax.twinx()
-        copies.step(t_min, [s.desired for s in series], where="post", color="tab:orange",
-                    ls="--", label="desired copies")
-        copies.step(t_min, [s.current for s in series], where="post", color="tab:green",
-                    label="current copies (serving)")
+        copies.step(
+            t_min,
+            [s.desired for s in series],
+            where="post",
+            color="tab:orange",
+            ls="--",
+            label="desired copies",
+        )
+        copies.step(
+            t_min,
+            [s.current for s in series],
+            where="post",
+            color="tab:green",
+            label="current copies (serving)",
+        )
         copies.set_ylabel("copies")
         copies.set_ylim(0, max(max(s.desired for s in series) + 1, 2))
         for e in result.decisions(component):
@@ -216,8 +269,13 @@ def _shade(ax: object, t_min: list[float], on: list[bool], color: str, label: st
             start = t
         elif not flag and start is not None:
             end = t if math.isfinite(t) else t_min[-1]
-            ax.axvspan(start, end, color=color, alpha=0.12,  # type: ignore[attr-defined]
-                       label=None if labelled else label)
+            ax.axvspan(
+                start,
+                end,
+                color=color,
+                alpha=0.12,  # type: ignore[attr-defined]
+                label=None if labelled else label,
+            )
             labelled, start = True, None
 
 
@@ -233,43 +291,78 @@ def write_report(result: DemoResult, out_dir: Path) -> Path:
     write_png(result, out_dir / "timeline.png")
     plain = Style(False)
     start, end = result.spike_s
-    md = ["# Local end-to-end run", "",
-          f"Fleet file `{result.config}`, run on moto's server at `{result.server_url}` "
-          f"(loopback) in {result.wall_s:.1f} s for {result.duration_s / 60:.0f} simulated "
-          "minutes. What is real and what is simulated: docs/local-demo.md.", "",
-          "## Checks", ""]
-    md += _table(((("PASS" if c.ok else "FAIL"), c.name, c.detail) for c in result.checks),
-                 ["", "check", "what the run showed"])
+    md = [
+        "# Local end-to-end run",
+        "",
+        f"Fleet file `{result.config}`, run on moto's server at `{result.server_url}` "
+        f"(loopback) in {result.wall_s:.1f} s for {result.duration_s / 60:.0f} simulated "
+        "minutes. What is real and what is simulated: docs/local-demo.md.",
+        "",
+        "## Checks",
+        "",
+    ]
+    md += _table(
+        ((("PASS" if c.ok else "FAIL"), c.name, c.detail) for c in result.checks),
+        ["", "check", "what the run showed"],
+    )
     md += ["", "## Fleet and traffic", ""]
     md += [f"- {de.label}" for de in result.endpoints]
-    md += [f"- traffic: the simulator's `{SCENARIO}` scenario, spike from {clock(start)} to "
-           f"{clock(end)} (mm:ss of simulated time)"]
+    md += [
+        f"- traffic: the simulator's `{SCENARIO}` scenario, spike from {clock(start)} to "
+        f"{clock(end)} (mm:ss of simulated time)"
+    ]
     for component, load in result.loads.items():
         r = result.ready_s[component]
-        md.append(f"- `{component}`: load x{load:g}; new copy serves after "
-                  f"{r['warm_instance']:.0f} s (running instance), {r['cached']:.0f} s (new "
-                  f"instance, image cached), {r['uncached']:.0f} s (uncached)")
-    md += ["", "## Timeline", "", "![timeline](timeline.png)", "",
-           "Red: scale-out alarm in ALARM; blue: scale-in alarm in ALARM; dotted: the scaler "
-           "changed the copy count.", "", "## Decisions", ""]
-    md += _table(((clock(e.t_s), e.component, e.data.get("source", ""), e.data.get("action"),
-                   e.data.get("reason"), e.data.get("desired"), e.data.get("target"),
-                   e.text.split("] ", 1)[1] if "] " in e.text else "")
-                  for e in result.decisions()),
-                 ["time", "component", "event", "action", "reason", "desired", "target",
-                  "detail"])
+        md.append(
+            f"- `{component}`: load x{load:g}; new copy serves after "
+            f"{r['warm_instance']:.0f} s (running instance), {r['cached']:.0f} s (new "
+            f"instance, image cached), {r['uncached']:.0f} s (uncached)"
+        )
+    md += [
+        "",
+        "## Timeline",
+        "",
+        "![timeline](timeline.png)",
+        "",
+        "Red: scale-out alarm in ALARM; blue: scale-in alarm in ALARM; dotted: the scaler "
+        "changed the copy count.",
+        "",
+        "## Decisions",
+        "",
+    ]
+    md += _table(
+        (
+            (
+                clock(e.t_s),
+                e.component,
+                e.data.get("source", ""),
+                e.data.get("action"),
+                e.data.get("reason"),
+                e.data.get("desired"),
+                e.data.get("target"),
+                e.text.split("] ", 1)[1] if "] " in e.text else "",
+            )
+            for e in result.decisions()
+        ),
+        ["time", "component", "event", "action", "reason", "desired", "target", "detail"],
+    )
     md += ["", "## Alarms, tracker and cleanup", ""]
-    md += [f"- {clock(e.t_s)} `{e.component or e.endpoint}`: {e.text}" for e in result.events
-           if e.kind in ("alarm", "tracker", "cleanup", "aws", "sqs", "error")]
+    md += [
+        f"- {clock(e.t_s)} `{e.component or e.endpoint}`: {e.text}"
+        for e in result.events
+        if e.kind in ("alarm", "tracker", "cleanup", "aws", "sqs", "error")
+    ]
     md += ["", "## Terminal timeline", "", "```"]
     md += timeline_lines(result, plain)
     md += ["```", ""]
-    md += ["## Totals", "",
-           f"- handler invocations: {', '.join(f'{k} {v}' for k, v in result.invocations.items())}",
-           f"- AWS API calls made by the demo itself (not counting the handlers'): "
-           f"{result.api_calls}",
-           f"- ticks where moto and the simulation disagreed on serving copies: "
-           f"{result.drift_ticks}", ""]
+    md += [
+        "## Totals",
+        "",
+        f"- handler invocations: {', '.join(f'{k} {v}' for k, v in result.invocations.items())}",
+        f"- AWS API calls made by the demo itself (not counting the handlers'): {result.api_calls}",
+        f"- ticks where moto and the simulation disagreed on serving copies: {result.drift_ticks}",
+        "",
+    ]
     path = out_dir / "report.md"
     path.write_text("\n".join(md), encoding="utf-8")
     return path

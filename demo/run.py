@@ -81,7 +81,7 @@ DEFAULT_SEED = 7
 # within a minute or so of the call; the demo assumes 30 s (stated, not measured).
 CLOUDTRAIL_DELAY_S = 30.0
 TRACKER_POLL_S = 60  # the tracker's polling rule: rate(1 minute)
-_HOLD_MS = 10 ** 15  # a held SQS message is delayed "forever" in moto's wall time
+_HOLD_MS = 10**15  # a held SQS message is delayed "forever" in moto's wall time
 
 
 # --- what the run produces --------------------------------------------------------------------
@@ -157,8 +157,11 @@ class DemoResult:
         return all(c.ok for c in self.checks)
 
     def decisions(self, component: str | None = None) -> list[Event]:
-        return [e for e in self.events if e.kind == "decision"
-                and (component is None or e.component == component)]
+        return [
+            e
+            for e in self.events
+            if e.kind == "decision" and (component is None or e.component == component)
+        ]
 
     def series(self, component: str) -> list[Sample]:
         return [s for s in self.samples if s.component == component]
@@ -216,15 +219,15 @@ class _Agenda:
         self._heap: list[tuple[float, int, str, str, Callable[[], object]]] = []
         self._seq = itertools.count()
 
-    def add(self, due_s: float, endpoint: str, label: str, action: Callable[[], object]
-            ) -> None:
+    def add(self, due_s: float, endpoint: str, label: str, action: Callable[[], object]) -> None:
         heapq.heappush(self._heap, (due_s, next(self._seq), endpoint, label, action))
 
     def next_due(self) -> float | None:
         return self._heap[0][0] if self._heap else None
 
-    def pop_due(self, now_s: float, endpoint: str | None = None
-                ) -> tuple[float, str, Callable[[], object]] | None:
+    def pop_due(
+        self, now_s: float, endpoint: str | None = None
+    ) -> tuple[float, str, Callable[[], object]] | None:
         """The earliest item due by ``now_s`` (of ``endpoint`` only, if given)."""
         for i, (due, _, ep, label, action) in enumerate(sorted(self._heap)):
             if due > now_s:
@@ -244,12 +247,20 @@ class _Agenda:
 class DemoRun:
     """One run; ``run()`` returns the ``DemoResult``."""
 
-    def __init__(self, fleet: Fleet, *, duration_s: float = DEFAULT_DURATION_S,
-                 seed: int = DEFAULT_SEED, log: IO[str] | None = None,
-                 progress: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        *,
+        duration_s: float = DEFAULT_DURATION_S,
+        seed: int = DEFAULT_SEED,
+        log: IO[str] | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
         if not (math.isfinite(duration_s) and duration_s >= 1800 and duration_s % 60 == 0):
-            raise ValueError(f"duration must be a whole number of minutes, at least 1800 s "
-                             f"(the spike and the scale-in window need it); got {duration_s}")
+            raise ValueError(
+                f"duration must be a whole number of minutes, at least 1800 s "
+                f"(the spike and the scale-in window need it); got {duration_s}"
+            )
         self.fleet = fleet
         self.duration_s = float(duration_s)
         self.seed = seed
@@ -279,8 +290,7 @@ class DemoRun:
         """The simulated wall clock every handler and moto's extension read."""
         return EPOCH0 + self.now_s
 
-    def note(self, kind: str, endpoint: str, component: str | None, text: str,
-             **data: Any) -> None:
+    def note(self, kind: str, endpoint: str, component: str | None, text: str, **data: Any) -> None:
         self.events.append(Event(self.now_s, kind, endpoint, component, text, data))
 
     # --- entry point ----------------------------------------------------------------------
@@ -311,16 +321,28 @@ class DemoRun:
                 self.progress("deleting the first endpoint and cleaning up")
                 cleanup = self._delete_and_clean(self.endpoints[0])
                 result = DemoResult(
-                    config=str(self.fleet.source), server_url=url, endpoints=self.endpoints,
-                    duration_s=self.duration_s, spike_s=spike_window_s(self.duration_s),
+                    config=str(self.fleet.source),
+                    server_url=url,
+                    endpoints=self.endpoints,
+                    duration_s=self.duration_s,
+                    spike_s=spike_window_s(self.duration_s),
                     loads=dict(self.loads),
-                    ready_s={c.name: {p: round(c.sim.c.ready_s(p, container_cache=True,
-                                                               data_cache=True), 1)
-                                      for p in ("warm_instance", "cached", "uncached")}
-                             for c in self.components.values()},
-                    samples=self.samples, events=self.events, cleanup=cleanup, checks=[],
-                    invocations=dict(self.invocations), api_calls=self.api_calls,
-                    drift_ticks=self.drift_ticks, wall_s=0.0)
+                    ready_s={
+                        c.name: {
+                            p: round(c.sim.c.ready_s(p, container_cache=True, data_cache=True), 1)
+                            for p in ("warm_instance", "cached", "uncached")
+                        }
+                        for c in self.components.values()
+                    },
+                    samples=self.samples,
+                    events=self.events,
+                    cleanup=cleanup,
+                    checks=[],
+                    invocations=dict(self.invocations),
+                    api_calls=self.api_calls,
+                    drift_ticks=self.drift_ticks,
+                    wall_s=0.0,
+                )
         finally:
             clock.set_source(None)
             if stream_handler is not None:
@@ -342,15 +364,20 @@ class DemoRun:
         from stacks.components import components_env
 
         region = self.fleet.region
-        self.clients = {name: boto3.client(name, region_name=region) for name in (
-            "dynamodb", "sqs", "sagemaker", "cloudwatch", "iam")}
+        self.clients = {
+            name: boto3.client(name, region_name=region)
+            for name in ("dynamodb", "sqs", "sagemaker", "cloudwatch", "iam")
+        }
         for client in self.clients.values():
             # Counts every call these clients make (once per call, retries not included); the
             # handlers build their own clients, so their calls are not counted here.
             client.meta.events.register("before-call", self._count_call)
         self.progress(f"creating the fleet in moto at {self.url}")
-        images = {m.component_name: resolve_image(m.image, region)
-                  for de in self.endpoints for m in de.endpoint.models}
+        images = {
+            m.component_name: resolve_image(m.image, region)
+            for de in self.endpoints
+            for m in de.endpoint.models
+        }
         control = sagemaker_ic.control(world.ACCOUNT_ID, region)
         control.set_clock(self.epoch)
         control.set_ready_delay(lambda component, path: 0.0)  # the deployed fleet is running
@@ -364,7 +391,8 @@ class DemoRun:
                 contract.ENV_TABLE_NAME: self.created.table_name,
                 contract.ENV_ENDPOINT_NAME: endpoint.name,
                 contract.ENV_COMPONENTS: components_env(
-                    self.fleet, endpoint, image_for=lambda m, _r: images[m.component_name]),
+                    self.fleet, endpoint, image_for=lambda m, _r: images[m.component_name]
+                ),
                 contract.ENV_REEVALUATION_QUEUE_URL: self.created.queue_urls[endpoint.name],
                 contract.ENV_HISTORY_TTL_DAYS: str(self.fleet.control_plane.history_ttl_days),
                 "POWERTOOLS_METRICS_NAMESPACE": contract.METRICS_NAMESPACE,
@@ -373,23 +401,26 @@ class DemoRun:
         self.lockstep = Lockstep(self._moment)
         for i, endpoint in enumerate(endpoints):
             for model in endpoint.models:
-                workload, load = demo_workload(model, duration_s=self.duration_s,
-                                               seed=self.seed + i)
+                workload, load = demo_workload(
+                    model, duration_s=self.duration_s, seed=self.seed + i
+                )
                 self.loads[model.component_name] = load
-                component = Component(endpoint, model, self.fleet.slo_queue_wait_s,
-                                      _paths(endpoint, model))
-                sim = Simulation(component, workload,
-                                 self.lockstep.follower(model.component_name))
-                alarms = [(a, Alarm(alarm_spec(a)))
-                          for a in self.created.alarms[model.component_name]]
+                component = Component(
+                    endpoint, model, self.fleet.slo_queue_wait_s, _paths(endpoint, model)
+                )
+                sim = Simulation(component, workload, self.lockstep.follower(model.component_name))
+                alarms = [
+                    (a, Alarm(alarm_spec(a))) for a in self.created.alarms[model.component_name]
+                ]
                 self.components[model.component_name] = _Component(endpoint, model, sim, alarms)
                 self.lockstep.add(model.component_name, sim)
         # From now on copies take as long as the simulator's cold-start model says.
         control.set_ready_delay(self._ready_delay)
         for de in self.endpoints:
             self.note("aws", de.name, None, f"created {de.label}")
-            self._invoke("cache-tracker", de.name, _state_change(de.name, "IN_SERVICE",
-                                                                 self.fleet.region))
+            self._invoke(
+                "cache-tracker", de.name, _state_change(de.name, "IN_SERVICE", self.fleet.region)
+            )
 
     def _ready_delay(self, component: str, path: str) -> float:
         comp = self.components.get(component)
@@ -412,8 +443,9 @@ class DemoRun:
             self._evaluate_alarms()
             if round(now_s) % TRACKER_POLL_S == 0:
                 for de in self.endpoints:
-                    self._invoke("cache-tracker", de.name, _scheduled(self.fleet.region,
-                                                                      self.epoch()))
+                    self._invoke(
+                        "cache-tracker", de.name, _scheduled(self.fleet.region, self.epoch())
+                    )
             self._run_agenda()
         self._sync_capacity(record=is_tick)
         nxt = self.agenda.next_due()
@@ -437,20 +469,39 @@ class DemoRun:
             per_copy = comp.sim.metrics["ConcurrentRequestsPerCopy"].values[-1]
             failures = comp.sim.metrics["NoCapacityInvocationFailures"].values[-1]
             if per_copy is not None:  # no copy serving: SageMaker emits nothing per copy
-                self._unpublished.append((due, {
-                    "MetricName": CONCURRENCY_METRIC, "Dimensions": dims,
-                    "Timestamp": stamp, "Value": round(per_copy, 3), "StorageResolution": 1}))
+                self._unpublished.append(
+                    (
+                        due,
+                        {
+                            "MetricName": CONCURRENCY_METRIC,
+                            "Dimensions": dims,
+                            "Timestamp": stamp,
+                            "Value": round(per_copy, 3),
+                            "StorageResolution": 1,
+                        },
+                    )
+                )
             if failures:
-                self._unpublished.append((due, {
-                    "MetricName": NO_CAPACITY_METRIC, "Dimensions": dims,
-                    "Timestamp": stamp, "Value": float(failures), "StorageResolution": 1}))
+                self._unpublished.append(
+                    (
+                        due,
+                        {
+                            "MetricName": NO_CAPACITY_METRIC,
+                            "Dimensions": dims,
+                            "Timestamp": stamp,
+                            "Value": float(failures),
+                            "StorageResolution": 1,
+                        },
+                    )
+                )
 
     def _publish_due(self) -> None:
         ready = [d for due, d in self._unpublished if due <= self.now_s]
         self._unpublished = [(due, d) for due, d in self._unpublished if due > self.now_s]
         for start in range(0, len(ready), 1000):  # PutMetricData takes 1000 datapoints
             self.clients["cloudwatch"].put_metric_data(
-                Namespace=SAGEMAKER_NAMESPACE, MetricData=ready[start:start + 1000])
+                Namespace=SAGEMAKER_NAMESPACE, MetricData=ready[start : start + 1000]
+            )
 
     def _evaluate_alarms(self) -> None:
         """Every alarm due now reads its datapoints back from CloudWatch and is evaluated."""
@@ -468,21 +519,36 @@ class DemoRun:
             end = math.floor(horizon / period_s) * period_s
             periods = max(a.evaluation_periods for _, a, _ in group)
             start = end - periods * period_s
-            queries = [{"Id": f"a{i}", "ReturnData": True, "MetricStat": {
-                "Metric": {"Namespace": SAGEMAKER_NAMESPACE, "MetricName": a.metric,
-                           "Dimensions": [{"Name": COMPONENT_DIMENSION,
-                                           "Value": a.component}]},
-                "Period": period_s, "Stat": a.statistic}} for i, (_, a, _) in enumerate(group)]
+            queries = [
+                {
+                    "Id": f"a{i}",
+                    "ReturnData": True,
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": SAGEMAKER_NAMESPACE,
+                            "MetricName": a.metric,
+                            "Dimensions": [{"Name": COMPONENT_DIMENSION, "Value": a.component}],
+                        },
+                        "Period": period_s,
+                        "Stat": a.statistic,
+                    },
+                }
+                for i, (_, a, _) in enumerate(group)
+            ]
             response = self.clients["cloudwatch"].get_metric_data(
-                MetricDataQueries=queries, StartTime=datetime.fromtimestamp(start, UTC),
-                EndTime=datetime.fromtimestamp(end, UTC), ScanBy="TimestampAscending")
+                MetricDataQueries=queries,
+                StartTime=datetime.fromtimestamp(start, UTC),
+                EndTime=datetime.fromtimestamp(end, UTC),
+                ScanBy="TimestampAscending",
+            )
             by_id = {r["Id"]: r for r in response["MetricDataResults"]}
             for i, (comp, adef, alarm) in enumerate(group):
                 result = by_id.get(f"a{i}", {})
                 slots: list[float | None] = [None] * adef.evaluation_periods
                 first = end - adef.evaluation_periods * period_s
-                for stamp, value in zip(result.get("Timestamps", []), result.get("Values", []),
-                                        strict=False):
+                for stamp, value in zip(
+                    result.get("Timestamps", []), result.get("Values", []), strict=False
+                ):
                     k = round((stamp.timestamp() - first) / period_s)
                     if 0 <= k < adef.evaluation_periods:
                         slots[k] = float(value)
@@ -492,48 +558,86 @@ class DemoRun:
                 if new is not None:
                     self._transition(comp, adef, old, new, slots, first, period_s)
 
-    def _transition(self, comp: _Component, adef: AlarmPlan, old: State, new: State,
-                    slots: list[float | None], first: float, period_s: int) -> None:
+    def _transition(
+        self,
+        comp: _Component,
+        adef: AlarmPlan,
+        old: State,
+        new: State,
+        slots: list[float | None],
+        first: float,
+        period_s: int,
+    ) -> None:
         at = self.epoch()
         present = [v for v in slots if v is not None]
         symbol = adef.symbol
         verdict = "were" if new is State.ALARM else "were not"
-        reason = (f"Threshold Crossed: {adef.datapoints} out of the last "
-                  f"{adef.evaluation_periods} datapoints {verdict} {symbol} the threshold "
-                  f"({adef.threshold:g})")
-        reason_data = json.dumps({
-            "version": "1.0", "queryDate": iso(at), "startDate": iso(first),
-            "statistic": adef.statistic, "period": period_s,
-            "recentDatapoints": [round(v, 3) for v in present], "threshold": adef.threshold,
-            # Each datapoint carries its own period's timestamp (slot k starts at
-            # first + k x period); a missing slot is left out, as CloudWatch does.
-            "evaluatedDatapoints": [{"timestamp": iso(first + k * period_s),
-                                     "sampleCount": 1.0, "value": round(v, 3)}
-                                    for k, v in enumerate(slots) if v is not None]})
+        reason = (
+            f"Threshold Crossed: {adef.datapoints} out of the last "
+            f"{adef.evaluation_periods} datapoints {verdict} {symbol} the threshold "
+            f"({adef.threshold:g})"
+        )
+        reason_data = json.dumps(
+            {
+                "version": "1.0",
+                "queryDate": iso(at),
+                "startDate": iso(first),
+                "statistic": adef.statistic,
+                "period": period_s,
+                "recentDatapoints": [round(v, 3) for v in present],
+                "threshold": adef.threshold,
+                # Each datapoint carries its own period's timestamp (slot k starts at
+                # first + k x period); a missing slot is left out, as CloudWatch does.
+                "evaluatedDatapoints": [
+                    {
+                        "timestamp": iso(first + k * period_s),
+                        "sampleCount": 1.0,
+                        "value": round(v, 3),
+                    }
+                    for k, v in enumerate(slots)
+                    if v is not None
+                ],
+            }
+        )
         self.clients["cloudwatch"].set_alarm_state(
-            AlarmName=adef.name, StateValue=new.value, StateReason=reason,
-            StateReasonData=reason_data)
-        shown = ", ".join(f"{v:.1f}" for v in present[-adef.evaluation_periods:]) or "none"
-        self.note("alarm", comp.endpoint.name, comp.name,
-                  f"{adef.trigger.value} alarm {old.value} -> {new.value} "
-                  f"({adef.metric} {adef.statistic} {symbol} {adef.threshold:g}; "
-                  f"datapoints {shown})", trigger=adef.trigger.value, state=new.value)
+            AlarmName=adef.name,
+            StateValue=new.value,
+            StateReason=reason,
+            StateReasonData=reason_data,
+        )
+        shown = ", ".join(f"{v:.1f}" for v in present[-adef.evaluation_periods :]) or "none"
+        self.note(
+            "alarm",
+            comp.endpoint.name,
+            comp.name,
+            f"{adef.trigger.value} alarm {old.value} -> {new.value} "
+            f"({adef.metric} {adef.statistic} {symbol} {adef.threshold:g}; "
+            f"datapoints {shown})",
+            trigger=adef.trigger.value,
+            state=new.value,
+        )
         # Every transition invokes the scaler, INSUFFICIENT_DATA -> OK of a new alarm too
         # (the stack wires the scaler to ALARM and OK); there it only learns to stay put.
-        event = _alarm_event(adef, old.value, new.value, reason, reason_data, at,
-                             self.fleet.region)
+        event = _alarm_event(adef, old.value, new.value, reason, reason_data, at, self.fleet.region)
         endpoint = comp.endpoint.name
-        self.agenda.add(self.now_s + LAMBDA_REACTION_S, endpoint, f"alarm {adef.name}",
-                        lambda: self._invoke("scaler", endpoint, event,
-                                             source=f"alarm {new.value}"))
+        self.agenda.add(
+            self.now_s + LAMBDA_REACTION_S,
+            endpoint,
+            f"alarm {adef.name}",
+            lambda: self._invoke("scaler", endpoint, event, source=f"alarm {new.value}"),
+        )
 
     # --- invocations ------------------------------------------------------------------------
-    def _invoke(self, function: str, endpoint: str, event: dict[str, Any],
-                source: str = "") -> dict[str, Any] | None:
+    def _invoke(
+        self, function: str, endpoint: str, event: dict[str, Any], source: str = ""
+    ) -> dict[str, Any] | None:
         from lambdas.control_plane import cache_tracker, cleanup, scaler, settings
 
-        handlers = {"scaler": scaler.handler, "cache-tracker": cache_tracker.handler,
-                    "cleanup": cleanup.handler}
+        handlers = {
+            "scaler": scaler.handler,
+            "cache-tracker": cache_tracker.handler,
+            "cleanup": cleanup.handler,
+        }
         self.env.set(**self.function_env[endpoint])
         settings.settings.cache_clear()
         context = LambdaContext(f"{endpoint}-{function}", self.fleet.region)
@@ -543,8 +647,13 @@ class DemoRun:
             try:
                 result = handlers[function](event, context)
             except Exception as exc:
-                self.note("error", endpoint, None, f"{function} failed: {type(exc).__name__}: "
-                          f"{exc}", function=function)
+                self.note(
+                    "error",
+                    endpoint,
+                    None,
+                    f"{function} failed: {type(exc).__name__}: {exc}",
+                    function=function,
+                )
                 result = None
         if result is not None:
             self._record(function, endpoint, source, result)
@@ -555,20 +664,31 @@ class DemoRun:
         if function == "scaler":
             outcomes = result.get("outcomes", [result]) if "outcomes" in result else [result]
             for failure in result.get("batchItemFailures", []):
-                self.note("error", endpoint, None,
-                          f"re-evaluation {failure.get('itemIdentifier')} failed")
+                self.note(
+                    "error", endpoint, None, f"re-evaluation {failure.get('itemIdentifier')} failed"
+                )
             for o in outcomes:
                 self._decision(endpoint, source, o)
         elif function == "cache-tracker":
             for c in result.get("components", []) if isinstance(result, dict) else []:
                 done = c.get("scale_out") if isinstance(c, dict) else None
                 if done:
-                    self.note("tracker", endpoint, c["component"],
-                              f"tracker: scale-out to {done['target_copies']} copies observed "
-                              f"after {done['seconds']:.0f} s (path {done['path']})", **done)
+                    self.note(
+                        "tracker",
+                        endpoint,
+                        c["component"],
+                        f"tracker: scale-out to {done['target_copies']} copies observed "
+                        f"after {done['seconds']:.0f} s (path {done['path']})",
+                        **done,
+                    )
         elif function == "cleanup":
-            self.note("cleanup", endpoint, None, f"cleanup: {json.dumps(result, sort_keys=True)}",
-                      **result)
+            self.note(
+                "cleanup",
+                endpoint,
+                None,
+                f"cleanup: {json.dumps(result, sort_keys=True)}",
+                **result,
+            )
 
     def _decision(self, endpoint: str, source: str, outcome: dict[str, Any]) -> None:
         component = str(outcome.get("component", ""))
@@ -576,22 +696,44 @@ class DemoRun:
         reason = str(outcome.get("reason", ""))
         desired = outcome.get("desired_copies")
         target = outcome.get("target_copies")
-        moved = (f"{desired} -> {target}" if action == "scaled" and desired is not None
-                 else f"stays {desired}" if desired is not None else "")
+        moved = (
+            f"{desired} -> {target}"
+            if action == "scaled" and desired is not None
+            else f"stays {desired}"
+            if desired is not None
+            else ""
+        )
         detail = str(outcome.get("detail", ""))
-        self.note("decision", endpoint, component,
-                  f"scaler ({source}): {action} {moved} [{reason}] {detail}".rstrip(),
-                  action=action, reason=reason, desired=desired, target=target, source=source,
-                  reevaluate_after_s=outcome.get("reevaluate_after_s"))
+        self.note(
+            "decision",
+            endpoint,
+            component,
+            f"scaler ({source}): {action} {moved} [{reason}] {detail}".rstrip(),
+            action=action,
+            reason=reason,
+            desired=desired,
+            target=target,
+            source=source,
+            reevaluate_after_s=outcome.get("reevaluate_after_s"),
+        )
         if action == "scaled" and component in self.components:
             self.components[component].reason = reason
             self._touched.add(component)
-            event = _cloudtrail(self.fleet.region, self.epoch(),
-                                "UpdateInferenceComponentRuntimeConfig",
-                                {"inferenceComponentName": component,
-                                 "desiredRuntimeConfig": {"copyCount": target}})
-            self.agenda.add(self.now_s + CLOUDTRAIL_DELAY_S, endpoint, "cloudtrail update",
-                            lambda: self._invoke("cache-tracker", endpoint, event))
+            event = _cloudtrail(
+                self.fleet.region,
+                self.epoch(),
+                "UpdateInferenceComponentRuntimeConfig",
+                {
+                    "inferenceComponentName": component,
+                    "desiredRuntimeConfig": {"copyCount": target},
+                },
+            )
+            self.agenda.add(
+                self.now_s + CLOUDTRAIL_DELAY_S,
+                endpoint,
+                "cloudtrail update",
+                lambda: self._invoke("cache-tracker", endpoint, event),
+            )
 
     # --- SQS in simulated time --------------------------------------------------------------
     def _queues(self) -> Any:
@@ -611,37 +753,62 @@ class DemoRun:
                     continue
                 self._seen_messages.add(message.id)
                 sent_ms = float(message.sent_timestamp or 0)
-                delay_s = max(0.0, (message.delayed_until - sent_ms) / 1000.0) \
-                    if message.delayed_until else 0.0
+                delay_s = (
+                    max(0.0, (message.delayed_until - sent_ms) / 1000.0)
+                    if message.delayed_until
+                    else 0.0
+                )
                 message.delayed_until = _HOLD_MS
                 due = self.now_s + round(delay_s)
-                self.agenda.add(due, endpoint, f"sqs {message.id}",
-                                functools.partial(self._deliver, endpoint, message.id))
+                self.agenda.add(
+                    due,
+                    endpoint,
+                    f"sqs {message.id}",
+                    functools.partial(self._deliver, endpoint, message.id),
+                )
 
     def _deliver(self, endpoint: str, message_id: str) -> None:
         queue = self._queues().queues.get(self.created.queue_names[endpoint])
-        message = next((m for m in (queue._messages if queue else []) if m.id == message_id),
-                       None)
+        message = next((m for m in (queue._messages if queue else []) if m.id == message_id), None)
         if message is None:
             self._cancelled += 1
-            self.note("sqs", endpoint, None, f"re-evaluation {message_id[:8]} not delivered: "
-                      "no longer in the queue (purged)")
+            self.note(
+                "sqs",
+                endpoint,
+                None,
+                f"re-evaluation {message_id[:8]} not delivered: no longer in the queue (purged)",
+            )
             return
         message.delayed_until = 0.0
         sqs = self.clients["sqs"]
         url = self.created.queue_urls[endpoint]
-        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                       VisibilityTimeout=60, AttributeNames=["All"],
-                                       MessageAttributeNames=["All"]).get("Messages", [])
+        received = sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=60,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
         if not received:
             return
-        arn = f"arn:aws:sqs:{self.fleet.region}:{world.ACCOUNT_ID}:" \
-              f"{self.created.queue_names[endpoint]}"
-        records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"], "attributes": m.get("Attributes", {}),
-                    "messageAttributes": m.get("MessageAttributes", {}),
-                    "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs",
-                    "eventSourceARN": arn, "awsRegion": self.fleet.region} for m in received]
+        arn = (
+            f"arn:aws:sqs:{self.fleet.region}:{world.ACCOUNT_ID}:"
+            f"{self.created.queue_names[endpoint]}"
+        )
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": m.get("MessageAttributes", {}),
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": self.fleet.region,
+            }
+            for m in received
+        ]
         result = self._invoke("scaler", endpoint, {"Records": records}, source="re-evaluation")
         failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         if result is None:
@@ -674,13 +841,20 @@ class DemoRun:
             if current != comp.sim.serving:
                 self.drift_ticks += 1
             sim = comp.sim
-            self.samples.append(Sample(
-                t_s=self.now_s, endpoint=comp.endpoint.name, component=comp.name,
-                in_flight=round(sim.timeline.in_system[-1], 2),
-                per_copy=_rounded(sim.metrics["ConcurrentRequestsPerCopy"].values[-1]),
-                desired=desired, current=current, sim_serving=sim.serving,
-                instances=self.control.instance_counts(comp.endpoint.name)[0],
-                alarms={a.trigger.value: alarm.state.value for a, alarm in comp.alarms}))
+            self.samples.append(
+                Sample(
+                    t_s=self.now_s,
+                    endpoint=comp.endpoint.name,
+                    component=comp.name,
+                    in_flight=round(sim.timeline.in_system[-1], 2),
+                    per_copy=_rounded(sim.metrics["ConcurrentRequestsPerCopy"].values[-1]),
+                    desired=desired,
+                    current=current,
+                    sim_serving=sim.serving,
+                    instances=self.control.instance_counts(comp.endpoint.name)[0],
+                    alarms={a.trigger.value: alarm.state.value for a, alarm in comp.alarms},
+                )
+            )
         self._touched.clear()
 
     # --- the end: delete an endpoint, clean up, compare ------------------------------------
@@ -693,20 +867,18 @@ class DemoRun:
         self.now_s = max(self.now_s, to_s)
 
     def _delete_and_clean(self, target: DemoEndpoint) -> CleanupResult:
-        ddb, sm, sqs, cw = (self.clients[k] for k in ("dynamodb", "sagemaker", "sqs",
-                                                      "cloudwatch"))
+        ddb, sm, sqs, cw = (self.clients[k] for k in ("dynamodb", "sagemaker", "sqs", "cloudwatch"))
         region = self.fleet.region
         table = self.created.table_name
         name = target.name
         others = [de.name for de in self.endpoints if de.name != name]
-        rows_before = {de.name: world.partition_rows(ddb, table, de.name)
-                       for de in self.endpoints}
-        other_components = [m.component_name for de in self.endpoints if de.name != name
-                            for m in de.endpoint.models]
+        rows_before = {de.name: world.partition_rows(ddb, table, de.name) for de in self.endpoints}
+        other_components = [
+            m.component_name for de in self.endpoints if de.name != name for m in de.endpoint.models
+        ]
 
         def copies(component: str) -> tuple[int, int]:
-            rc = sm.describe_inference_component(InferenceComponentName=component)[
-                "RuntimeConfig"]
+            rc = sm.describe_inference_component(InferenceComponentName=component)["RuntimeConfig"]
             return int(rc["DesiredCopyCount"]), int(rc["CurrentCopyCount"])
 
         other_before = {c: copies(c) for c in other_components}
@@ -715,64 +887,105 @@ class DemoRun:
         # CloudFormation deletes the inference components first (they depend on the endpoint).
         for model in target.endpoint.models:
             sm.delete_inference_component(InferenceComponentName=model.component_name)
-            self.note("aws", name, model.component_name,
-                      f"DeleteInferenceComponent {model.component_name}")
-            event = _cloudtrail(region, self.epoch(), "DeleteInferenceComponent",
-                                {"inferenceComponentName": model.component_name})
-            self.agenda.add(t0 + CLOUDTRAIL_DELAY_S, name, "cloudtrail delete ic",
-                            functools.partial(self._invoke, "cache-tracker", name, event))
+            self.note(
+                "aws",
+                name,
+                model.component_name,
+                f"DeleteInferenceComponent {model.component_name}",
+            )
+            event = _cloudtrail(
+                region,
+                self.epoch(),
+                "DeleteInferenceComponent",
+                {"inferenceComponentName": model.component_name},
+            )
+            self.agenda.add(
+                t0 + CLOUDTRAIL_DELAY_S,
+                name,
+                "cloudtrail delete ic",
+                functools.partial(self._invoke, "cache-tracker", name, event),
+            )
         self._advance(t0 + CLOUDTRAIL_DELAY_S, name)
         self.now_s += TICK_S
-        cw.delete_alarms(AlarmNames=[a.name for m in target.endpoint.models
-                                     for a in self.created.alarms[m.component_name]])
+        cw.delete_alarms(
+            AlarmNames=[
+                a.name
+                for m in target.endpoint.models
+                for a in self.created.alarms[m.component_name]
+            ]
+        )
         sm.delete_endpoint(EndpointName=name)
         self.deleted.add(name)
         self.note("aws", name, None, f"DeleteEndpoint {name} (alarms deleted with the stack)")
         deleting = _state_change(name, "DELETING", region)
         t1 = self.now_s
-        self.agenda.add(t1 + 1, name, "state change -> tracker",
-                        lambda: self._invoke("cache-tracker", name, deleting))
-        self.agenda.add(t1 + 1, name, "state change -> cleanup",
-                        lambda: self._invoke("cleanup", name, deleting))
+        self.agenda.add(
+            t1 + 1,
+            name,
+            "state change -> tracker",
+            lambda: self._invoke("cache-tracker", name, deleting),
+        )
+        self.agenda.add(
+            t1 + 1, name, "state change -> cleanup", lambda: self._invoke("cleanup", name, deleting)
+        )
         trail = _cloudtrail(region, self.epoch(), "DeleteEndpoint", {"endpointName": name})
-        self.agenda.add(t1 + CLOUDTRAIL_DELAY_S, name, "cloudtrail -> cleanup",
-                        lambda: self._invoke("cleanup", name, trail))
-        resource = _custom_resource_delete(name, [m.component_name
-                                                  for m in target.endpoint.models], region)
-        self.agenda.add(t1 + 2 * CLOUDTRAIL_DELAY_S, name, "custom resource -> cleanup",
-                        lambda: self._invoke("cleanup", name, resource))
+        self.agenda.add(
+            t1 + CLOUDTRAIL_DELAY_S,
+            name,
+            "cloudtrail -> cleanup",
+            lambda: self._invoke("cleanup", name, trail),
+        )
+        resource = _custom_resource_delete(
+            name, [m.component_name for m in target.endpoint.models], region
+        )
+        self.agenda.add(
+            t1 + 2 * CLOUDTRAIL_DELAY_S,
+            name,
+            "custom resource -> cleanup",
+            lambda: self._invoke("cleanup", name, resource),
+        )
         # Re-evaluations of the deleted endpoint still pending come due (and find nothing).
         self._advance(t1 + 900 + TICK_S, name)
         sm.delete_endpoint_config(EndpointConfigName=f"{name}-config")
         for model in target.endpoint.models:
             sm.delete_model(ModelName=model.model_resource_name)
-        rows_after = {de.name: world.partition_rows(ddb, table, de.name)
-                      for de in self.endpoints}
+        rows_after = {de.name: world.partition_rows(ddb, table, de.name) for de in self.endpoints}
         runs = [e.data for e in self.events if e.kind == "cleanup"]
         deleted_rows = sum(int(r.get("rows_deleted", 0) or 0) for r in runs)
         queue_after = {}
         for de in self.endpoints:
             attrs = sqs.get_queue_attributes(
                 QueueUrl=self.created.queue_urls[de.name],
-                AttributeNames=["ApproximateNumberOfMessages",
-                                "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesDelayed",
+                ],
+            )["Attributes"]
             queue_after[de.name] = int(attrs["ApproximateNumberOfMessages"]) + int(
-                attrs["ApproximateNumberOfMessagesDelayed"])
+                attrs["ApproximateNumberOfMessagesDelayed"]
+            )
         other_after = {c: copies(c) for c in other_components}
         for endpoint in others:
             same = rows_before[endpoint] == rows_after[endpoint]
-            self.note("cleanup", endpoint, None,
-                      f"{endpoint}: {len(rows_after[endpoint])} rows, "
-                      f"{'identical to' if same else 'DIFFERENT from'} before the deletion")
+            self.note(
+                "cleanup",
+                endpoint,
+                None,
+                f"{endpoint}: {len(rows_after[endpoint])} rows, "
+                f"{'identical to' if same else 'DIFFERENT from'} before the deletion",
+            )
         return CleanupResult(
             deleted_endpoint=name,
             rows_before={k: len(v) for k, v in rows_before.items()},
             rows_after={k: len(v) for k, v in rows_after.items()},
             rows_deleted_by_cleanup=deleted_rows,
             others_identical={e: rows_before[e] == rows_after[e] for e in others},
-            other_copies_before=other_before, other_copies_after=other_after,
-            queue_messages_after=queue_after, cancelled_reevaluations=self._cancelled,
-            runs=runs)
+            other_copies_before=other_before,
+            other_copies_after=other_after,
+            queue_messages_after=queue_after,
+            cancelled_reevaluations=self._cancelled,
+            runs=runs,
+        )
 
 
 # --- event shapes -----------------------------------------------------------------------------
@@ -786,63 +999,111 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def _alarm_event(adef: AlarmPlan, old: str, new: str, reason: str, reason_data: str,
-                 at: float, region: str) -> dict[str, Any]:
+def _alarm_event(
+    adef: AlarmPlan, old: str, new: str, reason: str, reason_data: str, at: float, region: str
+) -> dict[str, Any]:
     """The CloudWatch alarm -> Lambda event for one of the fleet's alarms."""
     return events.alarm_event(
-        adef.name, adef.component, new, old, metric=adef.metric, statistic=adef.statistic,
-        period_s=adef.period_s, reason=reason, reason_data=reason_data, timestamp=iso(at),
-        region=region, account=world.ACCOUNT_ID,
+        adef.name,
+        adef.component,
+        new,
+        old,
+        metric=adef.metric,
+        statistic=adef.statistic,
+        period_s=adef.period_s,
+        reason=reason,
+        reason_data=reason_data,
+        timestamp=iso(at),
+        region=region,
+        account=world.ACCOUNT_ID,
         description=f"{adef.trigger.value} for inference component {adef.component}",
-        namespace=SAGEMAKER_NAMESPACE)
+        namespace=SAGEMAKER_NAMESPACE,
+    )
 
 
-def _eventbridge(detail_type: str, source: str, detail: dict[str, Any], region: str,
-                 at: float) -> dict[str, Any]:
+def _eventbridge(
+    detail_type: str, source: str, detail: dict[str, Any], region: str, at: float
+) -> dict[str, Any]:
     return events.eventbridge(
-        detail_type, detail, source=source, region=region, account=world.ACCOUNT_ID,
-        timestamp=datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        detail_type,
+        detail,
+        source=source,
+        region=region,
+        account=world.ACCOUNT_ID,
+        timestamp=datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
 
 
 def _state_change(endpoint: str, status: str, region: str) -> dict[str, Any]:
     arn = f"arn:aws:sagemaker:{region}:{world.ACCOUNT_ID}:endpoint/{endpoint.lower()}"
     from lambdas.control_plane import clock
 
-    return _eventbridge("SageMaker Endpoint State Change", "aws.sagemaker", {
-        "EndpointName": endpoint, "EndpointArn": arn, "EndpointStatus": status,
-        "EndpointConfigName": f"{endpoint}-config", "Tags": {}}, region, clock.now())
+    return _eventbridge(
+        "SageMaker Endpoint State Change",
+        "aws.sagemaker",
+        {
+            "EndpointName": endpoint,
+            "EndpointArn": arn,
+            "EndpointStatus": status,
+            "EndpointConfigName": f"{endpoint}-config",
+            "Tags": {},
+        },
+        region,
+        clock.now(),
+    )
 
 
 def _scheduled(region: str, at: float) -> dict[str, Any]:
     return _eventbridge("Scheduled Event", "aws.events", {}, region, at)
 
 
-def _cloudtrail(region: str, at: float, event_name: str,
-                request: dict[str, Any]) -> dict[str, Any]:
-    return _eventbridge("AWS API Call via CloudTrail", "aws.sagemaker", {
-        "eventVersion": "1.09", "eventSource": "sagemaker.amazonaws.com",
-        "eventName": event_name, "awsRegion": region, "eventType": "AwsApiCall",
-        "eventTime": datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "requestParameters": request, "responseElements": None,
-        "eventID": str(uuid.uuid4()), "readOnly": False}, region, at)
+def _cloudtrail(region: str, at: float, event_name: str, request: dict[str, Any]) -> dict[str, Any]:
+    return _eventbridge(
+        "AWS API Call via CloudTrail",
+        "aws.sagemaker",
+        {
+            "eventVersion": "1.09",
+            "eventSource": "sagemaker.amazonaws.com",
+            "eventName": event_name,
+            "awsRegion": region,
+            "eventType": "AwsApiCall",
+            "eventTime": datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "requestParameters": request,
+            "responseElements": None,
+            "eventID": str(uuid.uuid4()),
+            "readOnly": False,
+        },
+        region,
+        at,
+    )
 
 
-def _custom_resource_delete(endpoint: str, components: list[str], region: str
-                            ) -> dict[str, Any]:
+def _custom_resource_delete(endpoint: str, components: list[str], region: str) -> dict[str, Any]:
     """The Provider framework's onEvent for the stack's Cleanup resource on ``cdk destroy``."""
-    return events.custom_resource("Delete", endpoint, components, resource_type="Custom::Cleanup",
-                                  logical_id="Cleanup", physical_id=f"cleanup-{endpoint}",
-                                  region=region, stack_name=f"SageMakerFastScale-{endpoint}",
-                                  account=world.ACCOUNT_ID)
+    return events.custom_resource(
+        "Delete",
+        endpoint,
+        components,
+        resource_type="Custom::Cleanup",
+        logical_id="Cleanup",
+        physical_id=f"cleanup-{endpoint}",
+        region=region,
+        stack_name=f"SageMakerFastScale-{endpoint}",
+        account=world.ACCOUNT_ID,
+    )
 
 
-def run_demo(fleet: Fleet, *, duration_s: float = DEFAULT_DURATION_S, seed: int = DEFAULT_SEED,
-             log_path: Path | None = None,
-             progress: Callable[[str], None] | None = None) -> DemoResult:
+def run_demo(
+    fleet: Fleet,
+    *,
+    duration_s: float = DEFAULT_DURATION_S,
+    seed: int = DEFAULT_SEED,
+    log_path: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> DemoResult:
     """Run the whole story once; handler logs (JSON lines) go to ``log_path`` if given."""
     if log_path is None:
         return DemoRun(fleet, duration_s=duration_s, seed=seed, progress=progress).run()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w", encoding="utf-8") as log:
-        return DemoRun(fleet, duration_s=duration_s, seed=seed, log=log,
-                       progress=progress).run()
+        return DemoRun(fleet, duration_s=duration_s, seed=seed, log=log, progress=progress).run()

@@ -17,43 +17,99 @@ from typing import Any
 ACCOUNT_ID = "123456789012"  # moto's default account
 
 
-def alarm_event(alarm_name: str, component: str, state: str, previous: str, *, metric: str,
-                statistic: str, period_s: int, reason: str, reason_data: str, timestamp: str,
-                region: str, account: str = ACCOUNT_ID, description: str = "",
-                namespace: str = "AWS/SageMaker") -> dict[str, Any]:
+def alarm_event(
+    alarm_name: str,
+    component: str,
+    state: str,
+    previous: str,
+    *,
+    metric: str,
+    statistic: str,
+    period_s: int,
+    reason: str,
+    reason_data: str,
+    timestamp: str,
+    region: str,
+    account: str = ACCOUNT_ID,
+    description: str = "",
+    namespace: str = "AWS/SageMaker",
+) -> dict[str, Any]:
     """The event a CloudWatch alarm's Lambda action sends on a transition to ``state``."""
     return {
         "source": "aws.cloudwatch",
         "alarmArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{alarm_name}",
-        "accountId": account, "time": timestamp, "region": region,
+        "accountId": account,
+        "time": timestamp,
+        "region": region,
         "alarmData": {
             "alarmName": alarm_name,
-            "state": {"value": state, "reason": reason, "reasonData": reason_data,
-                      "timestamp": timestamp},
+            "state": {
+                "value": state,
+                "reason": reason,
+                "reasonData": reason_data,
+                "timestamp": timestamp,
+            },
             "previousState": {"value": previous, "reason": "", "timestamp": timestamp},
-            "configuration": {"description": description, "metrics": [{
-                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, alarm_name)), "returnData": True,
-                "metricStat": {"metric": {"namespace": namespace, "name": metric,
-                                          "dimensions": {"InferenceComponentName": component}},
-                               "period": period_s, "stat": statistic}}]},
+            "configuration": {
+                "description": description,
+                "metrics": [
+                    {
+                        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, alarm_name)),
+                        "returnData": True,
+                        "metricStat": {
+                            "metric": {
+                                "namespace": namespace,
+                                "name": metric,
+                                "dimensions": {"InferenceComponentName": component},
+                            },
+                            "period": period_s,
+                            "stat": statistic,
+                        },
+                    }
+                ],
+            },
         },
     }
 
 
-def eventbridge(detail_type: str, detail: dict[str, Any], *, source: str, timestamp: str,
-                region: str, account: str = ACCOUNT_ID,
-                event_id: str | None = None) -> dict[str, Any]:
+def eventbridge(
+    detail_type: str,
+    detail: dict[str, Any],
+    *,
+    source: str,
+    timestamp: str,
+    region: str,
+    account: str = ACCOUNT_ID,
+    event_id: str | None = None,
+) -> dict[str, Any]:
     """An EventBridge event as a rule's Lambda target receives it (``timestamp`` in whole
     seconds, ``YYYY-MM-DDTHH:MM:SSZ``)."""
-    return {"version": "0", "id": event_id or str(uuid.uuid4()), "detail-type": detail_type,
-            "source": source, "account": account, "time": timestamp, "region": region,
-            "resources": [], "detail": detail}
+    return {
+        "version": "0",
+        "id": event_id or str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": account,
+        "time": timestamp,
+        "region": region,
+        "resources": [],
+        "detail": detail,
+    }
 
 
-def custom_resource(request_type: str, endpoint: str, components: list[str], *,
-                    resource_type: str, logical_id: str, physical_id: str, region: str,
-                    stack_name: str, account: str = ACCOUNT_ID,
-                    request_id: str | None = None) -> dict[str, Any]:
+def custom_resource(
+    request_type: str,
+    endpoint: str,
+    components: list[str],
+    *,
+    resource_type: str,
+    logical_id: str,
+    physical_id: str,
+    region: str,
+    stack_name: str,
+    account: str = ACCOUNT_ID,
+    request_id: str | None = None,
+) -> dict[str, Any]:
     """The Provider framework's onEvent request for a custom resource of the stack; ``Create``
     has no ``PhysicalResourceId`` yet."""
     event: dict[str, Any] = {
@@ -61,10 +117,15 @@ def custom_resource(request_type: str, endpoint: str, components: list[str], *,
         "ServiceToken": f"arn:aws:lambda:{region}:{account}:function:provider",
         "ResponseURL": "https://cloudformation-custom-resource-response.invalid/",
         "StackId": f"arn:aws:cloudformation:{region}:{account}:stack/{stack_name}/local",
-        "RequestId": request_id or str(uuid.uuid4()), "LogicalResourceId": logical_id,
+        "RequestId": request_id or str(uuid.uuid4()),
+        "LogicalResourceId": logical_id,
         "ResourceType": resource_type,
-        "ResourceProperties": {"ServiceToken": "provider", "EndpointName": endpoint,
-                               "Components": components}}
+        "ResourceProperties": {
+            "ServiceToken": "provider",
+            "EndpointName": endpoint,
+            "Components": components,
+        },
+    }
     if request_type != "Create":
         event["PhysicalResourceId"] = physical_id
     return event

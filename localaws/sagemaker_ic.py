@@ -126,8 +126,9 @@ class InferenceComponentControl:
         """Seconds a new copy of ``component`` takes to serve on ``path`` (see ``PATHS``)."""
         self.ready_delay = ready_delay
 
-    def inject_fault(self, operation: str, component: str, code: str, message: str,
-                     times: int = 1) -> None:
+    def inject_fault(
+        self, operation: str, component: str, code: str, message: str, times: int = 1
+    ) -> None:
         """The next ``times`` calls of ``operation`` on ``component`` fail with ``code``.
 
         ``operation`` is the API name, e.g. ``UpdateInferenceComponentRuntimeConfig``; the
@@ -153,32 +154,40 @@ class InferenceComponentControl:
             return frozenset(fleet.cached_images) if fleet else frozenset()
 
     # --- the API -------------------------------------------------------------------------
-    def create(self, backend: Any, name: str, endpoint_name: str, variant_name: str | None,
-               specification: dict[str, Any], runtime_config: dict[str, Any] | None,
-               ) -> _Component:
+    def create(
+        self,
+        backend: Any,
+        name: str,
+        endpoint_name: str,
+        variant_name: str | None,
+        specification: dict[str, Any],
+        runtime_config: dict[str, Any] | None,
+    ) -> _Component:
         with self._lock:
             self._fault("CreateInferenceComponent", name)
             if name in self.components:
                 raise ValidationError(
-                    f"Cannot create already existing inference component \"{self._arn(name)}\".")
+                    f'Cannot create already existing inference component "{self._arn(name)}".'
+                )
             endpoint = backend.endpoints.get(endpoint_name)
             if endpoint is None:
                 arn = arn_formatter("endpoint", endpoint_name, self.account_id, self.region_name)
-                raise ValidationError(f"Could not find endpoint \"{arn}\".")
+                raise ValidationError(f'Could not find endpoint "{arn}".')
             variants = _config_variants(backend, endpoint)
             if variant_name is None:
                 variant_name = variants[0]["VariantName"] if variants else "AllTraffic"
             variant = next((v for v in variants if v["VariantName"] == variant_name), None)
             if variant is None:
                 raise ValidationError(
-                    f"Could not find variant \"{variant_name}\" on endpoint \"{endpoint_name}\".")
+                    f'Could not find variant "{variant_name}" on endpoint "{endpoint_name}".'
+                )
             model_name = specification.get("ModelName")
             image = (specification.get("Container") or {}).get("Image")
             if model_name is not None:
                 model = backend._models.get(model_name)
                 if model is None:
                     arn = arn_formatter("model", model_name, self.account_id, self.region_name)
-                    raise ValidationError(f"Could not find model \"{arn}\".")
+                    raise ValidationError(f'Could not find model "{arn}".')
                 image = image or (model.primary_container or {}).get("Image")
             requirements = specification.get("ComputeResourceRequirements") or {}
             fleet = self._fleet(endpoint_name, variant)
@@ -186,14 +195,22 @@ class InferenceComponentControl:
             if accelerators > fleet.accelerators_per_instance:
                 raise ValidationError(
                     f"NumberOfAcceleratorDevicesRequired {accelerators} exceeds the "
-                    f"{fleet.accelerators_per_instance} of {fleet.instance_type}.")
+                    f"{fleet.accelerators_per_instance} of {fleet.instance_type}."
+                )
             now_dt = utcnow()
             component = _Component(
-                name=name, arn=self._arn(name), endpoint_name=endpoint_name,
-                endpoint_arn=endpoint.arn, variant_name=variant_name,
-                specification=dict(specification), image=image or "", accelerators=accelerators,
-                desired=int((runtime_config or {}).get("CopyCount", 1)), created=now_dt,
-                modified=now_dt)
+                name=name,
+                arn=self._arn(name),
+                endpoint_name=endpoint_name,
+                endpoint_arn=endpoint.arn,
+                variant_name=variant_name,
+                specification=dict(specification),
+                image=image or "",
+                accelerators=accelerators,
+                desired=int((runtime_config or {}).get("CopyCount", 1)),
+                created=now_dt,
+                modified=now_dt,
+            )
             self.components[name] = component
             self._resize(component)
             self._settle()
@@ -205,21 +222,36 @@ class InferenceComponentControl:
             self._settle()
             return self._describe(self._get(name))
 
-    def list(self, endpoint_name: str | None, status: str | None, name_contains: str | None,
-             sort_order: str | None) -> list[dict[str, Any]]:
+    def list(
+        self,
+        endpoint_name: str | None,
+        status: str | None,
+        name_contains: str | None,
+        sort_order: str | None,
+    ) -> list[dict[str, Any]]:
         with self._lock:
             self._settle()
-            found = [c for c in self.components.values()
-                     if (endpoint_name is None or c.endpoint_name == endpoint_name)
-                     and (status is None or c.status == status)
-                     and (name_contains is None or name_contains in c.name)]
+            found = [
+                c
+                for c in self.components.values()
+                if (endpoint_name is None or c.endpoint_name == endpoint_name)
+                and (status is None or c.status == status)
+                and (name_contains is None or name_contains in c.name)
+            ]
             found.sort(key=lambda c: c.created, reverse=sort_order != "Ascending")
-            return [{
-                "CreationTime": c.created, "InferenceComponentArn": c.arn,
-                "InferenceComponentName": c.name, "EndpointArn": c.endpoint_arn,
-                "EndpointName": c.endpoint_name, "VariantName": c.variant_name,
-                "InferenceComponentStatus": c.status, "LastModifiedTime": c.modified,
-            } for c in found]
+            return [
+                {
+                    "CreationTime": c.created,
+                    "InferenceComponentArn": c.arn,
+                    "InferenceComponentName": c.name,
+                    "EndpointArn": c.endpoint_arn,
+                    "EndpointName": c.endpoint_name,
+                    "VariantName": c.variant_name,
+                    "InferenceComponentStatus": c.status,
+                    "LastModifiedTime": c.modified,
+                }
+                for c in found
+            ]
 
     def update_runtime_config(self, name: str, copy_count: int) -> _Component:
         with self._lock:
@@ -228,8 +260,9 @@ class InferenceComponentControl:
             component = self._get(name)
             if component.status != IN_SERVICE:
                 raise ValidationError(
-                    f"Cannot update in-progress inference component \"{component.arn}\" "
-                    f"(status {component.status}).")
+                    f'Cannot update in-progress inference component "{component.arn}" '
+                    f"(status {component.status})."
+                )
             if copy_count != component.desired:
                 component.desired = copy_count
                 component.status = UPDATING
@@ -250,8 +283,7 @@ class InferenceComponentControl:
     def delete_endpoint(self, endpoint_name: str) -> None:
         """SageMaker purges an endpoint's cache with it; its components go too."""
         with self._lock:
-            for name in [n for n, c in self.components.items()
-                         if c.endpoint_name == endpoint_name]:
+            for name in [n for n, c in self.components.items() if c.endpoint_name == endpoint_name]:
                 del self.components[name]
             self.fleets.pop(endpoint_name, None)
 
@@ -264,7 +296,8 @@ class InferenceComponentControl:
             return self.components[name]
         except KeyError:
             raise ValidationError(
-                f"Could not find inference component \"{self._arn(name)}\".") from None
+                f'Could not find inference component "{self._arn(name)}".'
+            ) from None
 
     def _fault(self, operation: str, name: str) -> None:
         queue = self._faults.get((operation, name))
@@ -284,11 +317,19 @@ class InferenceComponentControl:
         min_instances = int(scaling.get("MinInstanceCount", initial))
         max_instances = int(scaling.get("MaxInstanceCount", max(initial, 1)))
         cooldown_min = float((scaling.get("ScaleInPolicy") or {}).get("CooldownInMinutes", 20))
-        fleet = _Fleet(endpoint_name, instance_type, accelerators, min_instances, max_instances,
-                       cooldown_min * 60.0)
+        fleet = _Fleet(
+            endpoint_name,
+            instance_type,
+            accelerators,
+            min_instances,
+            max_instances,
+            cooldown_min * 60.0,
+        )
         # Instances the endpoint started with are running (and hold no image yet).
-        fleet.instances = [_Instance(accelerators, accelerators, -_NEVER, "initial", self.clock())
-                           for _ in range(max(initial, min_instances))]
+        fleet.instances = [
+            _Instance(accelerators, accelerators, -_NEVER, "initial", self.clock())
+            for _ in range(max(initial, min_instances))
+        ]
         self.fleets[endpoint_name] = fleet
         return fleet
 
@@ -297,8 +338,7 @@ class InferenceComponentControl:
         fleet = self.fleets[component.endpoint_name]
         while len(component.copies) > component.desired:
             # Remove what serves least first: unplaced, then starting, then the newest.
-            victim = min(component.copies, key=lambda c: (c.instance is not None,
-                                                          -c.ready_at))
+            victim = min(component.copies, key=lambda c: (c.instance is not None, -c.ready_at))
             component.copies.remove(victim)
             if victim.instance is not None:
                 victim.instance.free += component.accelerators
@@ -326,9 +366,12 @@ class InferenceComponentControl:
             return  # waits for room, as a copy does when MaxInstanceCount is reached
         path = "cached" if component.image in fleet.cached_images else "uncached"
         ready_at = now + self.ready_delay(component.name, path)
-        instance = _Instance(fleet.accelerators_per_instance,
-                             fleet.accelerators_per_instance - component.accelerators,
-                             ready_at, path)
+        instance = _Instance(
+            fleet.accelerators_per_instance,
+            fleet.accelerators_per_instance - component.accelerators,
+            ready_at,
+            path,
+        )
         fleet.instances.append(instance)
         copy.instance, copy.path, copy.ready_at = instance, path, ready_at
 
@@ -340,8 +383,11 @@ class InferenceComponentControl:
             if len(fleet.instances) <= fleet.min_instances:
                 break
             idle_since = instance.idle_since
-            if (instance.free == instance.accelerators and idle_since is not None
-                    and now >= max(idle_since + fleet.release_after_s, instance.ready_at)):
+            if (
+                instance.free == instance.accelerators
+                and idle_since is not None
+                and now >= max(idle_since + fleet.release_after_s, instance.ready_at)
+            ):
                 fleet.instances.remove(instance)
 
     def _settle(self) -> None:
@@ -367,16 +413,24 @@ class InferenceComponentControl:
         if container:
             summary = {k: v for k, v in container.items() if k != "Image"}
             if "Image" in container:
-                summary["DeployedImage"] = {"SpecifiedImage": container["Image"],
-                                            "ResolvedImage": container["Image"]}
+                summary["DeployedImage"] = {
+                    "SpecifiedImage": container["Image"],
+                    "ResolvedImage": container["Image"],
+                }
             spec["Container"] = summary
         return {
-            "InferenceComponentName": c.name, "InferenceComponentArn": c.arn,
-            "EndpointName": c.endpoint_name, "EndpointArn": c.endpoint_arn,
-            "VariantName": c.variant_name, "Specification": spec,
-            "RuntimeConfig": {"DesiredCopyCount": c.desired,
-                              "CurrentCopyCount": sum(1 for x in c.copies if x.ready_at <= now)},
-            "CreationTime": c.created, "LastModifiedTime": c.modified,
+            "InferenceComponentName": c.name,
+            "InferenceComponentArn": c.arn,
+            "EndpointName": c.endpoint_name,
+            "EndpointArn": c.endpoint_arn,
+            "VariantName": c.variant_name,
+            "Specification": spec,
+            "RuntimeConfig": {
+                "DesiredCopyCount": c.desired,
+                "CurrentCopyCount": sum(1 for x in c.copies if x.ready_at <= now),
+            },
+            "CreationTime": c.created,
+            "LastModifiedTime": c.modified,
             "InferenceComponentStatus": c.status,
         }
 
@@ -386,8 +440,10 @@ def _config_variants(backend: Any, endpoint: Any) -> list[dict[str, Any]]:
     return list(config.production_variants) if config is not None else []
 
 
-def control(account_id: str = DEFAULT_ACCOUNT_ID, region_name: str = "us-east-1",
-            ) -> InferenceComponentControl:
+def control(
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    region_name: str = "us-east-1",
+) -> InferenceComponentControl:
     """The inference-component state of one account and region (created on first use).
 
     It lives on moto's backend object, so resetting moto (a new ``mock_aws``) resets it too.
@@ -436,8 +492,11 @@ def _patch_endpoint_configs() -> None:
         # An inference-component variant names no model: its components do.
         original_variants(self, [v for v in variants if "ModelName" in v])
 
-    setattr(backend_cls, "validate_production_variants",  # noqa: B010
-            validate_production_variants)
+    setattr(
+        backend_cls,
+        "validate_production_variants",  # noqa: B010
+        validate_production_variants,
+    )
 
     response_cls = sm_responses.SageMakerResponse
     original_create = response_cls.create_endpoint_config
@@ -445,8 +504,10 @@ def _patch_endpoint_configs() -> None:
     def create_endpoint_config(self: Any) -> ActionResult:
         result = original_create(self)
         config = self.sagemaker_backend.endpoint_configs[self._get_param("EndpointConfigName")]
-        for attribute, param in (("execution_role_arn", "ExecutionRoleArn"),
-                                 ("enable_network_isolation", "EnableNetworkIsolation")):
+        for attribute, param in (
+            ("execution_role_arn", "ExecutionRoleArn"),
+            ("enable_network_isolation", "EnableNetworkIsolation"),
+        ):
             value = self._get_param(param)
             if value is not None:
                 setattr(config, attribute, value)
@@ -521,7 +582,7 @@ def _add_actions() -> None:
         )
         start = int(self._get_param("NextToken") or 0)
         size = int(self._get_param("MaxResults") or 100)
-        page: dict[str, Any] = {"InferenceComponents": found[start:start + size]}
+        page: dict[str, Any] = {"InferenceComponents": found[start : start + size]}
         if start + size < len(found):
             page["NextToken"] = str(start + size)
         return ActionResult(page)
@@ -529,7 +590,8 @@ def _add_actions() -> None:
     def update_inference_component_runtime_config(self: Any) -> ActionResult:
         desired = self._get_param("DesiredRuntimeConfig") or {}
         component = ctl(self).update_runtime_config(
-            self._get_param("InferenceComponentName"), int(desired["CopyCount"]))
+            self._get_param("InferenceComponentName"), int(desired["CopyCount"])
+        )
         return ActionResult({"InferenceComponentArn": component.arn})
 
     def delete_inference_component(self: Any) -> EmptyResult:
@@ -537,7 +599,11 @@ def _add_actions() -> None:
         return EmptyResult()
 
     response_cls = sm_responses.SageMakerResponse
-    for method in (create_inference_component, describe_inference_component,
-                   list_inference_components, update_inference_component_runtime_config,
-                   delete_inference_component):
+    for method in (
+        create_inference_component,
+        describe_inference_component,
+        list_inference_components,
+        update_inference_component_runtime_config,
+        delete_inference_component,
+    ):
         setattr(response_cls, method.__name__, method)

@@ -80,20 +80,29 @@ class AlarmSpec:
 
     def __post_init__(self) -> None:
         if self.comparison not in COMPARISONS:
-            raise ValueError(f"alarm {self.name}: comparison {self.comparison!r}; allowed: "
-                             f"{', '.join(COMPARISONS)}")
+            raise ValueError(
+                f"alarm {self.name}: comparison {self.comparison!r}; allowed: "
+                f"{', '.join(COMPARISONS)}"
+            )
         if self.statistic not in STATISTICS:
-            raise ValueError(f"alarm {self.name}: statistic {self.statistic!r}; allowed: "
-                             f"{', '.join(STATISTICS)}")
+            raise ValueError(
+                f"alarm {self.name}: statistic {self.statistic!r}; allowed: {', '.join(STATISTICS)}"
+            )
         if self.treat_missing_data not in TREAT_MISSING:
-            raise ValueError(f"alarm {self.name}: treat_missing_data "
-                             f"{self.treat_missing_data!r}; allowed: {', '.join(TREAT_MISSING)}")
+            raise ValueError(
+                f"alarm {self.name}: treat_missing_data "
+                f"{self.treat_missing_data!r}; allowed: {', '.join(TREAT_MISSING)}"
+            )
         if not (self.period_s in (10, 20, 30) or (self.period_s > 0 and self.period_s % 60 == 0)):
-            raise ValueError(f"alarm {self.name}: period {self.period_s} s; allowed: 10, 20, 30 "
-                             "or a multiple of 60")
+            raise ValueError(
+                f"alarm {self.name}: period {self.period_s} s; allowed: 10, 20, 30 "
+                "or a multiple of 60"
+            )
         if not 1 <= self.datapoints_to_alarm <= self.evaluation_periods:
-            raise ValueError(f"alarm {self.name}: {self.datapoints_to_alarm} datapoints to alarm "
-                             f"out of {self.evaluation_periods}; allowed: 1..evaluation_periods")
+            raise ValueError(
+                f"alarm {self.name}: {self.datapoints_to_alarm} datapoints to alarm "
+                f"out of {self.evaluation_periods}; allowed: 1..evaluation_periods"
+            )
 
     def breaches(self, value: float) -> bool:
         return COMPARISONS[self.comparison](value, self.threshold)
@@ -101,9 +110,16 @@ class AlarmSpec:
 
 def alarm_spec(plan: AlarmPlan) -> AlarmSpec:
     """The evaluator's view of one of the fleet's alarms (``config.alarms``)."""
-    return AlarmSpec(plan.name, plan.threshold, plan.comparison, plan.period_s,
-                     plan.evaluation_periods, plan.datapoints, plan.statistic,
-                     plan.treat_missing_data)
+    return AlarmSpec(
+        plan.name,
+        plan.threshold,
+        plan.comparison,
+        plan.period_s,
+        plan.evaluation_periods,
+        plan.datapoints,
+        plan.statistic,
+        plan.treat_missing_data,
+    )
 
 
 def evaluate(spec: AlarmSpec, datapoints: Sequence[float | None], current: State) -> State:
@@ -118,7 +134,7 @@ def evaluate(spec: AlarmSpec, datapoints: Sequence[float | None], current: State
     notBreaching, ALARM when breaching; [None, None, None] is INSUFFICIENT_DATA when missing,
     OK when notBreaching.
     """
-    given = list(datapoints)[-spec.evaluation_periods:]
+    given = list(datapoints)[-spec.evaluation_periods :]
     window: list[float | None] = [None] * (spec.evaluation_periods - len(given))
     window.extend(given)
     present = [v for v in window if v is not None]
@@ -138,11 +154,13 @@ def evaluate(spec: AlarmSpec, datapoints: Sequence[float | None], current: State
     return current if current is not State.INSUFFICIENT_DATA else State.OK
 
 
-def aggregate(values: Sequence[float | None], statistic: str,
-              weights: Sequence[float] | None = None) -> float | None:
+def aggregate(
+    values: Sequence[float | None], statistic: str, weights: Sequence[float] | None = None
+) -> float | None:
     """One alarm-period datapoint from the base datapoints inside it (None if none exist)."""
-    present = [(v, 1.0 if weights is None else weights[i])
-               for i, v in enumerate(values) if v is not None]
+    present = [
+        (v, 1.0 if weights is None else weights[i]) for i, v in enumerate(values) if v is not None
+    ]
     if not present:
         return None
     if statistic == "Sum":
@@ -174,16 +192,19 @@ class MetricSeries:
         n = math.floor((now_s - self.publish_delay_s) / self.resolution_s + 1e-9)
         return max(0, min(len(self.values), n))
 
-    def window(self, now_s: float, period_s: int, periods: int,
-               statistic: str = "Average") -> list[float | None]:
+    def window(
+        self, now_s: float, period_s: int, periods: int, statistic: str = "Average"
+    ) -> list[float | None]:
         """The latest ``periods`` alarm-period datapoints readable at ``now_s``, oldest first.
 
         Alarm periods are aligned to multiples of ``period_s``; a period counts only once all of
         its base datapoints are readable. A 60 s Average over a 10 s metric averages six values.
         """
         if period_s % self.resolution_s:
-            raise ValueError(f"metric {self.name}: alarm period {period_s} s is not a multiple "
-                             f"of the metric's {self.resolution_s} s resolution")
+            raise ValueError(
+                f"metric {self.name}: alarm period {period_s} s is not a multiple "
+                f"of the metric's {self.resolution_s} s resolution"
+            )
         per = period_s // self.resolution_s
         readable = self.readable_periods(now_s)
         last_full = readable // per  # alarm periods fully readable
@@ -193,7 +214,7 @@ class MetricSeries:
             return [None] * (periods - len(out)) + out
         out = []
         for k in range(first, last_full):
-            out.append(aggregate(self.values[k * per:(k + 1) * per], statistic))
+            out.append(aggregate(self.values[k * per : (k + 1) * per], statistic))
         return [None] * (periods - len(out)) + out
 
 
@@ -219,4 +240,5 @@ class Alarm:
     def due(self, now_s: float) -> bool:
         """CloudWatch evaluates an alarm once per period, at period boundaries."""
         return math.isclose(now_s % self.spec.period_s, 0.0, abs_tol=1e-6) or math.isclose(
-            now_s % self.spec.period_s, self.spec.period_s, abs_tol=1e-6)
+            now_s % self.spec.period_s, self.spec.period_s, abs_tol=1e-6
+        )

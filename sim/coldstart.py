@@ -132,8 +132,9 @@ def _check(name: str, value: float) -> None:
         raise ValueError(f"{name} must be a finite number of GB >= 0; got {value!r}")
 
 
-def cold_start(instance_type: str, *, image_gb: float, model_gb: float,
-               network_gbps: float | None = None) -> dict[str, Phases]:
+def cold_start(
+    instance_type: str, *, image_gb: float, model_gb: float, network_gbps: float | None = None
+) -> dict[str, Phases]:
     """Phase times of a new copy of a model (``model_gb`` of artifacts, ``image_gb`` compressed
     image) on ``instance_type``, keyed by path: ``uncached``, ``cached``, ``warm_instance``.
 

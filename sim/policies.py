@@ -74,8 +74,9 @@ class Policy(Protocol):
 
 
 def _window(sim: Simulation, metric: str, spec: AlarmSpec) -> list[float | None]:
-    return sim.metrics[metric].window(sim.now, spec.period_s, spec.evaluation_periods,
-                                      spec.statistic)
+    return sim.metrics[metric].window(
+        sim.now, spec.period_s, spec.evaluation_periods, spec.statistic
+    )
 
 
 def _latest(values: list[float | None]) -> float | None:
@@ -85,8 +86,13 @@ def _latest(values: list[float | None]) -> float | None:
     return None
 
 
-def _evaluate_aas_alarms(sim: Simulation, metric: str, high: Alarm, low: Alarm,
-                         execute: Callable[[Simulation, float, bool], None]) -> None:
+def _evaluate_aas_alarms(
+    sim: Simulation,
+    metric: str,
+    high: Alarm,
+    low: Alarm,
+    execute: Callable[[Simulation, float, bool], None],
+) -> None:
     """Evaluate an Application Auto Scaling policy's high and low alarms when due.
 
     AAS keeps executing the policy at every evaluation while an alarm is in ALARM (not only on
@@ -119,8 +125,10 @@ class FromZeroStep:
             return
         self.alarm.update(sim.now, _window(sim, "NoCapacityInvocationFailures", self.spec))
         if self.alarm.in_alarm and sim.desired == 0:
-            sim.schedule(sim.now + reaction_s,
-                         lambda: sim.set_desired(max(sim.desired, self.copies), "from zero"))
+            sim.schedule(
+                sim.now + reaction_s,
+                lambda: sim.set_desired(max(sim.desired, self.copies), "from zero"),
+            )
 
 
 def _fleet_alarm(sim: Simulation, trigger: Trigger) -> AlarmSpec:
@@ -129,15 +137,22 @@ def _fleet_alarm(sim: Simulation, trigger: Trigger) -> AlarmSpec:
 
 
 def _from_zero_step(sim: Simulation) -> FromZeroStep:
-    return FromZeroStep(sim.c.model.scaling.from_zero.copies,
-                        _fleet_alarm(sim, Trigger.FROM_ZERO))
+    return FromZeroStep(sim.c.model.scaling.from_zero.copies, _fleet_alarm(sim, Trigger.FROM_ZERO))
 
 
 class TargetTracking:
     """Application Auto Scaling target tracking on a per-copy metric."""
 
-    def __init__(self, name: str, *, metric: str, high_resolution: bool, container_cache: bool,
-                 data_cache: bool, target: float | None = None):
+    def __init__(
+        self,
+        name: str,
+        *,
+        metric: str,
+        high_resolution: bool,
+        container_cache: bool,
+        data_cache: bool,
+        target: float | None = None,
+    ):
         self.name = name
         self.metric = metric
         self.high_resolution = high_resolution
@@ -158,10 +173,14 @@ class TargetTracking:
                 self.target = threshold
         period = 10 if self.high_resolution else 60
         low_n = 900 // period  # 15 minutes
-        self.high = Alarm(AlarmSpec(f"{self.name}-high", self.target, "GreaterThanThreshold",
-                                    period, 3, 3))
-        self.low = Alarm(AlarmSpec(f"{self.name}-low", 0.9 * self.target, "LessThanThreshold",
-                                   period, low_n, low_n))
+        self.high = Alarm(
+            AlarmSpec(f"{self.name}-high", self.target, "GreaterThanThreshold", period, 3, 3)
+        )
+        self.low = Alarm(
+            AlarmSpec(
+                f"{self.name}-low", 0.9 * self.target, "LessThanThreshold", period, low_n, low_n
+            )
+        )
         self.from_zero = _from_zero_step(sim)
 
     def on_tick(self, sim: Simulation) -> None:
@@ -177,7 +196,8 @@ class TargetTracking:
                 sim.set_desired(wanted, f"target tracking: {value:.1f} > {self.target:.1f}")
             return
         if self.last_scale_in_at is not None and (
-                sim.now - self.last_scale_in_at < TARGET_TRACKING_COOLDOWN_S):
+            sim.now - self.last_scale_in_at < TARGET_TRACKING_COOLDOWN_S
+        ):
             return
         if wanted < sim.desired and sim.serving == sim.desired:
             sim.set_desired(wanted, f"target tracking: {value:.1f} < {0.9 * self.target:.1f}")
@@ -195,8 +215,11 @@ class StepSample:
     def attach(self, sim: Simulation) -> None:
         s = sim.c.model.scaling
         self.threshold = s.scale_out.threshold
-        self.high = Alarm(AlarmSpec("step-high", self.threshold, "GreaterThanThreshold",
-                                    STEP_SAMPLE_PERIOD_S, 1, 1))
+        self.high = Alarm(
+            AlarmSpec(
+                "step-high", self.threshold, "GreaterThanThreshold", STEP_SAMPLE_PERIOD_S, 1, 1
+            )
+        )
         self.low = Alarm(_fleet_alarm(sim, Trigger.SCALE_IN))
         self.from_zero = _from_zero_step(sim)
         self.last_out_at: float | None = None
@@ -211,8 +234,9 @@ class StepSample:
         if scale_out:
             breach = (value - self.threshold) / self.threshold
             add = max(a for lower, a in STEP_SAMPLE_STEPS if breach >= lower)
-            in_cooldown = (self.last_out_at is not None
-                           and sim.now - self.last_out_at < STEP_SAMPLE_COOLDOWN_S)
+            in_cooldown = (
+                self.last_out_at is not None and sim.now - self.last_out_at < STEP_SAMPLE_COOLDOWN_S
+            )
             if in_cooldown:
                 target = self.capacity_before_out + add
                 if target > sim.desired:
@@ -223,7 +247,8 @@ class StepSample:
             sim.set_desired(sim.desired + add, f"step: {value:.1f} > {self.threshold}")
             return
         if self.last_in_at is not None and (
-                sim.now - self.last_in_at < STEP_SAMPLE_SCALE_IN_COOLDOWN_S):
+            sim.now - self.last_in_at < STEP_SAMPLE_SCALE_IN_COOLDOWN_S
+        ):
             return
         if sim.desired > sim.c.model.min_copies:
             sim.set_desired(sim.desired - 1, f"step: {value:.1f} low")
@@ -264,35 +289,54 @@ class Project:
         alarm = self.alarms[trigger]
         window = _window(sim, self.metric[trigger], alarm.spec)
         present = [v for v in window if v is not None]
-        return snapshot(trigger, alarm.in_alarm, present, sim.desired, sim.serving,
-                        free_copy_slots=sim.free_copy_slots(),
-                        instances=len(sim.live_instances()), image_cached=sim.image_cached)
+        return snapshot(
+            trigger,
+            alarm.in_alarm,
+            present,
+            sim.desired,
+            sim.serving,
+            free_copy_slots=sim.free_copy_slots(),
+            instances=len(sim.live_instances()),
+            image_cached=sim.image_cached,
+        )
 
     def _invoke(self, sim: Simulation, trigger: Trigger) -> None:
         decision = decide(self._snapshot(sim, trigger), self.spec, self.history, sim.now)
-        self.decisions.append((sim.now, decision.reason.value, decision.desired_copies,
-                               decision.target_copies))
+        self.decisions.append(
+            (sim.now, decision.reason.value, decision.desired_copies, decision.target_copies)
+        )
         if decision.changes:
             sim.set_desired(decision.target_copies, f"project: {decision.reason.value}")
             if decision.target_copies > decision.desired_copies:
-                self.history = History(sim.now, self.history.last_scale_in_at,
-                                       self.history.observed_ready_s)
+                self.history = History(
+                    sim.now, self.history.last_scale_in_at, self.history.observed_ready_s
+                )
             else:
-                self.history = History(self.history.last_scale_out_at, sim.now,
-                                       self.history.observed_ready_s)
+                self.history = History(
+                    self.history.last_scale_out_at, sim.now, self.history.observed_ready_s
+                )
         if decision.reevaluate_after_s and self.alarms[trigger].in_alarm:
-            sim.schedule(sim.now + decision.reevaluate_after_s,
-                         partial(self._invoke, sim, trigger))
+            sim.schedule(sim.now + decision.reevaluate_after_s, partial(self._invoke, sim, trigger))
 
 
 def make_policy(name: str) -> Policy:
     """A fresh policy by name (``POLICIES``)."""
     if name == "legacy":
-        return TargetTracking("legacy", metric="InvocationsPerCopy", high_resolution=False,
-                              container_cache=False, data_cache=False)
+        return TargetTracking(
+            "legacy",
+            metric="InvocationsPerCopy",
+            high_resolution=False,
+            container_cache=False,
+            data_cache=False,
+        )
     if name == "aws-recommended":
-        return TargetTracking("aws-recommended", metric="ConcurrentRequestsPerCopy",
-                              high_resolution=True, container_cache=True, data_cache=True)
+        return TargetTracking(
+            "aws-recommended",
+            metric="ConcurrentRequestsPerCopy",
+            high_resolution=True,
+            container_cache=True,
+            data_cache=True,
+        )
     if name == "aws-step-sample":
         return StepSample()
     if name == "project":

@@ -72,9 +72,12 @@ def capacity_episodes(result: RunResult) -> list[dict[str, float | None]]:
         while j < ticks and under[j]:
             j += 1
         start = tl.t_s[k] - TICK_S
-        episodes.append({"start_s": start,
-                         "time_to_capacity_s": (tl.t_s[j] - TICK_S - start) if j < ticks
-                         else None})
+        episodes.append(
+            {
+                "start_s": start,
+                "time_to_capacity_s": (tl.t_s[j] - TICK_S - start) if j < ticks else None,
+            }
+        )
         k = j
     return episodes
 
@@ -86,10 +89,13 @@ def summarize(result: RunResult) -> dict[str, Any]:
     done = [e["time_to_capacity_s"] for e in episodes if e["time_to_capacity_s"] is not None]
     summary["capacity_episodes"] = episodes
     summary["time_to_capacity_mean_s"] = float(np.mean(done)) if done else None
-    summary["time_to_capacity_max_s"] = (None if len(done) < len(episodes)
-                                         else (float(max(done)) if done else 0.0))
-    summary["actions"] = [{"at_s": a.at_s, "from": a.from_copies, "to": a.to_copies,
-                           "reason": a.reason} for a in result.actions]
+    summary["time_to_capacity_max_s"] = (
+        None if len(done) < len(episodes) else (float(max(done)) if done else 0.0)
+    )
+    summary["actions"] = [
+        {"at_s": a.at_s, "from": a.from_copies, "to": a.to_copies, "reason": a.reason}
+        for a in result.actions
+    ]
     return summary
 
 
@@ -107,16 +113,20 @@ def write_report(results: list[RunResult], out: Path, command: str) -> dict[str,
     doc: dict[str, Any] = {
         "command": command,
         "workload": {"name": w.name, "requests": len(w), "duration_s": w.duration_s},
-        "component": {"endpoint": c.endpoint.name, "model": c.model.name,
-                      "instance_type": c.endpoint.instance_type,
-                      "copies_per_instance": c.copies_per_instance,
-                      "max_concurrency_per_copy": c.max_concurrency,
-                      "slo_queue_wait_s": c.slo_queue_wait_s},
+        "component": {
+            "endpoint": c.endpoint.name,
+            "model": c.model.name,
+            "instance_type": c.endpoint.instance_type,
+            "copies_per_instance": c.copies_per_instance,
+            "max_concurrency_per_copy": c.max_concurrency,
+            "slo_queue_wait_s": c.slo_queue_wait_s,
+        },
         "cold_start": {p: c.paths[p].to_dict() for p in PATHS},
         "policies": {r.policy: summarize(r) for r in results},
     }
-    (out / "report.json").write_text(json.dumps(doc, indent=2, default=_json_default) + "\n",
-                                     encoding="utf-8")
+    (out / "report.json").write_text(
+        json.dumps(doc, indent=2, default=_json_default) + "\n", encoding="utf-8"
+    )
     (out / "report.md").write_text(markdown(doc), encoding="utf-8")
     plot_capacity(results, out / "capacity.png")
     plot_coldstart(c, out / "coldstart.png")
@@ -132,10 +142,12 @@ def _json_default(value: Any) -> Any:
 def table(doc: dict[str, Any]) -> str:
     """The per-policy markdown table."""
     slo = doc["component"]["slo_queue_wait_s"]
-    rows = [f"| policy | SLO attainment (wait <= {slo:g} s) | p50 wait | p99 wait | "
-            "time to capacity, mean / max | GPU-hours | scale actions | flaps | "
-            "failed + timed out |",
-            "|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        f"| policy | SLO attainment (wait <= {slo:g} s) | p50 wait | p99 wait | "
+        "time to capacity, mean / max | GPU-hours | scale actions | flaps | "
+        "failed + timed out |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, p in doc["policies"].items():
         episodes = len(p["capacity_episodes"])
         worst = p["time_to_capacity_max_s"]
@@ -143,10 +155,12 @@ def table(doc: dict[str, Any]) -> str:
         mean = p["time_to_capacity_mean_s"]
         mean_text = "n/a" if mean is None else f"{mean:.0f} s"
         ttc = f"{mean_text} / {worst_text} ({episodes} episodes)" if episodes else "never short"
-        rows.append(f"| {name} | {100 * p['slo_attainment']:.1f} % | {_fmt(p['p50_wait_s'])} | "
-                    f"{_fmt(p['p99_wait_s'])} | {ttc} | {p['gpu_hours']:.2f} | "
-                    f"{p['scale_actions']} | {p['flaps']} | "
-                    f"{p['failed_invocations']} + {p['timed_out_invocations']} |")
+        rows.append(
+            f"| {name} | {100 * p['slo_attainment']:.1f} % | {_fmt(p['p50_wait_s'])} | "
+            f"{_fmt(p['p99_wait_s'])} | {ttc} | {p['gpu_hours']:.2f} | "
+            f"{p['scale_actions']} | {p['flaps']} | "
+            f"{p['failed_invocations']} + {p['timed_out_invocations']} |"
+        )
     return "\n".join(rows) + "\n"
 
 
@@ -154,23 +168,32 @@ def markdown(doc: dict[str, Any]) -> str:
     """report.md."""
     w, c = doc["workload"], doc["component"]
     lines = [
-        f"# Scaling policies on `{w['name']}`", "",
-        f"`{doc['command']}`", "",
+        f"# Scaling policies on `{w['name']}`",
+        "",
+        f"`{doc['command']}`",
+        "",
         f"{w['requests']} requests over {w['duration_s'] / 3600:.2f} h; component "
         f"`{c['endpoint']}/{c['model']}` on {c['instance_type']} ({c['copies_per_instance']} "
         f"copies per instance, {c['max_concurrency_per_copy']} concurrent requests per copy).",
-        "", table(doc),
+        "",
+        table(doc),
         "A failed wait (p99) means at least 1 % of requests failed (no copy) or timed out after "
-        "60 s in the queue. Time to capacity: see docs/scaling-model.md.", "",
-        "![demand vs ready capacity](capacity.png)", "",
-        "## Cold start by path", "",
+        "60 s in the queue. Time to capacity: see docs/scaling-model.md.",
+        "",
+        "![demand vs ready capacity](capacity.png)",
+        "",
+        "## Cold start by path",
+        "",
         "| path | provisioning | image pull | model download | container start | "
-        "weights load | total |", "|---|---|---|---|---|---|---|",
+        "weights load | total |",
+        "|---|---|---|---|---|---|---|",
     ]
     for path, ph in doc["cold_start"].items():
-        lines.append(f"| {path} | {ph['provisioning_s']:.0f} s | {ph['image_pull_s']:.0f} s | "
-                     f"{ph['model_download_s']:.0f} s | {ph['container_start_s']:.0f} s | "
-                     f"{ph['weights_load_s']:.0f} s | {ph['total_s']:.0f} s |")
+        lines.append(
+            f"| {path} | {ph['provisioning_s']:.0f} s | {ph['image_pull_s']:.0f} s | "
+            f"{ph['model_download_s']:.0f} s | {ph['container_start_s']:.0f} s | "
+            f"{ph['weights_load_s']:.0f} s | {ph['total_s']:.0f} s |"
+        )
     lines += ["", "![cold-start phases](coldstart.png)", ""]
     return "\n".join(lines)
 
@@ -191,10 +214,23 @@ def plot_capacity(results: list[RunResult], path: Path) -> None:
     per = first.component.max_concurrency
     for ax, r in zip(axes[:, 0], results, strict=True):
         ax.plot(hours, offered, color="0.3", lw=0.8, label="offered load (requests in flight)")
-        ax.plot(hours, np.asarray(r.timeline.serving_copies) * per, color="tab:green", lw=1.4,
-                drawstyle="steps-post", label="serving capacity (copies x slots)")
-        ax.plot(hours, np.asarray(r.timeline.desired_copies) * per, color="tab:blue", lw=0.9,
-                ls="--", drawstyle="steps-post", label="desired capacity")
+        ax.plot(
+            hours,
+            np.asarray(r.timeline.serving_copies) * per,
+            color="tab:green",
+            lw=1.4,
+            drawstyle="steps-post",
+            label="serving capacity (copies x slots)",
+        )
+        ax.plot(
+            hours,
+            np.asarray(r.timeline.desired_copies) * per,
+            color="tab:blue",
+            lw=0.9,
+            ls="--",
+            drawstyle="steps-post",
+            label="desired capacity",
+        )
         ax.set_title(r.policy, loc="left", fontsize=10)
         ax.set_ylabel("requests")
         ax.grid(alpha=0.3)
@@ -213,22 +249,32 @@ def plot_coldstart(component: Component, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9, 2.8))
-    colors = {"provisioning": "tab:gray", "transfer (pull | download)": "tab:orange",
-              "container start": "tab:blue", "weights load": "tab:green"}
+    colors = {
+        "provisioning": "tab:gray",
+        "transfer (pull | download)": "tab:orange",
+        "container start": "tab:blue",
+        "weights load": "tab:green",
+    }
     for y, name in enumerate(PATHS):
         ph = component.paths[name]
         left = 0.0
-        parts = (("provisioning", ph.provisioning_s),
-                 ("transfer (pull | download)", max(ph.image_pull_s, ph.model_download_s)),
-                 ("container start", ph.container_start_s), ("weights load", ph.weights_load_s))
+        parts = (
+            ("provisioning", ph.provisioning_s),
+            ("transfer (pull | download)", max(ph.image_pull_s, ph.model_download_s)),
+            ("container start", ph.container_start_s),
+            ("weights load", ph.weights_load_s),
+        )
         for label, width in parts:
             ax.barh(y, width, left=left, color=colors[label], label=label if y == 0 else None)
             left += width
         ax.text(left + 5, y, f"{ph.total_s:.0f} s", va="center", fontsize=9)
     ax.set_yticks(range(len(PATHS)), PATHS)
     ax.set_xlabel("seconds from the decision until the copy serves")
-    ax.set_title(f"{component.endpoint.instance_type}: image {component.model.image_gb:g} GB, "
-                 f"model {component.model.model_gb:g} GB", fontsize=10)
+    ax.set_title(
+        f"{component.endpoint.instance_type}: image {component.model.image_gb:g} GB, "
+        f"model {component.model.model_gb:g} GB",
+        fontsize=10,
+    )
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)

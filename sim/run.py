@@ -11,9 +11,18 @@ from .simulator import Component, RunResult, simulate
 from .traffic import workload
 
 
-def replay(fleet: Fleet, trace: str, policies: Sequence[str], *, seed: int = 0,
-           load: float = 1.0, duration_s: float | None = None, endpoint: str | None = None,
-           model: str | None = None, progress: bool = False) -> list[RunResult]:
+def replay(
+    fleet: Fleet,
+    trace: str,
+    policies: Sequence[str],
+    *,
+    seed: int = 0,
+    load: float = 1.0,
+    duration_s: float | None = None,
+    endpoint: str | None = None,
+    model: str | None = None,
+    progress: bool = False,
+) -> list[RunResult]:
     """Simulate ``trace`` under each of ``policies`` (same component, same requests)."""
     component = Component.from_fleet(fleet, endpoint, model)
     w = workload(trace, seed=seed, duration_s=duration_s, load=load)
@@ -28,8 +37,9 @@ def replay(fleet: Fleet, trace: str, policies: Sequence[str], *, seed: int = 0,
         for policy in makers:
             if bar is not None:
                 bar.set_description(policy.name)
-            results.append(simulate(component, w, policy,
-                                    progress=None if bar is None else bar.update))
+            results.append(
+                simulate(component, w, policy, progress=None if bar is None else bar.update)
+            )
     finally:
         if bar is not None:
             bar.close()

@@ -61,8 +61,9 @@ class Component:
     paths: dict[str, Phases]
 
     @classmethod
-    def from_fleet(cls, fleet: Fleet, endpoint: str | None = None,
-                   model: str | None = None) -> Component:
+    def from_fleet(
+        cls, fleet: Fleet, endpoint: str | None = None, model: str | None = None
+    ) -> Component:
         """The named (or first) model of the named (or first) endpoint of ``fleet``."""
         ep = fleet.endpoints[0] if endpoint is None else fleet.endpoint(endpoint)
         if model is None:
@@ -70,8 +71,10 @@ class Component:
         else:
             found = [x for x in ep.models if x.name == model]
             if not found:
-                raise KeyError(f"endpoint {ep.name} has no model {model!r}; it has "
-                               f"{[x.name for x in ep.models]}")
+                raise KeyError(
+                    f"endpoint {ep.name} has no model {model!r}; it has "
+                    f"{[x.name for x in ep.models]}"
+                )
             m = found[0]
         paths = cold_start(ep.instance_type, image_gb=m.image_gb, model_gb=m.model_gb)
         return cls(ep, m, fleet.slo_queue_wait_s, paths)
@@ -176,12 +179,13 @@ class Simulation:
         self.notes: list[str] = []
         self.timeline = Timeline()
         self.metrics = {
-            "ConcurrentRequestsPerCopy": MetricSeries("ConcurrentRequestsPerCopy", TICK_S,
-                                                      HIGH_RES_PUBLISH_DELAY_S),
-            "NoCapacityInvocationFailures": MetricSeries("NoCapacityInvocationFailures", TICK_S,
-                                                         HIGH_RES_PUBLISH_DELAY_S),
-            "InvocationsPerCopy": MetricSeries("InvocationsPerCopy", 60,
-                                               STANDARD_PUBLISH_DELAY_S),
+            "ConcurrentRequestsPerCopy": MetricSeries(
+                "ConcurrentRequestsPerCopy", TICK_S, HIGH_RES_PUBLISH_DELAY_S
+            ),
+            "NoCapacityInvocationFailures": MetricSeries(
+                "NoCapacityInvocationFailures", TICK_S, HIGH_RES_PUBLISH_DELAY_S
+            ),
+            "InvocationsPerCopy": MetricSeries("InvocationsPerCopy", 60, STANDARD_PUBLISH_DELAY_S),
         }
         self._next_instance = 0
         self._next_copy = 0
@@ -257,15 +261,17 @@ class Simulation:
         if running:
             inst = max(running, key=lambda i: i.copies)  # pack: keep other instances free
             path = "warm_instance"
-            ready_at = self.now + self.c.ready_s(path, container_cache=cache[0],
-                                                 data_cache=cache[1])
+            ready_at = self.now + self.c.ready_s(
+                path, container_cache=cache[0], data_cache=cache[1]
+            )
         elif launching:
             inst = launching[0]
             path, ready_at = "joins_launch", inst.ready_at
         elif len(live) < self.c.endpoint.max_instances:
             path = "cached" if self.image_cached and cache[0] else "uncached"
-            ready_at = self.now + self.c.ready_s(path, container_cache=cache[0],
-                                                 data_cache=cache[1])
+            ready_at = self.now + self.c.ready_s(
+                path, container_cache=cache[0], data_cache=cache[1]
+            )
             inst = self._launch(ready_at)
         else:
             self.unplaced += 1
@@ -312,8 +318,12 @@ class Simulation:
 
         def release() -> None:
             live = self.live_instances()
-            if (inst.released_at is None and inst.copies == 0 and inst.empty_since == since
-                    and len(live) > self.c.endpoint.min_instances):
+            if (
+                inst.released_at is None
+                and inst.copies == 0
+                and inst.empty_since == since
+                and len(live) > self.c.endpoint.min_instances
+            ):
                 inst.released_at = self.now
 
         self.schedule(max(self.now + delay, inst.ready_at), release)
@@ -330,8 +340,8 @@ class Simulation:
         """Simulate the whole workload; ``progress`` gets the simulated seconds done per tick."""
         arrivals: list[float] = self.w.arrival_s.tolist()
         services: list[float] = self.w.service_time_s(
-            self.c.model.serving.prefill_tokens_per_s,
-            self.c.model.serving.decode_tokens_per_s).tolist()
+            self.c.model.serving.prefill_tokens_per_s, self.c.model.serving.decode_tokens_per_s
+        ).tolist()
         n = len(arrivals)
         self._busy: list[float] = []
         self._queue: deque[tuple[float, float]] = deque()
@@ -433,16 +443,31 @@ class Simulation:
             next_tick += TICK_S
         # Requests still queued at the end (less than the timeout ago) waited at least this long.
         waits.extend(self.now - a for a, _ in queue)
-        gpu_s = sum(((inst.released_at if inst.released_at is not None else self.now)
-                     - inst.launched_at) for inst in self.instances)
-        return RunResult(self.policy.name, self.c, self.w, np.asarray(waits), failures,
-                         timeouts, self.actions, self.timeline,
-                         gpu_s * self.c.endpoint.instance.gpus / 3600.0, dict(self.paths_used),
-                         self.notes)
+        gpu_s = sum(
+            ((inst.released_at if inst.released_at is not None else self.now) - inst.launched_at)
+            for inst in self.instances
+        )
+        return RunResult(
+            self.policy.name,
+            self.c,
+            self.w,
+            np.asarray(waits),
+            failures,
+            timeouts,
+            self.actions,
+            self.timeline,
+            gpu_s * self.c.endpoint.instance.gpus / 3600.0,
+            dict(self.paths_used),
+            self.notes,
+        )
 
 
-def simulate(component: Component, workload: Workload, policy: Policy,
-             progress: Callable[[float], None] | None = None) -> RunResult:
+def simulate(
+    component: Component,
+    workload: Workload,
+    policy: Policy,
+    progress: Callable[[float], None] | None = None,
+) -> RunResult:
     """Run ``workload`` through ``component`` under ``policy``."""
     return Simulation(component, workload, policy).run(progress)
 

@@ -71,8 +71,13 @@ class Workload:
         jitter[is_first] = 0.0
         arrival = np.minimum(self.arrival_s[idx] + jitter, self.duration_s)
         order = np.argsort(arrival, kind="stable")
-        return Workload(f"{self.name} x{load:g}", arrival[order], self.prompt_tokens[idx][order],
-                        self.output_tokens[idx][order], self.duration_s)
+        return Workload(
+            f"{self.name} x{load:g}",
+            arrival[order],
+            self.prompt_tokens[idx][order],
+            self.output_tokens[idx][order],
+            self.duration_s,
+        )
 
 
 def load_trace(path: str | Path) -> Workload:
@@ -98,8 +103,10 @@ def load_trace(path: str | Path) -> Workload:
                     prompts.append(float(row[1]))
                     outputs.append(float(row[2]))
                 except (ValueError, IndexError):
-                    raise ValueError(f"{source}:{line}: expected TIMESTAMP,ContextTokens,"
-                                     f"GeneratedTokens; got {row}") from None
+                    raise ValueError(
+                        f"{source}:{line}: expected TIMESTAMP,ContextTokens,"
+                        f"GeneratedTokens; got {row}"
+                    ) from None
     except OSError as exc:
         raise ValueError(f"{source}: cannot read the trace: {exc.strerror}") from None
     if not stamps:
@@ -107,8 +114,13 @@ def load_trace(path: str | Path) -> Workload:
     arrival = np.asarray(stamps, dtype=np.float64)
     order = np.argsort(arrival, kind="stable")
     arrival = arrival[order] - arrival[order][0]
-    return Workload(source.stem, arrival, np.asarray(prompts)[order],
-                    np.asarray(outputs)[order], float(arrival[-1]) + 1.0)
+    return Workload(
+        source.stem,
+        arrival,
+        np.asarray(prompts)[order],
+        np.asarray(outputs)[order],
+        float(arrival[-1]) + 1.0,
+    )
 
 
 # --- Synthetic scenarios -------------------------------------------------------------------
@@ -148,8 +160,9 @@ def _diurnal(duration_s: float) -> RateFn:
     return lambda t: 1.0 + 11.0 * (1 - np.cos(2 * np.pi * t / 86_400.0)) / 2
 
 
-def _poisson(rate: Callable[[float], RateFn], peak: float
-             ) -> Callable[[float, np.random.Generator], FloatArray]:
+def _poisson(
+    rate: Callable[[float], RateFn], peak: float
+) -> Callable[[float, np.random.Generator], FloatArray]:
     """Arrivals of a Poisson process whose rate over a run of ``duration`` is ``rate(duration)``."""
     return lambda duration, rng: _thinned(rate(duration), peak, duration, rng)
 
@@ -159,8 +172,7 @@ def _token_pool() -> tuple[FloatArray, FloatArray]:
     return trace.prompt_tokens, trace.output_tokens
 
 
-def _thinned(rate: RateFn, peak: float, duration_s: float,
-             rng: np.random.Generator) -> FloatArray:
+def _thinned(rate: RateFn, peak: float, duration_s: float, rng: np.random.Generator) -> FloatArray:
     """Arrivals of a Poisson process with rate ``rate(t) <= peak``, by thinning."""
     n = rng.poisson(peak * duration_s)
     candidates = np.sort(rng.random(n) * duration_s)
@@ -192,14 +204,34 @@ def _bursty(duration_s: float, rng: np.random.Generator) -> FloatArray:
 
 
 SCENARIOS: dict[str, Scenario] = {
-    "step-spike": Scenario("step-spike", "2 req/s, then 25 req/s from 1/6 to 1/2 of the run",
-                           3600.0, _poisson(_step_spike, 25.0), 25.0),
-    "ramp": Scenario("ramp", "1 req/s rising linearly to 25 req/s over 2/3 of the run, then "
-                     "held", 5400.0, _poisson(_ramp, 25.0), 25.0),
-    "diurnal": Scenario("diurnal", "a day: 1 req/s at midnight, 12 req/s at noon", 86_400.0,
-                        _poisson(_diurnal, 12.0), 12.0),
-    "bursty": Scenario("bursty", "2 req/s with bursts of 20 req/s (minutes long, about every "
-                       "10 minutes, random)", 7200.0, _bursty, 20.0),
+    "step-spike": Scenario(
+        "step-spike",
+        "2 req/s, then 25 req/s from 1/6 to 1/2 of the run",
+        3600.0,
+        _poisson(_step_spike, 25.0),
+        25.0,
+    ),
+    "ramp": Scenario(
+        "ramp",
+        "1 req/s rising linearly to 25 req/s over 2/3 of the run, then held",
+        5400.0,
+        _poisson(_ramp, 25.0),
+        25.0,
+    ),
+    "diurnal": Scenario(
+        "diurnal",
+        "a day: 1 req/s at midnight, 12 req/s at noon",
+        86_400.0,
+        _poisson(_diurnal, 12.0),
+        12.0,
+    ),
+    "bursty": Scenario(
+        "bursty",
+        "2 req/s with bursts of 20 req/s (minutes long, about every 10 minutes, random)",
+        7200.0,
+        _bursty,
+        20.0,
+    ),
 }
 
 
@@ -218,8 +250,9 @@ def synthetic(name: str, *, seed: int, duration_s: float | None = None) -> Workl
     return Workload(name, arrival, prompts[pick], outputs[pick], duration)
 
 
-def workload(name_or_path: str, *, seed: int = 0, duration_s: float | None = None,
-             load: float = 1.0) -> Workload:
+def workload(
+    name_or_path: str, *, seed: int = 0, duration_s: float | None = None, load: float = 1.0
+) -> Workload:
     """A bundled trace (``azure-code``), a scenario name, or a path to a trace CSV."""
     if name_or_path in SCENARIOS:
         w = synthetic(name_or_path, seed=seed, duration_s=duration_s)
@@ -227,10 +260,13 @@ def workload(name_or_path: str, *, seed: int = 0, duration_s: float | None = Non
         w = load_trace(TRACES.get(name_or_path, Path(name_or_path)))
         if duration_s is not None:
             keep = w.arrival_s < duration_s
-            w = Workload(w.name, w.arrival_s[keep], w.prompt_tokens[keep],
-                         w.output_tokens[keep], duration_s)
+            w = Workload(
+                w.name, w.arrival_s[keep], w.prompt_tokens[keep], w.output_tokens[keep], duration_s
+            )
     else:
-        raise ValueError(f"unknown trace {name_or_path!r}; allowed: a scenario "
-                         f"({', '.join(SCENARIOS)}), a bundled trace ({', '.join(TRACES)}) or "
-                         "a path to a .csv in the Azure LLM trace format")
+        raise ValueError(
+            f"unknown trace {name_or_path!r}; allowed: a scenario "
+            f"({', '.join(SCENARIOS)}), a bundled trace ({', '.join(TRACES)}) or "
+            "a path to a .csv in the Azure LLM trace format"
+        )
     return w.scaled(load, seed)

@@ -47,8 +47,9 @@ _OPERATORS = {
 class ComponentAlarms(Construct):
     """The alarms of one inference component, each wired to the scaler on ALARM and OK."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, model: Model,
-                 scaler: lambda_.IFunction) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, model: Model, scaler: lambda_.IFunction
+    ) -> None:
         super().__init__(scope, construct_id)
         self.alarms: dict[Trigger, cloudwatch.Alarm] = {}
         action = actions.LambdaAction(scaler, use_unique_permission_id=True)
@@ -61,18 +62,19 @@ class ComponentAlarms(Construct):
                 # aws-cdk-lib's Metric accepts 1, 5, 10, 30 or 60n s, while CloudWatch alarms
                 # also take 20 s (PutMetricAlarm; cfn-lint's schema agrees): build 20 s on a
                 # 10 s metric and set the alarm's own Period below.
-                period=Duration.seconds(10 if plan.window.period_s == 20
-                                        else plan.window.period_s),
+                period=Duration.seconds(10 if plan.window.period_s == 20 else plan.window.period_s),
             )
             alarm = cloudwatch.Alarm(
-                self, plan.trigger.value,
+                self,
+                plan.trigger.value,
                 alarm_name=plan.name,
                 alarm_description=(
                     f"{plan.trigger.value} for inference component {model.component_name}: "
                     f"{plan.metric} {plan.statistic} {plan.symbol} "
                     f"{plan.threshold:g} in {plan.window.datapoints} of "
                     f"{plan.window.evaluation_periods} periods of {plan.window.period_s} s; "
-                    "invokes the scaler on ALARM and OK"),
+                    "invokes the scaler on ALARM and OK"
+                ),
                 metric=metric,
                 threshold=plan.threshold,
                 comparison_operator=_OPERATORS[plan.comparison],
@@ -87,4 +89,3 @@ class ComponentAlarms(Construct):
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
             self.alarms[plan.trigger] = alarm
-

@@ -63,8 +63,10 @@ def build_app(
     Raises ``ConfigError`` before any construct is made if an endpoint cannot be deployed.
     """
     # Everything that can reject the fleet runs first: nothing half-built on an error.
-    environments = {e.name: components_env(fleet, e, spec_for=spec_for, image_for=image_for)
-                    for e in fleet.endpoints}
+    environments = {
+        e.name: components_env(fleet, e, spec_for=spec_for, image_for=image_for)
+        for e in fleet.endpoints
+    }
     images = {m.component_name: image_for(m, fleet.region) for m in fleet.models}
 
     if app is None:
@@ -74,16 +76,24 @@ def build_app(
     tags = {"project": STACK_PREFIX}
 
     control_plane = ControlPlaneStack(
-        app, CONTROL_PLANE_STACK, env=env, tags=tags,
-        description="SageMaker fast scaling: shared scaling-state table")
+        app,
+        CONTROL_PLANE_STACK,
+        env=env,
+        tags=tags,
+        description="SageMaker fast scaling: shared scaling-state table",
+    )
     endpoints: dict[str, EndpointStack] = {}
     for endpoint in fleet.endpoints:
         endpoints[endpoint.name] = EndpointStack(
-            app, endpoint_stack_name(endpoint.name), env=env,
+            app,
+            endpoint_stack_name(endpoint.name),
+            env=env,
             tags={**tags, "endpoint": endpoint.name},
             description=f"SageMaker fast scaling: endpoint {endpoint.name}, its inference "
             "components, alarms and control plane",
-            endpoint=endpoint, control_plane=fleet.control_plane, table=control_plane.table,
+            endpoint=endpoint,
+            control_plane=fleet.control_plane,
+            table=control_plane.table,
             images={m.component_name: images[m.component_name] for m in endpoint.models},
             components_json=environments[endpoint.name],
         )

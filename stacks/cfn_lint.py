@@ -26,16 +26,19 @@ def lint_templates(templates: Iterable[Path], regions: list[str]) -> list[str]:
     findings: list[str] = []
     for template in sorted(templates):
         for match in lint_file(template, config=config):
-            findings.append(f"{template.name}:{match.linenumber}: {match.rule.id} "
-                            f"{match.message}")
+            findings.append(f"{template.name}:{match.linenumber}: {match.rule.id} {match.message}")
     return findings
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("cloud_assembly", type=Path, help="cdk synth output folder (cdk.out)")
-    parser.add_argument("--region", action="append", dest="regions",
-                        help="region(s) to validate for; default: the fleet file's")
+    parser.add_argument(
+        "--region",
+        action="append",
+        dest="regions",
+        help="region(s) to validate for; default: the fleet file's",
+    )
     parser.add_argument("--fleet", default="config/fleet.yaml")
     args = parser.parse_args(argv)
     regions = args.regions
@@ -50,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     findings = lint_templates(templates, regions)
     for line in findings:
         print(line, file=sys.stderr)
-    print(f"cfn-lint: {len(templates)} templates, {len(findings)} findings "
-          f"(ignored: {', '.join(IGNORED_CHECKS) or 'none'})")
+    print(
+        f"cfn-lint: {len(templates)} templates, {len(findings)} findings "
+        f"(ignored: {', '.join(IGNORED_CHECKS) or 'none'})"
+    )
     return 1 if findings else 0
 
 

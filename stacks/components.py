@@ -60,8 +60,9 @@ def components_env(
     image URI, the model name and keys), so an endpoint holds about 4 models. Beyond that the
     synth stops with a ``ConfigError`` that says how to split the endpoint.
     """
-    document = components_document(endpoint, region=fleet.region, spec_for=spec_for,
-                                   image_for=image_for)
+    document = components_document(
+        endpoint, region=fleet.region, spec_for=spec_for, image_for=image_for
+    )
     encoded = encode_components(document)
     size_bytes = len(encoded.encode("utf-8"))
     if size_bytes > contract.ENV_COMPONENTS_MAX_BYTES:

@@ -41,5 +41,9 @@ class ControlPlaneStack(Stack):
             time_to_live_attribute=contract.TABLE_TTL_ATTRIBUTE,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        CfnOutput(self, "StateTableName", value=self.table.table_name,
-                  description="Scaling state of every endpoint (partition key = endpoint name)")
+        CfnOutput(
+            self,
+            "StateTableName",
+            value=self.table.table_name,
+            description="Scaling state of every endpoint (partition key = endpoint name)",
+        )

@@ -15,42 +15,66 @@ from lambdas.control_plane import contract
 WIDTH = 24  # the dashboard grid is 24 columns wide
 
 
-def handler_metric(metric_name: str, endpoint_name: str, statistic: str, period_s: int,
-                   label: str, extra: str = "") -> cloudwatch.MathExpression:
+def handler_metric(
+    metric_name: str, endpoint_name: str, statistic: str, period_s: int, label: str, extra: str = ""
+) -> cloudwatch.MathExpression:
     """Every series of one handler metric for one endpoint, whatever its other dimensions.
 
     Powertools adds a ``service`` dimension, and ``ScaleOutSeconds`` is split by component and
     path; a SEARCH expression on the endpoint's name finds them all without spelling each
     dimension set (CloudWatch "Use search expressions in graphs").
     """
-    query = (f"{{{contract.METRICS_NAMESPACE}}} MetricName=\"{metric_name}\" "
-             f"{contract.DIM_ENDPOINT}=\"{endpoint_name}\" {extra}").strip()
+    query = (
+        f'{{{contract.METRICS_NAMESPACE}}} MetricName="{metric_name}" '
+        f'{contract.DIM_ENDPOINT}="{endpoint_name}" {extra}'
+    ).strip()
     return cloudwatch.MathExpression(
         expression=f"SEARCH('{query}', '{statistic}', {period_s})",
-        label=label, period=Duration.seconds(period_s), using_metrics={})
+        label=label,
+        period=Duration.seconds(period_s),
+        using_metrics={},
+    )
 
 
 class EndpointDashboard(Construct):
     """Concurrency per copy, desired/current/target copies, instances, decisions, alarms."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, endpoint: Endpoint,
-                 alarms: Sequence[cloudwatch.IAlarm]) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint: Endpoint,
+        alarms: Sequence[cloudwatch.IAlarm],
+    ) -> None:
         super().__init__(scope, construct_id)
         name = endpoint.name
         concurrency = cloudwatch.GraphWidget(
-            title="ConcurrentRequestsPerCopy (10 s)", width=WIDTH // 2, height=6,
-            left=[cloudwatch.Metric(
-                namespace=SAGEMAKER_NAMESPACE, metric_name=CONCURRENCY_METRIC,
-                dimensions_map={COMPONENT_DIMENSION: m.component_name},
-                statistic="Average", period=Duration.seconds(10), label=m.name)
-                for m in endpoint.models],
+            title="ConcurrentRequestsPerCopy (10 s)",
+            width=WIDTH // 2,
+            height=6,
+            left=[
+                cloudwatch.Metric(
+                    namespace=SAGEMAKER_NAMESPACE,
+                    metric_name=CONCURRENCY_METRIC,
+                    dimensions_map={COMPONENT_DIMENSION: m.component_name},
+                    statistic="Average",
+                    period=Duration.seconds(10),
+                    label=m.name,
+                )
+                for m in endpoint.models
+            ],
             left_annotations=[
-                cloudwatch.HorizontalAnnotation(value=m.scaling.scale_out.threshold,
-                                                label=f"{m.name} scale-out")
-                for m in endpoint.models],
+                cloudwatch.HorizontalAnnotation(
+                    value=m.scaling.scale_out.threshold, label=f"{m.name} scale-out"
+                )
+                for m in endpoint.models
+            ],
         )
         copies = cloudwatch.GraphWidget(
-            title="Copies: desired, current, scaler target", width=WIDTH // 2, height=6,
+            title="Copies: desired, current, scaler target",
+            width=WIDTH // 2,
+            height=6,
             left=[
                 handler_metric(contract.METRIC_DESIRED_COPIES, name, "Maximum", 60, "desired"),
                 handler_metric(contract.METRIC_CURRENT_COPIES, name, "Maximum", 60, "current"),
@@ -58,26 +82,43 @@ class EndpointDashboard(Construct):
             ],
         )
         instances = cloudwatch.GraphWidget(
-            title="Instances", width=WIDTH // 3, height=6,
+            title="Instances",
+            width=WIDTH // 3,
+            height=6,
             left=[handler_metric(contract.METRIC_INSTANCES, name, "Maximum", 60, "instances")],
         )
         decisions = cloudwatch.GraphWidget(
-            title="Scaling decisions and errors", width=WIDTH // 3, height=6,
-            left=[handler_metric(contract.METRIC_SCALING_DECISIONS, name, "Sum", 60,
-                                 "decisions")],
+            title="Scaling decisions and errors",
+            width=WIDTH // 3,
+            height=6,
+            left=[handler_metric(contract.METRIC_SCALING_DECISIONS, name, "Sum", 60, "decisions")],
             right=[handler_metric(contract.METRIC_SCALING_ERRORS, name, "Sum", 60, "errors")],
         )
         scale_out_s = cloudwatch.GraphWidget(
-            title="Scale-out seconds by path", width=WIDTH // 3, height=6,
-            left=[handler_metric(contract.METRIC_SCALE_OUT_SECONDS, name, "Maximum", 300,
-                                 path, extra=f"{contract.DIM_PATH}=\"{path}\"")
-                  for path in ("warm_instance", "cached", "uncached")],
+            title="Scale-out seconds by path",
+            width=WIDTH // 3,
+            height=6,
+            left=[
+                handler_metric(
+                    contract.METRIC_SCALE_OUT_SECONDS,
+                    name,
+                    "Maximum",
+                    300,
+                    path,
+                    extra=f'{contract.DIM_PATH}="{path}"',
+                )
+                for path in ("warm_instance", "cached", "uncached")
+            ],
         )
         status = cloudwatch.AlarmStatusWidget(
-            title="Scaling alarms", width=WIDTH, height=max(2, len(alarms) // 4 + 2),
-            alarms=list(alarms))
+            title="Scaling alarms",
+            width=WIDTH,
+            height=max(2, len(alarms) // 4 + 2),
+            alarms=list(alarms),
+        )
         self.dashboard = cloudwatch.Dashboard(
-            self, "Dashboard",
+            self,
+            "Dashboard",
             dashboard_name=f"{name}-scaling",
             widgets=[[concurrency, copies], [instances, decisions, scale_out_s], [status]],
         )

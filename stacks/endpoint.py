@@ -28,35 +28,55 @@ class EndpointStack(Stack):
     is confined to it by IAM (see ``stacks.functions``).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, endpoint: Endpoint,
-                 control_plane: ControlPlane, table: dynamodb.ITable, images: Mapping[str, str],
-                 components_json: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint: Endpoint,
+        control_plane: ControlPlane,
+        table: dynamodb.ITable,
+        images: Mapping[str, str],
+        components_json: str,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.endpoint = endpoint
         self.sagemaker = SageMakerEndpoint(self, "SageMaker", endpoint=endpoint, images=images)
         self.functions = ControlPlaneFunctions(
-            self, "ControlPlane",
-            endpoint=endpoint, control_plane=control_plane, table=table,
+            self,
+            "ControlPlane",
+            endpoint=endpoint,
+            control_plane=control_plane,
+            table=table,
             components_json=components_json,
             component_arns=self.sagemaker.component_arns,
             endpoint_arn=self.sagemaker.endpoint_arn,
             alarm_names=alarm_names(endpoint.models),
         )
         self.alarms = {
-            m.component_name: ComponentAlarms(self, f"Alarms-{m.name}", model=m,
-                                              scaler=self.functions.scaler)
+            m.component_name: ComponentAlarms(
+                self, f"Alarms-{m.name}", model=m, scaler=self.functions.scaler
+            )
             for m in endpoint.models
         }
         self.events = EndpointEvents(
-            self, "Events", endpoint=endpoint, tracker=self.functions.tracker,
-            cleanup=self.functions.cleanup, failures=self.functions.failures)
+            self,
+            "Events",
+            endpoint=endpoint,
+            tracker=self.functions.tracker,
+            cleanup=self.functions.cleanup,
+            failures=self.functions.failures,
+        )
         self.hooks = LifecycleHooks(
-            self, "Lifecycle",
+            self,
+            "Lifecycle",
             endpoint_name=endpoint.name,
             components=[m.component_name for m in endpoint.models],
             template_copies={m.component_name: m.initial_copies for m in endpoint.models},
             components_fingerprint=self.sagemaker.components_fingerprint,
-            cleanup=self.functions.cleanup, scaler=self.functions.scaler,
+            cleanup=self.functions.cleanup,
+            scaler=self.functions.scaler,
             log_retention=RETENTION_DAYS[control_plane.log_retention_days],
         )
         # Cleanup is created before, and so deleted after, the endpoint and its components,
@@ -69,10 +89,12 @@ class EndpointStack(Stack):
             self.hooks.reconcile.node.add_dependency(component)
 
         self.dashboard = EndpointDashboard(
-            self, "Dashboard", endpoint=endpoint,
-            alarms=[a for c in self.alarms.values() for a in c.alarms.values()])
+            self,
+            "Dashboard",
+            endpoint=endpoint,
+            alarms=[a for c in self.alarms.values() for a in c.alarms.values()],
+        )
 
         CfnOutput(self, "EndpointName", value=endpoint.name)
-        CfnOutput(self, "ReevaluationQueueUrl",
-                  value=self.functions.reevaluation_queue.queue_url)
+        CfnOutput(self, "ReevaluationQueueUrl", value=self.functions.reevaluation_queue.queue_url)
         CfnOutput(self, "FailedInvocationsQueueUrl", value=self.functions.failures.queue_url)

@@ -30,19 +30,28 @@ POLL_RATE = Duration.minutes(1)
 class EndpointEvents(Construct):
     """State changes and API calls of this endpoint only, routed to its own functions."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, endpoint: Endpoint,
-                 tracker: lambda_.IFunction, cleanup: lambda_.IFunction,
-                 failures: sqs.IQueue) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint: Endpoint,
+        tracker: lambda_.IFunction,
+        cleanup: lambda_.IFunction,
+        failures: sqs.IQueue,
+    ) -> None:
         super().__init__(scope, construct_id)
 
         def target(fn: lambda_.IFunction) -> targets.LambdaFunction:
             # EventBridge retries a failed delivery with backoff for up to the event age; what
             # still fails lands next to the functions' own failed invocations.
-            return targets.LambdaFunction(fn, dead_letter_queue=failures, retry_attempts=8,
-                                          max_event_age=Duration.hours(2))
+            return targets.LambdaFunction(
+                fn, dead_letter_queue=failures, retry_attempts=8, max_event_age=Duration.hours(2)
+            )
 
         self.state_change = events.Rule(
-            self, "EndpointStateChange",
+            self,
+            "EndpointStateChange",
             description=f"State changes of endpoint {endpoint.name}",
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
@@ -52,7 +61,8 @@ class EndpointEvents(Construct):
             targets=[target(tracker), target(cleanup)],
         )
         self.component_calls = events.Rule(
-            self, "InferenceComponentCalls",
+            self,
+            "InferenceComponentCalls",
             description=f"CloudTrail: inference component calls on endpoint {endpoint.name}",
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
@@ -68,7 +78,8 @@ class EndpointEvents(Construct):
             targets=[target(tracker)],
         )
         self.endpoint_deleted = events.Rule(
-            self, "EndpointDeleted",
+            self,
+            "EndpointDeleted",
             description=f"CloudTrail: DeleteEndpoint of {endpoint.name}",
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
@@ -84,7 +95,8 @@ class EndpointEvents(Construct):
         # The default Scheduled Event shape (no custom input): the tracker polls every
         # component of its endpoint, which covers accounts without a trail.
         self.poll = events.Rule(
-            self, "Poll",
+            self,
+            "Poll",
             description=f"Poll the inference components of {endpoint.name}",
             schedule=events.Schedule.rate(POLL_RATE),
             targets=[target(tracker)],

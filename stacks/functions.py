@@ -42,28 +42,45 @@ REEVALUATION_VISIBILITY_S = 6 * SCALER_TIMEOUT_S
 
 # CloudWatch Logs retention values (days) and the aws-cdk-lib names for them.
 RETENTION_DAYS: dict[int, logs.RetentionDays] = {
-    1: logs.RetentionDays.ONE_DAY, 3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS, 7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS, 30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS, 90: logs.RetentionDays.THREE_MONTHS,
-    120: logs.RetentionDays.FOUR_MONTHS, 150: logs.RetentionDays.FIVE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS, 365: logs.RetentionDays.ONE_YEAR,
-    400: logs.RetentionDays.THIRTEEN_MONTHS, 545: logs.RetentionDays.EIGHTEEN_MONTHS,
-    731: logs.RetentionDays.TWO_YEARS, 1096: logs.RetentionDays.THREE_YEARS,
-    1827: logs.RetentionDays.FIVE_YEARS, 2192: logs.RetentionDays.SIX_YEARS,
-    2557: logs.RetentionDays.SEVEN_YEARS, 2922: logs.RetentionDays.EIGHT_YEARS,
-    3288: logs.RetentionDays.NINE_YEARS, 3653: logs.RetentionDays.TEN_YEARS,
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
 }
 
 # Item-level actions only: each carries the partition key it touches, so LeadingKeys applies.
 # No Scan, no DescribeTable: those have no leading key and would slip past the condition.
 TABLE_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
-TABLE_WRITE_ACTIONS = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                       "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]
+TABLE_WRITE_ACTIONS = [
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+]
 
 
-def leading_keys_statement(table_arn: str, endpoint_name: str, actions: Sequence[str]
-                           ) -> iam.PolicyStatement:
+def leading_keys_statement(
+    table_arn: str, endpoint_name: str, actions: Sequence[str]
+) -> iam.PolicyStatement:
     """Table access confined to the partition named ``endpoint_name``.
 
     ``ForAllValues:StringEquals`` is what the DynamoDB developer guide shows for LeadingKeys
@@ -108,31 +125,45 @@ class ControlPlaneFunctions(Construct):
         self.endpoint_name = endpoint.name
 
         self.reevaluation_dlq = sqs.Queue(
-            self, "ReevaluationDeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-            retention_period=Duration.seconds(contract.DEAD_LETTER_RETENTION_S))
+            self,
+            "ReevaluationDeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.seconds(contract.DEAD_LETTER_RETENTION_S),
+        )
         self.reevaluation_queue = sqs.Queue(
-            self, "Reevaluation",
-            encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            self,
+            "Reevaluation",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
             visibility_timeout=Duration.seconds(REEVALUATION_VISIBILITY_S),
             # A re-evaluation is only useful within minutes; an hour-old one is noise.
             retention_period=Duration.seconds(contract.REEVALUATION_RETENTION_S),
             dead_letter_queue=sqs.DeadLetterQueue(
-                max_receive_count=contract.REEVALUATION_MAX_RECEIVES,
-                queue=self.reevaluation_dlq))
+                max_receive_count=contract.REEVALUATION_MAX_RECEIVES, queue=self.reevaluation_dlq
+            ),
+        )
         self.failures = sqs.Queue(
-            self, "FailedInvocations",
-            encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-            retention_period=Duration.seconds(contract.DEAD_LETTER_RETENTION_S))
+            self,
+            "FailedInvocations",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.seconds(contract.DEAD_LETTER_RETENTION_S),
+        )
         for queue in (self.reevaluation_dlq, self.failures):
-            acknowledge(queue, "AwsSolutions-SQS3",
-                        "This queue is itself the dead-letter destination; a failure here is "
-                        "kept 14 days for inspection rather than forwarded again.")
+            acknowledge(
+                queue,
+                "AwsSolutions-SQS3",
+                "This queue is itself the dead-letter destination; a failure here is "
+                "kept 14 days for inspection rather than forwarded again.",
+            )
 
         layer = lambda_.LayerVersion.from_layer_version_arn(
-            self, "Powertools",
+            self,
+            "Powertools",
             f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
-            f"{POWERTOOLS_LAYER}:{control_plane.powertools_layer_version}")
+            f"{POWERTOOLS_LAYER}:{control_plane.powertools_layer_version}",
+        )
         code = lambda_.Code.from_asset(str(LAMBDA_ROOT), exclude=ASSET_EXCLUDE)
         environment = {
             contract.ENV_TABLE_NAME: table.table_name,
@@ -144,86 +175,165 @@ class ControlPlaneFunctions(Construct):
         }
         retention = RETENTION_DAYS[control_plane.log_retention_days]
 
-        def function(name: str, handler: str, service: str, timeout_s: int,
-                     retry_attempts: int, max_event_age: Duration) -> lambda_.Function:
-            log_group = logs.LogGroup(self, f"{name}Logs", retention=retention,
-                                      removal_policy=RemovalPolicy.DESTROY)
-            role = iam.Role(self, f"{name}Role",
-                            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                            description=f"{service} of endpoint {endpoint.name}")
+        def function(
+            name: str,
+            handler: str,
+            service: str,
+            timeout_s: int,
+            retry_attempts: int,
+            max_event_age: Duration,
+        ) -> lambda_.Function:
+            log_group = logs.LogGroup(
+                self, f"{name}Logs", retention=retention, removal_policy=RemovalPolicy.DESTROY
+            )
+            role = iam.Role(
+                self,
+                f"{name}Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description=f"{service} of endpoint {endpoint.name}",
+            )
             log_group.grant_write(role)
             acknowledge_wildcard_resources(
-                role, [f"{log_group.log_group_arn}:*"],
-                "Log streams get generated names inside this function's own log group.")
+                role,
+                [f"{log_group.log_group_arn}:*"],
+                "Log streams get generated names inside this function's own log group.",
+            )
             fn = lambda_.Function(
-                self, name,
-                runtime=RUNTIME, architecture=lambda_.Architecture.X86_64,
-                handler=handler, code=code, layers=[layer], role=role,
+                self,
+                name,
+                runtime=RUNTIME,
+                architecture=lambda_.Architecture.X86_64,
+                handler=handler,
+                code=code,
+                layers=[layer],
+                role=role,
                 environment={**environment, "POWERTOOLS_SERVICE_NAME": service},
-                timeout=Duration.seconds(timeout_s), memory_size=256,
+                timeout=Duration.seconds(timeout_s),
+                memory_size=256,
                 log_group=log_group,
                 description=f"{service} of SageMaker endpoint {endpoint.name}",
                 on_failure=destinations.SqsDestination(self.failures),
-                retry_attempts=retry_attempts, max_event_age=max_event_age,
+                retry_attempts=retry_attempts,
+                max_event_age=max_event_age,
             )
-            acknowledge(fn, "AwsSolutions-L1",
-                        f"{RUNTIME.name} is the newest runtime for which the Powertools layer "
-                        f"{POWERTOOLS_LAYER} is published and the handlers are tested.")
+            acknowledge(
+                fn,
+                "AwsSolutions-L1",
+                f"{RUNTIME.name} is the newest runtime for which the Powertools layer "
+                f"{POWERTOOLS_LAYER} is published and the handlers are tested.",
+            )
             return fn
 
         # The scaler: a failed alarm invocation is retried twice (its decisions are idempotent:
         # a duplicate event yields one scaling action); after 10 minutes a retry would act on
         # stale metrics, and the re-evaluation queue has taken over by then.
-        self.scaler = function("Scaler", "control_plane.scaler.handler", "scaler",
-                               SCALER_TIMEOUT_S, 2, Duration.minutes(10))
-        self.tracker = function("CacheTracker", "control_plane.cache_tracker.handler",
-                                "cache-tracker", 60, 2, Duration.hours(1))
-        self.cleanup = function("Cleanup", "control_plane.cleanup.handler", "cleanup",
-                                300, 2, Duration.hours(6))
+        self.scaler = function(
+            "Scaler",
+            "control_plane.scaler.handler",
+            "scaler",
+            SCALER_TIMEOUT_S,
+            2,
+            Duration.minutes(10),
+        )
+        self.tracker = function(
+            "CacheTracker",
+            "control_plane.cache_tracker.handler",
+            "cache-tracker",
+            60,
+            2,
+            Duration.hours(1),
+        )
+        self.cleanup = function(
+            "Cleanup", "control_plane.cleanup.handler", "cleanup", 300, 2, Duration.hours(6)
+        )
 
         # --- scaler -------------------------------------------------------------------------
-        self.scaler.add_to_role_policy(iam.PolicyStatement(
-            sid="ScaleOwnComponents",
-            actions=["sagemaker:DescribeInferenceComponent",
-                     "sagemaker:UpdateInferenceComponentRuntimeConfig"],
-            resources=list(component_arns)))
-        self.scaler.add_to_role_policy(iam.PolicyStatement(
-            sid="DescribeOwnEndpoint", actions=["sagemaker:DescribeEndpoint"],
-            resources=[endpoint_arn]))
-        self.scaler.add_to_role_policy(iam.PolicyStatement(
-            sid="DescribeOwnAlarms", actions=["cloudwatch:DescribeAlarms"],
-            resources=[stack.format_arn(service="cloudwatch", resource="alarm",
-                                        resource_name=n,
-                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)
-                       for n in alarm_names]))
-        self.scaler.add_to_role_policy(iam.PolicyStatement(
-            sid="ReadMetrics", actions=["cloudwatch:GetMetricData"], resources=["*"]))
-        acknowledge(self.scaler.role or self.scaler, "AwsSolutions-IAM5[Resource::*]",
-                    "cloudwatch:GetMetricData has no resource-level permissions (Service "
-                    "Authorization Reference); it only reads metrics.")
-        self.scaler.add_to_role_policy(leading_keys_statement(
-            table.table_arn, endpoint.name, TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS))
+        self.scaler.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ScaleOwnComponents",
+                actions=[
+                    "sagemaker:DescribeInferenceComponent",
+                    "sagemaker:UpdateInferenceComponentRuntimeConfig",
+                ],
+                resources=list(component_arns),
+            )
+        )
+        self.scaler.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="DescribeOwnEndpoint",
+                actions=["sagemaker:DescribeEndpoint"],
+                resources=[endpoint_arn],
+            )
+        )
+        self.scaler.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="DescribeOwnAlarms",
+                actions=["cloudwatch:DescribeAlarms"],
+                resources=[
+                    stack.format_arn(
+                        service="cloudwatch",
+                        resource="alarm",
+                        resource_name=n,
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                    for n in alarm_names
+                ],
+            )
+        )
+        self.scaler.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ReadMetrics", actions=["cloudwatch:GetMetricData"], resources=["*"]
+            )
+        )
+        acknowledge(
+            self.scaler.role or self.scaler,
+            "AwsSolutions-IAM5[Resource::*]",
+            "cloudwatch:GetMetricData has no resource-level permissions (Service "
+            "Authorization Reference); it only reads metrics.",
+        )
+        self.scaler.add_to_role_policy(
+            leading_keys_statement(
+                table.table_arn, endpoint.name, TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS
+            )
+        )
         self.reevaluation_queue.grant_send_messages(self.scaler)
-        self.scaler.add_event_source(sources.SqsEventSource(
-            self.reevaluation_queue, batch_size=10, report_batch_item_failures=True))
+        self.scaler.add_event_source(
+            sources.SqsEventSource(
+                self.reevaluation_queue, batch_size=10, report_batch_item_failures=True
+            )
+        )
 
         # --- cache tracker ------------------------------------------------------------------
-        self.tracker.add_to_role_policy(iam.PolicyStatement(
-            sid="DescribeOwnComponents", actions=["sagemaker:DescribeInferenceComponent"],
-            resources=list(component_arns)))
-        self.tracker.add_to_role_policy(iam.PolicyStatement(
-            sid="DescribeOwnEndpoint", actions=["sagemaker:DescribeEndpoint"],
-            resources=[endpoint_arn]))
-        self.tracker.add_to_role_policy(leading_keys_statement(
-            table.table_arn, endpoint.name, TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS))
+        self.tracker.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="DescribeOwnComponents",
+                actions=["sagemaker:DescribeInferenceComponent"],
+                resources=list(component_arns),
+            )
+        )
+        self.tracker.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="DescribeOwnEndpoint",
+                actions=["sagemaker:DescribeEndpoint"],
+                resources=[endpoint_arn],
+            )
+        )
+        self.tracker.add_to_role_policy(
+            leading_keys_statement(
+                table.table_arn, endpoint.name, TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS
+            )
+        )
 
         # --- cleanup ------------------------------------------------------------------------
-        self.cleanup.add_to_role_policy(leading_keys_statement(
-            table.table_arn, endpoint.name,
-            ["dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]))
+        self.cleanup.add_to_role_policy(
+            leading_keys_statement(
+                table.table_arn,
+                endpoint.name,
+                ["dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+            )
+        )
         self.reevaluation_queue.grant_purge(self.cleanup)
 
     @property
     def functions(self) -> Mapping[str, lambda_.Function]:
         return {"scaler": self.scaler, "tracker": self.tracker, "cleanup": self.cleanup}
-

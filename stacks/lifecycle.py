@@ -30,41 +30,65 @@ RECONCILE_RESOURCE_TYPE = "Custom::SageMakerFastScaleReconcile"
 class LifecycleHooks(Construct):
     """The ``Cleanup`` and ``Reconcile`` custom resources of one endpoint."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, endpoint_name: str,
-                 components: list[str], template_copies: Mapping[str, int],
-                 components_fingerprint: str, cleanup: lambda_.IFunction,
-                 scaler: lambda_.IFunction, log_retention: logs.RetentionDays) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint_name: str,
+        components: list[str],
+        template_copies: Mapping[str, int],
+        components_fingerprint: str,
+        cleanup: lambda_.IFunction,
+        scaler: lambda_.IFunction,
+        log_retention: logs.RetentionDays,
+    ) -> None:
         super().__init__(scope, construct_id)
         properties = {"EndpointName": endpoint_name, "Components": components}
 
         def provider(name: str, on_event: lambda_.IFunction) -> cr.Provider:
-            log_group = logs.LogGroup(self, f"{name}ProviderLogs", retention=log_retention,
-                                      removal_policy=RemovalPolicy.DESTROY)
-            p = cr.Provider(self, f"{name}Provider", on_event_handler=on_event,
-                            log_group=log_group)
-            acknowledge(p, "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
-                        "service-role/AWSLambdaBasicExecutionRole]",
-                        "The provider framework function of aws-cdk-lib's custom_resources "
-                        "only writes its own logs with this AWS managed policy.")
-            acknowledge(p, f"AwsSolutions-IAM5[Resource::<{_logical(on_event)}.Arn>:*]",
-                        "The provider framework may invoke any version of this endpoint's own "
-                        "handler function, and no other function.")
-            acknowledge(p, "AwsSolutions-L1",
-                        "The provider framework's runtime is chosen by aws-cdk-lib.")
+            log_group = logs.LogGroup(
+                self,
+                f"{name}ProviderLogs",
+                retention=log_retention,
+                removal_policy=RemovalPolicy.DESTROY,
+            )
+            p = cr.Provider(self, f"{name}Provider", on_event_handler=on_event, log_group=log_group)
+            acknowledge(
+                p,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+                "service-role/AWSLambdaBasicExecutionRole]",
+                "The provider framework function of aws-cdk-lib's custom_resources "
+                "only writes its own logs with this AWS managed policy.",
+            )
+            acknowledge(
+                p,
+                f"AwsSolutions-IAM5[Resource::<{_logical(on_event)}.Arn>:*]",
+                "The provider framework may invoke any version of this endpoint's own "
+                "handler function, and no other function.",
+            )
+            acknowledge(
+                p, "AwsSolutions-L1", "The provider framework's runtime is chosen by aws-cdk-lib."
+            )
             return p
 
         self.cleanup = CustomResource(
-            self, "Cleanup",
+            self,
+            "Cleanup",
             service_token=provider("Cleanup", cleanup).service_token,
             resource_type=CLEANUP_RESOURCE_TYPE,
             properties=properties,
         )
         self.reconcile = CustomResource(
-            self, "Reconcile",
+            self,
+            "Reconcile",
             service_token=provider("Reconcile", scaler).service_token,
             resource_type=RECONCILE_RESOURCE_TYPE,
-            properties={**properties, "TemplateCopies": dict(template_copies),
-                        "ComponentsFingerprint": components_fingerprint},
+            properties={
+                **properties,
+                "TemplateCopies": dict(template_copies),
+                "ComponentsFingerprint": components_fingerprint,
+            },
         )
 
 

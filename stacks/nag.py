@@ -39,8 +39,7 @@ def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
     Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
 
 
-def acknowledge_wildcard_resources(construct: IConstruct, arns: Iterable[str],
-                                   reason: str) -> None:
+def acknowledge_wildcard_resources(construct: IConstruct, arns: Iterable[str], reason: str) -> None:
     """Acknowledge ``AwsSolutions-IAM5`` for each wildcard resource ARN in ``arns``."""
     stack = Stack.of(construct)
     for arn in arns:

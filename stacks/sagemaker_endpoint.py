@@ -63,19 +63,27 @@ def _container(model: Model, image_uri: str) -> sagemaker.CfnModel.ContainerDefi
     if model.model_data_url is None:
         # The LMI container downloads HF_MODEL_ID itself: a deploy needs no bucket.
         return sagemaker.CfnModel.ContainerDefinitionProperty(
-            image=image_uri, environment=dict(model.environment))
+            image=image_uri, environment=dict(model.environment)
+        )
     if model.model_data_url.endswith(".tar.gz"):
         return sagemaker.CfnModel.ContainerDefinitionProperty(
-            image=image_uri, environment=dict(model.environment),
-            model_data_url=model.model_data_url)
+            image=image_uri,
+            environment=dict(model.environment),
+            model_data_url=model.model_data_url,
+        )
     # An S3 prefix of uncompressed files (what LMI loads fastest): SageMaker copies it to
     # /opt/ml/model without unpacking.
     return sagemaker.CfnModel.ContainerDefinitionProperty(
-        image=image_uri, environment=dict(model.environment),
+        image=image_uri,
+        environment=dict(model.environment),
         model_data_source=sagemaker.CfnModel.ModelDataSourceProperty(
             s3_data_source=sagemaker.CfnModel.S3DataSourceProperty(
                 s3_uri=model.model_data_url.rstrip("/") + "/",
-                s3_data_type="S3Prefix", compression_type="None")))
+                s3_data_type="S3Prefix",
+                compression_type="None",
+            )
+        ),
+    )
 
 
 class SageMakerEndpoint(Construct):
@@ -87,8 +95,9 @@ class SageMakerEndpoint(Construct):
     these change, which is when the reconcile hook must run (see ``stacks.lifecycle``).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, endpoint: Endpoint,
-                 images: Mapping[str, str]) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, endpoint: Endpoint, images: Mapping[str, str]
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.endpoint_name = endpoint.name
@@ -98,7 +107,8 @@ class SageMakerEndpoint(Construct):
         self.models: dict[str, sagemaker.CfnModel] = {}
         for model in endpoint.models:
             cfn_model = sagemaker.CfnModel(
-                self, f"Model-{model.name}",
+                self,
+                f"Model-{model.name}",
                 model_name=model.model_resource_name,
                 execution_role_arn=self.role.role_arn,
                 primary_container=_container(model, images[model.component_name]),
@@ -110,41 +120,49 @@ class SageMakerEndpoint(Construct):
             cfn_model.node.add_dependency(self.role_policy)
             if model.model_data_url is None:
                 acknowledge(
-                    cfn_model, "AwsSolutions-SM3",
+                    cfn_model,
+                    "AwsSolutions-SM3",
                     "The LMI container downloads HF_MODEL_ID from the Hugging Face Hub, "
-                    "which needs network access; models with s3_uri run network-isolated.")
+                    "which needs network access; models with s3_uri run network-isolated.",
+                )
             acknowledge(
-                cfn_model, "AwsSolutions-SM1",
+                cfn_model,
+                "AwsSolutions-SM1",
                 "No VPC is configured: the fleet file has no network settings and the "
-                "LMI container reaches the model hub over SageMaker's managed network.")
+                "LMI container reaches the model hub over SageMaker's managed network.",
+            )
             self.models[model.name] = cfn_model
 
         publish_s = min(m.scaling.metric_publish_frequency_s for m in endpoint.models)
         policy = endpoint.scale_in_policy
         self.config = sagemaker.CfnEndpointConfig(
-            self, "Config",
+            self,
+            "Config",
             execution_role_arn=self.role.role_arn,
-            production_variants=[sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                variant_name=endpoint.variant_name,
-                instance_type=endpoint.instance_type,
-                # Inference-component endpoints start with at least one instance even when
-                # managed scaling may later release them all (MinInstanceCount 0).
-                initial_instance_count=max(1, endpoint.min_instances),
-                managed_instance_scaling=(
-                    sagemaker.CfnEndpointConfig.ManagedInstanceScalingProperty(
-                        status="ENABLED",
-                        min_instance_count=endpoint.min_instances,
-                        max_instance_count=endpoint.max_instances,
-                        scale_in_policy=sagemaker.CfnEndpointConfig.ScaleInPolicyProperty(
-                            strategy=policy.strategy,
-                            cooldown_in_minutes=policy.cooldown_minutes,
-                            maximum_step_size=policy.maximum_step_size,
-                        ),
-                    )
-                ),
-                routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
-                    routing_strategy="LEAST_OUTSTANDING_REQUESTS"),
-            )],
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name=endpoint.variant_name,
+                    instance_type=endpoint.instance_type,
+                    # Inference-component endpoints start with at least one instance even when
+                    # managed scaling may later release them all (MinInstanceCount 0).
+                    initial_instance_count=max(1, endpoint.min_instances),
+                    managed_instance_scaling=(
+                        sagemaker.CfnEndpointConfig.ManagedInstanceScalingProperty(
+                            status="ENABLED",
+                            min_instance_count=endpoint.min_instances,
+                            max_instance_count=endpoint.max_instances,
+                            scale_in_policy=sagemaker.CfnEndpointConfig.ScaleInPolicyProperty(
+                                strategy=policy.strategy,
+                                cooldown_in_minutes=policy.cooldown_minutes,
+                                maximum_step_size=policy.maximum_step_size,
+                            ),
+                        )
+                    ),
+                    routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
+                        routing_strategy="LEAST_OUTSTANDING_REQUESTS"
+                    ),
+                )
+            ],
             # ConcurrentRequestsPerCopy every 10 s instead of 60 s: the scale-out alarm can
             # then fire after 2 datapoints, 20 s, instead of 2 minutes.
             metrics_config=sagemaker.CfnEndpointConfig.MetricsConfigProperty(
@@ -154,12 +172,15 @@ class SageMakerEndpoint(Construct):
         )
         self.config.node.add_dependency(self.role_policy)
         acknowledge(
-            self.config, "AwsSolutions-SM2",
+            self.config,
+            "AwsSolutions-SM2",
             "GPU instance types with local NVMe storage (g5, g6, g6e, p4d, p5) reject a "
-            "KmsKeyId on the endpoint config; their instance storage is hardware-encrypted.")
+            "KmsKeyId on the endpoint config; their instance storage is hardware-encrypted.",
+        )
 
         self.endpoint = sagemaker.CfnEndpoint(
-            self, "Endpoint",
+            self,
+            "Endpoint",
             endpoint_name=endpoint.name,
             endpoint_config_name=self.config.attr_endpoint_config_name,
         )
@@ -180,7 +201,8 @@ class SageMakerEndpoint(Construct):
                 "Environment": dict(sorted(model.environment.items())),
             }
             component = sagemaker.CfnInferenceComponent(
-                self, f"Component-{model.name}",
+                self,
+                f"Component-{model.name}",
                 # aws-cdk-lib exposes no name attribute for inference components: the name is
                 # set here and the dependencies are explicit.
                 inference_component_name=model.component_name,
@@ -196,15 +218,18 @@ class SageMakerEndpoint(Construct):
                     ),
                     # A copy placed on a running instance reuses the image and weights there.
                     data_cache_config=sagemaker.CfnInferenceComponent.InferenceComponentDataCacheConfigProperty(
-                        enable_caching=True),
+                        enable_caching=True
+                    ),
                     startup_parameters=sagemaker.CfnInferenceComponent.InferenceComponentStartupParametersProperty(
                         model_data_download_timeout_in_seconds=MODEL_DATA_DOWNLOAD_TIMEOUT_S,
                         container_startup_health_check_timeout_in_seconds=(
-                            CONTAINER_STARTUP_HEALTH_CHECK_TIMEOUT_S),
+                            CONTAINER_STARTUP_HEALTH_CHECK_TIMEOUT_S
+                        ),
                     ),
                 ),
                 runtime_config=sagemaker.CfnInferenceComponent.InferenceComponentRuntimeConfigProperty(
-                    copy_count=model.initial_copies),
+                    copy_count=model.initial_copies
+                ),
             )
             component.add_resource_dependency(self.endpoint)
             component.add_resource_dependency(self.models[model.name])
@@ -220,51 +245,79 @@ class SageMakerEndpoint(Construct):
             json.dumps(self.component_properties, sort_keys=True).encode()
         ).hexdigest()[:16]
         self.component_arns = [
-            sagemaker_arn(stack, "inference-component", m.component_name)
-            for m in endpoint.models
+            sagemaker_arn(stack, "inference-component", m.component_name) for m in endpoint.models
         ]
         self.endpoint_arn = sagemaker_arn(stack, "endpoint", endpoint.name)
 
     def _execution_role(self, endpoint: Endpoint, images: Mapping[str, str]) -> iam.Role:
         """The role SageMaker assumes: pull its images, read its weights, write its logs."""
         stack = Stack.of(self)
-        role = iam.Role(self, "ExecutionRole",
-                        assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-                        description=f"SageMaker execution role of endpoint {endpoint.name}")
-        repositories = sorted({ecr_repository(u) for u in images.values()},
-                              key=lambda r: (r.account, r.region, r.name))
-        role.add_to_policy(iam.PolicyStatement(
-            sid="PullImages",
-            actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
-                     "ecr:BatchCheckLayerAvailability"],
-            resources=[f"arn:{stack.partition}:ecr:{r.region}:{r.account}:repository/{r.name}"
-                       for r in repositories],
-        ))
-        role.add_to_policy(iam.PolicyStatement(
-            sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+        role = iam.Role(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"SageMaker execution role of endpoint {endpoint.name}",
+        )
+        repositories = sorted(
+            {ecr_repository(u) for u in images.values()},
+            key=lambda r: (r.account, r.region, r.name),
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PullImages",
+                actions=[
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability",
+                ],
+                resources=[
+                    f"arn:{stack.partition}:ecr:{r.region}:{r.account}:repository/{r.name}"
+                    for r in repositories
+                ],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+            )
+        )
         log_groups = [
-            stack.format_arn(service="logs", resource="log-group",
-                             resource_name=f"/aws/sagemaker/{kind}/{name}:*",
-                             arn_format=ArnFormat.COLON_RESOURCE_NAME)
+            stack.format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=f"/aws/sagemaker/{kind}/{name}:*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
             for kind, name in [("Endpoints", endpoint.name)]
             + [("InferenceComponents", m.component_name) for m in endpoint.models]
         ]
-        role.add_to_policy(iam.PolicyStatement(
-            sid="WriteLogs",
-            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                     "logs:DescribeLogStreams"],
-            resources=log_groups,
-        ))
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteLogs",
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
+                resources=log_groups,
+            )
+        )
         acknowledgments = [
-            ("AwsSolutions-IAM5[Resource::*]",
-             "ecr:GetAuthorizationToken has no resource-level permission; pulls themselves are "
-             "limited to the image repositories in PullImages."),
+            (
+                "AwsSolutions-IAM5[Resource::*]",
+                "ecr:GetAuthorizationToken has no resource-level permission; pulls themselves are "
+                "limited to the image repositories in PullImages.",
+            ),
         ]
         for arn in log_groups:
-            acknowledgments.append((
-                f"AwsSolutions-IAM5[Resource::{nag_arn(stack, arn)}]",
-                "Log streams are created by SageMaker with generated names inside this "
-                "endpoint's own log group."))
+            acknowledgments.append(
+                (
+                    f"AwsSolutions-IAM5[Resource::{nag_arn(stack, arn)}]",
+                    "Log streams are created by SageMaker with generated names inside this "
+                    "endpoint's own log group.",
+                )
+            )
         for model in endpoint.models:
             if model.model_data_url is None:
                 continue
@@ -272,16 +325,26 @@ class SageMakerEndpoint(Construct):
             assert s3 is not None  # validated by config.fleet
             prefix = s3["prefix"]
             object_arn = f"arn:{stack.partition}:s3:::{s3['bucket']}/{prefix}*"
-            role.add_to_policy(iam.PolicyStatement(
-                sid=f"ReadWeights{len(acknowledgments)}", actions=["s3:GetObject"],
-                resources=[object_arn]))
-            role.add_to_policy(iam.PolicyStatement(
-                actions=["s3:ListBucket"], resources=[f"arn:{stack.partition}:s3:::{s3['bucket']}"],
-                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}}))
-            acknowledgments.append((
-                f"AwsSolutions-IAM5[Resource::{nag_arn(stack, object_arn)}]",
-                f"Model {model.name} reads every object under its weights prefix."))
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    sid=f"ReadWeights{len(acknowledgments)}",
+                    actions=["s3:GetObject"],
+                    resources=[object_arn],
+                )
+            )
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket"],
+                    resources=[f"arn:{stack.partition}:s3:::{s3['bucket']}"],
+                    conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+                )
+            )
+            acknowledgments.append(
+                (
+                    f"AwsSolutions-IAM5[Resource::{nag_arn(stack, object_arn)}]",
+                    f"Model {model.name} reads every object under its weights prefix.",
+                )
+            )
         for rule_id, reason in acknowledgments:
             acknowledge(role, rule_id, reason)
         return role
-

@@ -36,16 +36,25 @@ def _stack_line(cloud_assembly: Path | None, stack: str) -> str:
     size_bytes = template.stat().st_size
     resources = json.loads(template.read_text())["Resources"]
     kinds = Counter(r["Type"] for r in resources.values())
-    return (f"{stack}: {len(resources)} resources (limit {MAX_RESOURCES}), "
-            f"{size_bytes / 1000:.0f} kB template (limit {MAX_TEMPLATE_BYTES // 1000} kB); "
-            f"{kinds['AWS::Lambda::Function']} functions, {kinds['AWS::CloudWatch::Alarm']} "
-            "alarms")
+    return (
+        f"{stack}: {len(resources)} resources (limit {MAX_RESOURCES}), "
+        f"{size_bytes / 1000:.0f} kB template (limit {MAX_TEMPLATE_BYTES // 1000} kB); "
+        f"{kinds['AWS::Lambda::Function']} functions, {kinds['AWS::CloudWatch::Alarm']} "
+        "alarms"
+    )
 
 
-def _model_lines(endpoint: Endpoint, model: Model, spec: ScalingSpec, image_uri: str,
-                 ) -> list[str]:
-    source = (f"HF_MODEL_ID {model.hf_model_id} (downloaded by the container)"
-              if model.hf_model_id else f"weights {model.model_data_url}")
+def _model_lines(
+    endpoint: Endpoint,
+    model: Model,
+    spec: ScalingSpec,
+    image_uri: str,
+) -> list[str]:
+    source = (
+        f"HF_MODEL_ID {model.hf_model_id} (downloaded by the container)"
+        if model.hf_model_id
+        else f"weights {model.model_data_url}"
+    )
     ready = spec.ready_s
     lines = [
         f"    inference component {model.component_name}",
@@ -66,13 +75,18 @@ def _model_lines(endpoint: Endpoint, model: Model, spec: ScalingSpec, image_uri:
             f"        {plan.name:<40} {plan.metric} {plan.statistic} {plan.symbol} "
             f"{plan.threshold:g}, "
             f"{w.datapoints} of {w.evaluation_periods} x {w.period_s} s "
-            f"(fires >= {plan.detects_within_s} s after the condition starts)")
+            f"(fires >= {plan.detects_within_s} s after the condition starts)"
+        )
     return lines
 
 
-def render(fleet: Fleet, *, cloud_assembly: Path | None = None,
-           spec_for: Callable[[Endpoint, Model], ScalingSpec] = scaling_spec,
-           image_for: Callable[[Model, str], str] = default_image_for) -> str:
+def render(
+    fleet: Fleet,
+    *,
+    cloud_assembly: Path | None = None,
+    spec_for: Callable[[Endpoint, Model], ScalingSpec] = scaling_spec,
+    image_for: Callable[[Model, str], str] = default_image_for,
+) -> str:
     """The summary text of ``fleet`` (with stack sizes when ``cloud_assembly`` is given)."""
     high_res = sum(1 for m in fleet.models for p in alarm_plans(m) if p.window.period_s < 60)
     alarms = sum(len(alarm_plans(m)) for m in fleet.models)
@@ -83,8 +97,7 @@ def render(fleet: Fleet, *, cloud_assembly: Path | None = None,
         "",
         "Stacks:",
         f"  {_stack_line(cloud_assembly, CONTROL_PLANE_STACK)}",
-        *(f"  {_stack_line(cloud_assembly, endpoint_stack_name(e.name))}"
-          for e in fleet.endpoints),
+        *(f"  {_stack_line(cloud_assembly, endpoint_stack_name(e.name))}" for e in fleet.endpoints),
         "",
     ]
     for endpoint in fleet.endpoints:
@@ -99,8 +112,9 @@ def render(fleet: Fleet, *, cloud_assembly: Path | None = None,
             f"scale-in {policy.strategy} after {policy.cooldown_minutes} min",
         ]
         for model in endpoint.models:
-            lines += _model_lines(endpoint, model, spec_for(endpoint, model),
-                                  image_for(model, fleet.region))
+            lines += _model_lines(
+                endpoint, model, spec_for(endpoint, model), image_for(model, fleet.region)
+            )
         lines.append("")
     lines += [
         "Control plane per endpoint: scaler, cache tracker and cleanup functions, a",
@@ -115,11 +129,17 @@ def render(fleet: Fleet, *, cloud_assembly: Path | None = None,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fleet", default="config/fleet.yaml")
-    parser.add_argument("--cloud-assembly", type=Path, default=Path("cdk.out"),
-                        help="synth output to read stack sizes from (default: cdk.out)")
-    parser.add_argument("--gates-passed", action="store_true",
-                        help="say that the synth's gates passed (make demo passes it after "
-                        "make synth succeeded)")
+    parser.add_argument(
+        "--cloud-assembly",
+        type=Path,
+        default=Path("cdk.out"),
+        help="synth output to read stack sizes from (default: cdk.out)",
+    )
+    parser.add_argument(
+        "--gates-passed",
+        action="store_true",
+        help="say that the synth's gates passed (make demo passes it after make synth succeeded)",
+    )
     args = parser.parse_args(argv)
     try:
         fleet = load_fleet(args.fleet)

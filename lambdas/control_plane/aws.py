@@ -16,11 +16,24 @@ MAX_SQS_DELAY_S = 900  # SQS DelaySeconds ceiling
 
 # Error codes that mean "slow down" on the services the control plane calls.
 # SQS's is RequestThrottled (SendMessage when the queue's request rate is exceeded).
-THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException",
-                              "RequestLimitExceeded", "ProvisionedThroughputExceededException",
-                              "RequestThrottled"})
-CAPACITY_CODES = frozenset({"ResourceLimitExceeded", "InsufficientCapacity",
-                            "InsufficientInstanceCapacity", "ServiceQuotaExceededException"})
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "RequestThrottled",
+    }
+)
+CAPACITY_CODES = frozenset(
+    {
+        "ResourceLimitExceeded",
+        "InsufficientCapacity",
+        "InsufficientInstanceCapacity",
+        "ServiceQuotaExceededException",
+    }
+)
 
 
 class AwsFault(Exception):
@@ -63,7 +76,8 @@ def classify(error: Exception) -> Exception:
     if code == "ValidationException" and ("in-progress" in lowered or "in progress" in lowered):
         return Busy(code, message)
     if code in ("ValidationException", "ResourceNotFound", "ResourceNotFoundException") and (
-            "could not find" in lowered or "not found" in lowered or "does not exist" in lowered):
+        "could not find" in lowered or "not found" in lowered or "does not exist" in lowered
+    ):
         return NotFound(code, message)
     return error
 
@@ -79,8 +93,9 @@ def client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "max_attempts": 3},
-                    connect_timeout=3, read_timeout=10)
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10
+    )
     return boto3.client(service, config=config)
 
 
@@ -110,14 +125,21 @@ class ComponentObservation:
 def describe_component(sagemaker: Any, name: str) -> ComponentObservation:
     raw = _call(sagemaker.describe_inference_component, InferenceComponentName=name)
     runtime = raw.get("RuntimeConfig") or {}
-    return ComponentObservation(name, raw["EndpointName"], raw["InferenceComponentStatus"],
-                                int(runtime.get("DesiredCopyCount", 0)),
-                                int(runtime.get("CurrentCopyCount", 0)))
+    return ComponentObservation(
+        name,
+        raw["EndpointName"],
+        raw["InferenceComponentStatus"],
+        int(runtime.get("DesiredCopyCount", 0)),
+        int(runtime.get("CurrentCopyCount", 0)),
+    )
 
 
 def set_copy_count(sagemaker: Any, name: str, copies: int) -> None:
-    _call(sagemaker.update_inference_component_runtime_config, InferenceComponentName=name,
-          DesiredRuntimeConfig={"CopyCount": copies})
+    _call(
+        sagemaker.update_inference_component_runtime_config,
+        InferenceComponentName=name,
+        DesiredRuntimeConfig={"CopyCount": copies},
+    )
 
 
 @dataclass(frozen=True)
@@ -133,9 +155,12 @@ def describe_endpoint(sagemaker: Any, name: str) -> EndpointObservation:
     variants = raw.get("ProductionVariants") or [{}]
     current = variants[0].get("CurrentInstanceCount")
     desired = variants[0].get("DesiredInstanceCount")
-    return EndpointObservation(name, raw.get("EndpointStatus", ""),
-                               int(current) if current is not None else None,
-                               int(desired) if desired is not None else None)
+    return EndpointObservation(
+        name,
+        raw.get("EndpointStatus", ""),
+        int(current) if current is not None else None,
+        int(desired) if desired is not None else None,
+    )
 
 
 # --- CloudWatch --------------------------------------------------------------------------
@@ -169,17 +194,28 @@ def read_alarm(cloudwatch: Any, alarm_name: str, now: float) -> AlarmReading | N
     query = {
         "Id": "m",
         "MetricStat": {
-            "Metric": {"Namespace": alarm["Namespace"], "MetricName": alarm["MetricName"],
-                       "Dimensions": alarm.get("Dimensions", [])},
-            "Period": period_s, "Stat": stat,
+            "Metric": {
+                "Namespace": alarm["Namespace"],
+                "MetricName": alarm["MetricName"],
+                "Dimensions": alarm.get("Dimensions", []),
+            },
+            "Period": period_s,
+            "Stat": stat,
         },
     }
     try:
-        result = _call(cloudwatch.get_metric_data, MetricDataQueries=[query],
-                       StartTime=end - timedelta(seconds=period_s * periods + METRIC_LAG_S),
-                       EndTime=end, ScanBy="TimestampAscending")
-        values = result["MetricDataResults"][0].get("Values", []) if result.get(
-            "MetricDataResults") else []
+        result = _call(
+            cloudwatch.get_metric_data,
+            MetricDataQueries=[query],
+            StartTime=end - timedelta(seconds=period_s * periods + METRIC_LAG_S),
+            EndTime=end,
+            ScanBy="TimestampAscending",
+        )
+        values = (
+            result["MetricDataResults"][0].get("Values", [])
+            if result.get("MetricDataResults")
+            else []
+        )
         values = values[-periods:]
     except AwsFault:
         values = []  # the state is what matters; missing numbers are handled by decide

@@ -49,8 +49,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     reset(cfg.endpoint)
     parsed = parse_eventbridge(event, COMPONENT_CALLS)
     bind(event_id=parsed.event_id)
-    store = StateStore(aws.client("dynamodb"), cfg.table_name, cfg.endpoint,
-                       cfg.history_ttl_days)
+    store = StateStore(aws.client("dynamodb"), cfg.table_name, cfg.endpoint, cfg.history_ttl_days)
     if isinstance(parsed, EndpointStateEvent):
         return _endpoint_state(parsed, cfg, store)
     if isinstance(parsed, ApiCallEvent):
@@ -58,11 +57,12 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     return _poll(parsed, cfg, store)
 
 
-def _endpoint_state(event: EndpointStateEvent, cfg: Settings, store: StateStore
-                    ) -> dict[str, Any]:
+def _endpoint_state(event: EndpointStateEvent, cfg: Settings, store: StateStore) -> dict[str, Any]:
     if event.endpoint != cfg.endpoint:
-        raise ForeignEndpoint(f"state change of endpoint {event.endpoint!r} reached "
-                              f"{cfg.endpoint!r}'s tracker; nothing changed")
+        raise ForeignEndpoint(
+            f"state change of endpoint {event.endpoint!r} reached "
+            f"{cfg.endpoint!r}'s tracker; nothing changed"
+        )
     if event.status.upper() == "DELETING":
         # Cleanup owns the end of an endpoint; writing now could outlive its purge.
         return {"action": "ignored", "status": event.status}
@@ -72,8 +72,10 @@ def _endpoint_state(event: EndpointStateEvent, cfg: Settings, store: StateStore
 
 def _api_call(event: ApiCallEvent, cfg: Settings, store: StateStore) -> dict[str, Any]:
     if event.endpoint is not None and event.endpoint != cfg.endpoint:
-        raise ForeignEndpoint(f"{event.event_name} on endpoint {event.endpoint!r} reached "
-                              f"{cfg.endpoint!r}'s tracker; nothing changed")
+        raise ForeignEndpoint(
+            f"{event.event_name} on endpoint {event.endpoint!r} reached "
+            f"{cfg.endpoint!r}'s tracker; nothing changed"
+        )
     if event.component is None:
         return {"action": "observed", "components": observe_all(cfg, store)}
     component = cfg.component(event.component)
@@ -81,14 +83,22 @@ def _api_call(event: ApiCallEvent, cfg: Settings, store: StateStore) -> dict[str
     if event.error_code:
         return {"action": "ignored", "error_code": event.error_code}
     if event.event_name == "DeleteInferenceComponent":
-        store.observe(f"COMPONENT#{component.name}", {
-            "observed_status": "Deleted", "observed_desired": 0, "observed_current": 0,
-            "observed_at": clock.now()})
+        store.observe(
+            f"COMPONENT#{component.name}",
+            {
+                "observed_status": "Deleted",
+                "observed_desired": 0,
+                "observed_current": 0,
+                "observed_at": clock.now(),
+            },
+        )
         return {"action": "deleted", "component": component.name}
     sagemaker = aws.client("sagemaker")
     instances = _instances(sagemaker, cfg.endpoint)
-    return {"action": "observed",
-            "components": [observe(cfg, store, component, instances, sagemaker)]}
+    return {
+        "action": "observed",
+        "components": [observe(cfg, store, component, instances, sagemaker)],
+    }
 
 
 def _poll(event: ScheduledEvent, cfg: Settings, store: StateStore) -> dict[str, Any]:
@@ -126,8 +136,9 @@ def observe_all(cfg: Settings, store: StateStore) -> list[dict[str, Any]]:
     return [observe(cfg, store, c, instances, sagemaker) for c in cfg.components.values()]
 
 
-def observe(cfg: Settings, store: StateStore, component: Component, instances: int | None,
-            sagemaker: Any) -> dict[str, Any]:
+def observe(
+    cfg: Settings, store: StateStore, component: Component, instances: int | None, sagemaker: Any
+) -> dict[str, Any]:
     """One look at ``component``: record it, advance cache states, close a pending scale-out."""
     now = clock.now()
     try:
@@ -137,12 +148,22 @@ def observe(cfg: Settings, store: StateStore, component: Component, instances: i
         # leave rows behind (the scaler reads a missing cache row as "not known").
         return {"component": component.name, "status": "absent"}
     if observed.endpoint != cfg.endpoint:
-        raise ForeignEndpoint(f"inference component {component.name!r} belongs to endpoint "
-                              f"{observed.endpoint!r}, not {cfg.endpoint!r}; nothing changed")
-    emit(contract.METRIC_DESIRED_COPIES, observed.desired_copies, endpoint=cfg.endpoint,
-         component=component.name)
-    emit(contract.METRIC_CURRENT_COPIES, observed.current_copies, endpoint=cfg.endpoint,
-         component=component.name)
+        raise ForeignEndpoint(
+            f"inference component {component.name!r} belongs to endpoint "
+            f"{observed.endpoint!r}, not {cfg.endpoint!r}; nothing changed"
+        )
+    emit(
+        contract.METRIC_DESIRED_COPIES,
+        observed.desired_copies,
+        endpoint=cfg.endpoint,
+        component=component.name,
+    )
+    emit(
+        contract.METRIC_CURRENT_COPIES,
+        observed.current_copies,
+        endpoint=cfg.endpoint,
+        component=component.name,
+    )
     image_row = store.get(f"IMAGE#{component.image}")
     image_was_cached = bool(image_row and image_row.get("state") == "cached")
     if observed.current_copies >= 1:
@@ -154,15 +175,21 @@ def observe(cfg: Settings, store: StateStore, component: Component, instances: i
     for key, name in (("IMAGE", component.image), ("MODEL", component.model)):
         _advance(store, f"{key}#{name}", cache_state, now)
     values: dict[str, Any] = {
-        "observed_status": observed.status, "observed_desired": observed.desired_copies,
-        "observed_current": observed.current_copies, "observed_at": now}
+        "observed_status": observed.status,
+        "observed_desired": observed.desired_copies,
+        "observed_current": observed.current_copies,
+        "observed_at": now,
+    }
     if instances is not None:
         values["observed_instances"] = instances
     store.observe(f"COMPONENT#{component.name}", values)
-    result: dict[str, Any] = {"component": component.name, "status": observed.status,
-                              "desired_copies": observed.desired_copies,
-                              "current_copies": observed.current_copies,
-                              "cache_state": cache_state}
+    result: dict[str, Any] = {
+        "component": component.name,
+        "status": observed.status,
+        "desired_copies": observed.desired_copies,
+        "current_copies": observed.current_copies,
+        "cache_state": cache_state,
+    }
     state = store.load_component(component.name)
     finished = _finish_scale_out(cfg, store, state, observed, instances, image_was_cached, now)
     if finished:
@@ -199,9 +226,15 @@ def observed_path(state: ComponentState, instances: int | None, image_was_cached
     return state.pending_path or ("cached" if image_was_cached else "uncached")
 
 
-def _finish_scale_out(cfg: Settings, store: StateStore, state: ComponentState,
-                      observed: aws.ComponentObservation, instances: int | None,
-                      image_was_cached: bool, now: float) -> dict[str, Any] | None:
+def _finish_scale_out(
+    cfg: Settings,
+    store: StateStore,
+    state: ComponentState,
+    observed: aws.ComponentObservation,
+    instances: int | None,
+    image_was_cached: bool,
+    now: float,
+) -> dict[str, Any] | None:
     if state.pending_target is None or state.pending_since is None:
         return None
     if observed.current_copies < state.pending_target:
@@ -212,16 +245,35 @@ def _finish_scale_out(cfg: Settings, store: StateStore, state: ComponentState,
     remembered = seconds if old is None else old + READY_SMOOTHING * (seconds - old)
     try:
         # Conditional on the version: a newer scale-out recorded meanwhile keeps its pending.
-        store.commit_component(state.name, state.version, {f"ready_s_{path}": remembered},
-                               ("pending_since", "pending_target", "pending_path",
-                                "pending_instances"))
+        store.commit_component(
+            state.name,
+            state.version,
+            {f"ready_s_{path}": remembered},
+            ("pending_since", "pending_target", "pending_path", "pending_instances"),
+        )
     except Conflict:
         return None
-    store.put_history("SCALEOUT", state.pending_since, state.name, {
-        "seconds": seconds, "path": path, "target_copies": state.pending_target,
-        "observed_at": now})
-    emit(contract.METRIC_SCALE_OUT_SECONDS, seconds, "Seconds", endpoint=cfg.endpoint,
-         component=state.name, path=path)
-    logger.info("scale-out finished", extra={"seconds": seconds, "path": path,
-                                             "target_copies": state.pending_target})
+    store.put_history(
+        "SCALEOUT",
+        state.pending_since,
+        state.name,
+        {
+            "seconds": seconds,
+            "path": path,
+            "target_copies": state.pending_target,
+            "observed_at": now,
+        },
+    )
+    emit(
+        contract.METRIC_SCALE_OUT_SECONDS,
+        seconds,
+        "Seconds",
+        endpoint=cfg.endpoint,
+        component=state.name,
+        path=path,
+    )
+    logger.info(
+        "scale-out finished",
+        extra={"seconds": seconds, "path": path, "target_copies": state.pending_target},
+    )
     return {"seconds": seconds, "path": path, "target_copies": state.pending_target}

@@ -42,13 +42,17 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         if resource.request_type != "Delete":
             return {"PhysicalResourceId": physical_id, "Data": {"RowsDeleted": "0"}}
         done = purge(cfg)
-        return {"PhysicalResourceId": physical_id,
-                "Data": {"RowsDeleted": str(done["rows_deleted"]), "Queue": done["queue"]}}
+        return {
+            "PhysicalResourceId": physical_id,
+            "Data": {"RowsDeleted": str(done["rows_deleted"]), "Queue": done["queue"]},
+        }
     parsed = parse_eventbridge(event, DELETE_CALLS)
     bind(event_id=parsed.event_id)
     if isinstance(parsed, ScheduledEvent):
-        raise EventError("cleanup acts on endpoint deletion only: a SageMaker Endpoint State "
-                         "Change, a CloudTrail DeleteEndpoint or the Cleanup custom resource")
+        raise EventError(
+            "cleanup acts on endpoint deletion only: a SageMaker Endpoint State "
+            "Change, a CloudTrail DeleteEndpoint or the Cleanup custom resource"
+        )
     if isinstance(parsed, EndpointStateEvent):
         _check(parsed.endpoint, cfg, "endpoint state change")
         if parsed.status.upper() != "DELETING":
@@ -63,14 +67,14 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
 
 def _check(endpoint: str | None, cfg: Settings, what: str) -> None:
     if endpoint != cfg.endpoint:
-        raise ForeignEndpoint(f"{what} for endpoint {endpoint!r} reached {cfg.endpoint!r}'s "
-                              "cleanup; nothing changed")
+        raise ForeignEndpoint(
+            f"{what} for endpoint {endpoint!r} reached {cfg.endpoint!r}'s cleanup; nothing changed"
+        )
 
 
 def purge(cfg: Settings) -> dict[str, Any]:
     """Delete this endpoint's rows and pending re-evaluations; safe to repeat."""
-    store = StateStore(aws.client("dynamodb"), cfg.table_name, cfg.endpoint,
-                       cfg.history_ttl_days)
+    store = StateStore(aws.client("dynamodb"), cfg.table_name, cfg.endpoint, cfg.history_ttl_days)
     queue = aws.purge_queue(aws.client("sqs"), cfg.queue_url)
     rows = store.purge()
     logger.info("endpoint state purged", extra={"rows_deleted": rows, "queue": queue})

@@ -136,9 +136,17 @@ class Snapshot:
     image_cached: bool | None = None  # has this endpoint run the image before
 
 
-def snapshot(trigger: Trigger, in_alarm: bool, datapoints: Sequence[float], desired_copies: int,
-             current_copies: int, *, free_copy_slots: int | None = None,
-             instances: int | None = None, image_cached: bool | None = None) -> Snapshot:
+def snapshot(
+    trigger: Trigger,
+    in_alarm: bool,
+    datapoints: Sequence[float],
+    desired_copies: int,
+    current_copies: int,
+    *,
+    free_copy_slots: int | None = None,
+    instances: int | None = None,
+    image_cached: bool | None = None,
+) -> Snapshot:
     """The decision's inputs from the alarm window's datapoints (oldest first, missing ones
     left out) and the copy counts; the scaler and the simulator both build theirs here.
 
@@ -154,11 +162,18 @@ def snapshot(trigger: Trigger, in_alarm: bool, datapoints: Sequence[float], desi
         concurrency, failures = None, (max(datapoints) if datapoints else None)
     else:
         concurrency = datapoints[-1] if datapoints else None
-    return Snapshot(trigger=trigger, alarm_in_alarm=in_alarm, concurrency_per_copy=concurrency,
-                    datapoints=len(datapoints), desired_copies=desired_copies,
-                    current_copies=current_copies, no_capacity_failures=failures,
-                    free_copy_slots=free_copy_slots, instances=instances,
-                    image_cached=image_cached)
+    return Snapshot(
+        trigger=trigger,
+        alarm_in_alarm=in_alarm,
+        concurrency_per_copy=concurrency,
+        datapoints=len(datapoints),
+        desired_copies=desired_copies,
+        current_copies=current_copies,
+        no_capacity_failures=failures,
+        free_copy_slots=free_copy_slots,
+        instances=instances,
+        image_cached=image_cached,
+    )
 
 
 @dataclass(frozen=True)
@@ -215,9 +230,9 @@ def step_copies(value: float, serving: int, spec: ScalingSpec) -> int:
     return max(1, math.ceil(serving * percent / 100))
 
 
-def place(new_copies: int, snapshot: Snapshot, spec: ScalingSpec, history: History) -> tuple[
-    Placement, float | None
-]:
+def place(
+    new_copies: int, snapshot: Snapshot, spec: ScalingSpec, history: History
+) -> tuple[Placement, float | None]:
     """Where ``new_copies`` land and when the last of them serves.
 
     Free slots on running instances come first (the data cache makes them fastest); the rest
@@ -243,18 +258,34 @@ def decide(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float) 
     """The copy count ``spec.component`` should have now, and why."""
     desired = snapshot.desired_copies
     if not snapshot.alarm_in_alarm:
-        return Decision(desired, desired, Reason.ALARM_NOT_IN_ALARM, True,
-                        detail="alarm left ALARM: stop re-evaluating")
+        return Decision(
+            desired,
+            desired,
+            Reason.ALARM_NOT_IN_ALARM,
+            True,
+            detail="alarm left ALARM: stop re-evaluating",
+        )
     if desired != clamp(desired, spec):
         if clamp(desired, spec) < desired and not history.complete:
             # A clamp down is a scale-in: it fails closed like one, since without the table
             # it could not be recorded and its cooldown would be lost.
-            return Decision(desired, desired, Reason.STATE_UNAVAILABLE, False,
-                            reevaluate_after_s=spec.scale_in_cooldown_s,
-                            detail=f"desired {desired} above max_copies {spec.max_copies} but "
-                                   "history unreadable: never scale in blind")
-        return _out(clamp(desired, spec), snapshot, spec, history, Reason.OUT_OF_BOUNDS,
-                    f"desired {desired} outside {spec.min_copies}..{spec.max_copies}")
+            return Decision(
+                desired,
+                desired,
+                Reason.STATE_UNAVAILABLE,
+                False,
+                reevaluate_after_s=spec.scale_in_cooldown_s,
+                detail=f"desired {desired} above max_copies {spec.max_copies} but "
+                "history unreadable: never scale in blind",
+            )
+        return _out(
+            clamp(desired, spec),
+            snapshot,
+            spec,
+            history,
+            Reason.OUT_OF_BOUNDS,
+            f"desired {desired} outside {spec.min_copies}..{spec.max_copies}",
+        )
     if snapshot.trigger is Trigger.FROM_ZERO:
         return _from_zero(snapshot, spec, history)
     if snapshot.trigger is Trigger.SCALE_OUT:
@@ -262,34 +293,65 @@ def decide(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float) 
     return _scale_in(snapshot, spec, history, now)
 
 
-def _out(target: int, snapshot: Snapshot, spec: ScalingSpec, history: History, reason: Reason,
-         detail: str) -> Decision:
+def _out(
+    target: int,
+    snapshot: Snapshot,
+    spec: ScalingSpec,
+    history: History,
+    reason: Reason,
+    detail: str,
+) -> Decision:
     placement, ready_s = place(target - snapshot.desired_copies, snapshot, spec, history)
-    return Decision(target, snapshot.desired_copies, reason, True, ready_s, placement,
-                    spec.scale_out_cooldown_s, detail)
+    return Decision(
+        target,
+        snapshot.desired_copies,
+        reason,
+        True,
+        ready_s,
+        placement,
+        spec.scale_out_cooldown_s,
+        detail,
+    )
 
 
 def _from_zero(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decision:
     desired = snapshot.desired_copies
     if desired > 0:
-        return Decision(desired, desired, Reason.IN_FLIGHT, True,
-                        reevaluate_after_s=spec.scale_out_cooldown_s,
-                        detail=f"{desired} copies already asked for")
+        return Decision(
+            desired,
+            desired,
+            Reason.IN_FLIGHT,
+            True,
+            reevaluate_after_s=spec.scale_out_cooldown_s,
+            detail=f"{desired} copies already asked for",
+        )
     if snapshot.no_capacity_failures is not None and snapshot.no_capacity_failures <= 0:
-        return Decision(desired, desired, Reason.WITHIN_TARGET, True,
-                        detail="no NoCapacityInvocationFailures")
+        return Decision(
+            desired, desired, Reason.WITHIN_TARGET, True, detail="no NoCapacityInvocationFailures"
+        )
     target = clamp(max(spec.from_zero_copies, 1), spec)
-    return _out(target, snapshot, spec, history, Reason.SCALE_FROM_ZERO,
-                f"no copy and {snapshot.no_capacity_failures} failed invocations")
+    return _out(
+        target,
+        snapshot,
+        spec,
+        history,
+        Reason.SCALE_FROM_ZERO,
+        f"no copy and {snapshot.no_capacity_failures} failed invocations",
+    )
 
 
 def _scale_out(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decision:
     desired = snapshot.desired_copies
     value = snapshot.concurrency_per_copy
     if desired >= spec.max_copies:
-        return Decision(desired, desired, Reason.AT_MAX, True,
-                        reevaluate_after_s=spec.scale_out_cooldown_s,
-                        detail=f"at max_copies {spec.max_copies}")
+        return Decision(
+            desired,
+            desired,
+            Reason.AT_MAX,
+            True,
+            reevaluate_after_s=spec.scale_out_cooldown_s,
+            detail=f"at max_copies {spec.max_copies}",
+        )
     serving = max(snapshot.current_copies, 0)
     if value is None:
         # The alarm saw a breach that we cannot read back: fail open with the smallest step.
@@ -298,8 +360,14 @@ def _scale_out(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decis
     else:
         why = f"{value:.2f} per copy over {serving} copies vs threshold {spec.scale_out_threshold}"
     if value < spec.scale_out_threshold and serving > 0:
-        return Decision(desired, desired, Reason.WITHIN_TARGET, True,
-                        reevaluate_after_s=spec.scale_out_cooldown_s, detail=why)
+        return Decision(
+            desired,
+            desired,
+            Reason.WITHIN_TARGET,
+            True,
+            reevaluate_after_s=spec.scale_out_cooldown_s,
+            detail=why,
+        )
     # Demand-sized: what target tracking would ask for. With no copy serving yet the copies
     # already asked for carry the demand once they arrive, so they are the base.
     base = serving if serving > 0 else max(desired, 1)
@@ -314,38 +382,60 @@ def _scale_out(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decis
         target, reason = spec.max_copies, Reason.AT_MAX
     target = clamp(target, spec)
     if target <= desired:
-        return Decision(desired, desired, Reason.IN_FLIGHT, True,
-                        reevaluate_after_s=spec.scale_out_cooldown_s,
-                        detail=f"{why}; {desired} copies already asked for cover {wanted}")
-    return _out(target, snapshot, spec, history, reason,
-                f"{why}; demand needs {needed}, breach step gives {stepped}")
+        return Decision(
+            desired,
+            desired,
+            Reason.IN_FLIGHT,
+            True,
+            reevaluate_after_s=spec.scale_out_cooldown_s,
+            detail=f"{why}; {desired} copies already asked for cover {wanted}",
+        )
+    return _out(
+        target,
+        snapshot,
+        spec,
+        history,
+        reason,
+        f"{why}; demand needs {needed}, breach step gives {stepped}",
+    )
 
 
 def _scale_in(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float) -> Decision:
     desired = snapshot.desired_copies
 
     def hold(reason: Reason, detail: str, valid: bool = True) -> Decision:
-        return Decision(desired, desired, reason, valid,
-                        reevaluate_after_s=spec.scale_in_cooldown_s, detail=detail)
+        return Decision(
+            desired,
+            desired,
+            reason,
+            valid,
+            reevaluate_after_s=spec.scale_in_cooldown_s,
+            detail=detail,
+        )
 
     if not history.complete:
-        return hold(Reason.STATE_UNAVAILABLE, "history unreadable: never scale in blind",
-                    valid=False)
+        return hold(
+            Reason.STATE_UNAVAILABLE, "history unreadable: never scale in blind", valid=False
+        )
     value = snapshot.concurrency_per_copy
     if value is None:
         return hold(Reason.NO_DATA, "no datapoint: never scale in blind", valid=False)
     if snapshot.datapoints < spec.scale_in_datapoints:
-        return hold(Reason.PARTIAL_DATA, f"{snapshot.datapoints} of "
-                    f"{spec.scale_in_datapoints} datapoints", valid=False)
+        return hold(
+            Reason.PARTIAL_DATA,
+            f"{snapshot.datapoints} of {spec.scale_in_datapoints} datapoints",
+            valid=False,
+        )
     if desired <= spec.min_copies:
         return hold(Reason.AT_MIN, f"at min_copies {spec.min_copies}")
     if value >= spec.scale_in_threshold:
         return hold(Reason.WITHIN_TARGET, f"{value:.2f} per copy >= {spec.scale_in_threshold}")
     if snapshot.current_copies != desired:
         return hold(Reason.IN_FLIGHT, f"{snapshot.current_copies} of {desired} copies serve")
-    for label, at, cooldown in (("scale-in", history.last_scale_in_at, spec.scale_in_cooldown_s),
-                                ("scale-out", history.last_scale_out_at,
-                                 spec.scale_out_cooldown_s)):
+    for label, at, cooldown in (
+        ("scale-in", history.last_scale_in_at, spec.scale_in_cooldown_s),
+        ("scale-out", history.last_scale_out_at, spec.scale_out_cooldown_s),
+    ):
         if at is not None and now - at < cooldown:
             return hold(Reason.COOLDOWN, f"{label} cooldown: {cooldown - (now - at):.0f} s left")
     # Keep the remaining copies below the midpoint of the two thresholds.
@@ -355,7 +445,12 @@ def _scale_in(snapshot: Snapshot, spec: ScalingSpec, history: History, now: floa
     target = clamp(max(desired - spec.scale_in_step_copies, floor), spec)
     if target >= desired:
         return hold(Reason.WITHIN_TARGET, f"demand {demand:.1f} needs {floor} copies")
-    return Decision(target, desired, Reason.SCALE_IN, True,
-                    reevaluate_after_s=spec.scale_in_cooldown_s,
-                    detail=f"{value:.2f} per copy < {spec.scale_in_threshold}; demand "
-                    f"{demand:.1f} keeps {target}")
+    return Decision(
+        target,
+        desired,
+        Reason.SCALE_IN,
+        True,
+        reevaluate_after_s=spec.scale_in_cooldown_s,
+        detail=f"{value:.2f} per copy < {spec.scale_in_threshold}; demand "
+        f"{demand:.1f} keeps {target}",
+    )

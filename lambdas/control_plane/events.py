@@ -79,8 +79,11 @@ class AlarmEvent:
 
 
 def is_alarm_event(event: Any) -> bool:
-    return isinstance(event, Mapping) and event.get("source") == "aws.cloudwatch" \
+    return (
+        isinstance(event, Mapping)
+        and event.get("source") == "aws.cloudwatch"
         and "alarmData" in event
+    )
 
 
 def parse_alarm_event(event: Any) -> AlarmEvent:
@@ -98,8 +101,17 @@ def parse_alarm_event(event: Any) -> AlarmEvent:
         raise UnknownComponent(str(exc)) from None
     datapoints = _reason_datapoints(event["alarmData"]["state"].get("reasonData"))
     period_s, stat = _metric_stat(event["alarmData"].get("configuration"))
-    return AlarmEvent(alarm_name, component, trigger, state, previous_state if isinstance(
-        previous_state, str) else None, timestamp, datapoints, period_s, stat)
+    return AlarmEvent(
+        alarm_name,
+        component,
+        trigger,
+        state,
+        previous_state if isinstance(previous_state, str) else None,
+        timestamp,
+        datapoints,
+        period_s,
+        stat,
+    )
 
 
 def _reason_datapoints(reason_data: Any) -> tuple[float, ...]:
@@ -117,8 +129,11 @@ def _reason_datapoints(reason_data: Any) -> tuple[float, ...]:
     points = decoded.get("recentDatapoints") if isinstance(decoded, dict) else None
     if not isinstance(points, list):
         return ()
-    return tuple(float(p) for p in points
-                 if isinstance(p, int | float) and not isinstance(p, bool) and math.isfinite(p))
+    return tuple(
+        float(p)
+        for p in points
+        if isinstance(p, int | float) and not isinstance(p, bool) and math.isfinite(p)
+    )
 
 
 def _metric_stat(configuration: Any) -> tuple[int | None, str | None]:
@@ -132,8 +147,10 @@ def _metric_stat(configuration: Any) -> tuple[int | None, str | None]:
         return None, None
     period = stat.get("period")
     name = stat.get("stat")
-    return (period if isinstance(period, int) and period > 0 else None,
-            name if isinstance(name, str) else None)
+    return (
+        period if isinstance(period, int) and period > 0 else None,
+        name if isinstance(name, str) else None,
+    )
 
 
 # --- Re-evaluation messages (the scaler's own SQS queue) -------------------------------------
@@ -164,9 +181,11 @@ def parse_reevaluation(body: Any) -> Reevaluation:
     except json.JSONDecodeError:
         decoded = None
     if not isinstance(decoded, dict) or decoded.get("kind") != "reevaluate":
-        raise EventError("SQS message body must be JSON with kind 'reevaluate' (endpoint, "
-                         "component, trigger, alarm_name, attempt, period_s, stat) or "
-                         "'reconcile' (endpoint, component, copies, attempt)")
+        raise EventError(
+            "SQS message body must be JSON with kind 'reevaluate' (endpoint, "
+            "component, trigger, alarm_name, attempt, period_s, stat) or "
+            "'reconcile' (endpoint, component, copies, attempt)"
+        )
     trigger_raw = _field(decoded, "trigger", str)
     try:
         trigger = Trigger(trigger_raw)
@@ -180,9 +199,16 @@ def parse_reevaluation(body: Any) -> Reevaluation:
     chain_id = decoded.get("chain_id", "")
     if not isinstance(chain_id, str):
         raise EventError("re-evaluation chain_id must be a string")
-    return Reevaluation(_name(decoded, "endpoint"), _name(decoded, "component"), trigger,
-                        _name(decoded, "alarm_name"), attempt, period_s,
-                        _name(decoded, "stat"), chain_id)
+    return Reevaluation(
+        _name(decoded, "endpoint"),
+        _name(decoded, "component"),
+        trigger,
+        _name(decoded, "alarm_name"),
+        attempt,
+        period_s,
+        _name(decoded, "stat"),
+        chain_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -212,15 +238,19 @@ def parse_queue_message(body: Any) -> QueueMessage:
         attempt = _field(decoded, "attempt", int)
         if copies < 0 or attempt < 0:
             raise EventError("reconcile copies and attempt must be >= 0")
-        return ReconcileRequest(_name(decoded, "endpoint"), _name(decoded, "component"),
-                                copies, attempt)
+        return ReconcileRequest(
+            _name(decoded, "endpoint"), _name(decoded, "component"), copies, attempt
+        )
     return parse_reevaluation(body)
 
 
 def is_sqs_event(event: Any) -> bool:
     records = event.get("Records") if isinstance(event, Mapping) else None
-    return isinstance(records, list) and bool(records) and all(
-        isinstance(r, Mapping) and r.get("eventSource") == "aws:sqs" for r in records)
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(isinstance(r, Mapping) and r.get("eventSource") == "aws:sqs" for r in records)
+    )
 
 
 # --- CloudFormation custom resources (CDK Provider framework onEvent) ------------------------
@@ -252,19 +282,30 @@ def parse_custom_resource(event: Any) -> CustomResourceEvent:
     elif isinstance(raw, list) and all(isinstance(c, str) for c in raw):
         components = tuple(raw)
     else:
-        raise EventError("ResourceProperties.Components must be a list of component names "
-                         "or an object keyed by them")
+        raise EventError(
+            "ResourceProperties.Components must be a list of component names "
+            "or an object keyed by them"
+        )
     physical = event.get("PhysicalResourceId")
-    return CustomResourceEvent(request_type, endpoint, components,
-                               physical if isinstance(physical, str) else None, properties)
+    return CustomResourceEvent(
+        request_type,
+        endpoint,
+        components,
+        physical if isinstance(physical, str) else None,
+        properties,
+    )
 
 
 # --- EventBridge: SageMaker state changes, CloudTrail API calls, schedules --------------------
 ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
 API_CALL = "AWS API Call via CloudTrail"
 SCHEDULED = "Scheduled Event"
-COMPONENT_CALLS = ("CreateInferenceComponent", "UpdateInferenceComponent",
-                   "UpdateInferenceComponentRuntimeConfig", "DeleteInferenceComponent")
+COMPONENT_CALLS = (
+    "CreateInferenceComponent",
+    "UpdateInferenceComponent",
+    "UpdateInferenceComponentRuntimeConfig",
+    "DeleteInferenceComponent",
+)
 
 
 @dataclass(frozen=True)
@@ -302,8 +343,9 @@ def parse_eventbridge(event: Any, allowed_calls: tuple[str, ...]) -> EventBridge
     if kind == ENDPOINT_STATE_CHANGE:
         if event.get("source") != "aws.sagemaker":
             raise EventError(f"{kind!r} must come from source 'aws.sagemaker'")
-        return EndpointStateEvent(_name(event, "detail.EndpointName"),
-                                  _name(event, "detail.EndpointStatus"), event_id)
+        return EndpointStateEvent(
+            _name(event, "detail.EndpointName"), _name(event, "detail.EndpointStatus"), event_id
+        )
     if kind == API_CALL:
         name = _field(event, "detail.eventName", str)
         if name not in allowed_calls:
@@ -314,13 +356,15 @@ def parse_eventbridge(event: Any, allowed_calls: tuple[str, ...]) -> EventBridge
         component = params.get("inferenceComponentName")
         endpoint = params.get("endpointName")
         if component is None and endpoint is None:
-            raise EventError("CloudTrail requestParameters name neither an inference component "
-                             "nor an endpoint")
+            raise EventError(
+                "CloudTrail requestParameters name neither an inference component nor an endpoint"
+            )
         for label, value in (("inferenceComponentName", component), ("endpointName", endpoint)):
             if value is not None and (not isinstance(value, str) or not value):
                 raise EventError(f"requestParameters.{label} must be a non-empty string")
         error = event["detail"].get("errorCode")
-        return ApiCallEvent(name, endpoint, component, event_id,
-                            error if isinstance(error, str) else None)
+        return ApiCallEvent(
+            name, endpoint, component, event_id, error if isinstance(error, str) else None
+        )
     allowed = (ENDPOINT_STATE_CHANGE, API_CALL, SCHEDULED)
     raise EventError(f"detail-type {kind!r} is not one of {allowed}")

@@ -12,8 +12,15 @@ from . import contract
 logger = Logger()
 
 
-def emit(name: str, value: float, unit: str = "Count", *, endpoint: str,
-         component: str | None = None, path: str | None = None) -> None:
+def emit(
+    name: str,
+    value: float,
+    unit: str = "Count",
+    *,
+    endpoint: str,
+    component: str | None = None,
+    path: str | None = None,
+) -> None:
     """One metric in CloudWatch embedded metric format, flushed at once.
 
     Each metric gets its own dimension set (endpoint, then component and path when they
@@ -26,9 +33,13 @@ def emit(name: str, value: float, unit: str = "Count", *, endpoint: str,
         dimensions[contract.DIM_COMPONENT] = component
     if path is not None:
         dimensions[contract.DIM_PATH] = path
-    with single_metric(name=name, unit=MetricUnit(unit), value=value,
-                       namespace=contract.METRICS_NAMESPACE,
-                       default_dimensions=dimensions):
+    with single_metric(
+        name=name,
+        unit=MetricUnit(unit),
+        value=value,
+        namespace=contract.METRICS_NAMESPACE,
+        default_dimensions=dimensions,
+    ):
         pass
 
 

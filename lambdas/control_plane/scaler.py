@@ -88,9 +88,11 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
         return handle_queue(event["Records"], cfg)
     if is_custom_resource_event(event):
         return handle_reconcile(parse_custom_resource(event), cfg)
-    raise EventError("the scaler accepts CloudWatch alarm events (source 'aws.cloudwatch' with "
-                     "alarmData), SQS records of its re-evaluation queue, or the Reconcile "
-                     f"custom resource (RequestType); got {_describe(event)}")
+    raise EventError(
+        "the scaler accepts CloudWatch alarm events (source 'aws.cloudwatch' with "
+        "alarmData), SQS records of its re-evaluation queue, or the Reconcile "
+        f"custom resource (RequestType); got {_describe(event)}"
+    )
 
 
 def _describe(event: Any) -> str:
@@ -105,8 +107,12 @@ def _store(cfg: Settings) -> StateStore:
 
 # --- alarm events -----------------------------------------------------------------------------
 def handle_alarm(alarm: AlarmEvent, cfg: Settings) -> Outcome:
-    bind(alarm=alarm.alarm_name, component=alarm.component, trigger=alarm.trigger.value,
-         event_id=alarm.event_id)
+    bind(
+        alarm=alarm.alarm_name,
+        component=alarm.component,
+        trigger=alarm.trigger.value,
+        event_id=alarm.event_id,
+    )
     component = cfg.component(alarm.component)  # UnknownComponent before anything is read
     now = clock.now()
     store = _store(cfg)
@@ -114,15 +120,30 @@ def handle_alarm(alarm: AlarmEvent, cfg: Settings) -> Outcome:
     if claimed is False:
         logger.info("duplicate alarm event: already handled", extra={"state": alarm.state})
         return Outcome(component.name, "duplicate", "Duplicate", detail=alarm.event_id)
-    logger.info("alarm transition", extra={"state": alarm.state,
-                                           "previous_state": alarm.previous_state,
-                                           "datapoints": list(alarm.datapoints)})
+    logger.info(
+        "alarm transition",
+        extra={
+            "state": alarm.state,
+            "previous_state": alarm.previous_state,
+            "datapoints": list(alarm.datapoints),
+        },
+    )
     chain_id = _start_chain(store, component.name, alarm) if alarm.in_alarm else ""
     try:
-        outcome = evaluate(cfg, store, component, alarm.trigger, alarm.alarm_name,
-                           alarm.in_alarm, alarm.datapoints, attempt=0, now=now,
-                           period_s=alarm.period_s or DEFAULT_PERIOD_S,
-                           stat=alarm.stat or "Average", chain_id=chain_id)
+        outcome = evaluate(
+            cfg,
+            store,
+            component,
+            alarm.trigger,
+            alarm.alarm_name,
+            alarm.in_alarm,
+            alarm.datapoints,
+            attempt=0,
+            now=now,
+            period_s=alarm.period_s or DEFAULT_PERIOD_S,
+            stat=alarm.stat or "Average",
+            chain_id=chain_id,
+        )
     except Exception:
         if claimed:
             _release(store, alarm.event_id)  # let the retry do the work this attempt did not
@@ -168,18 +189,32 @@ def _release(store: StateStore, event_id: str) -> None:
 
 
 # --- the evaluation shared by alarms and re-evaluations -----------------------------------
-def snapshot_from(trigger: Trigger, in_alarm: bool, datapoints: tuple[float, ...],
-                  observed: aws.ComponentObservation, instances: int | None,
-                  free_copy_slots: int | None, image_cached: bool | None) -> Snapshot:
+def snapshot_from(
+    trigger: Trigger,
+    in_alarm: bool,
+    datapoints: tuple[float, ...],
+    observed: aws.ComponentObservation,
+    instances: int | None,
+    free_copy_slots: int | None,
+    image_cached: bool | None,
+) -> Snapshot:
     """The decision's inputs from the alarm's datapoints and SageMaker's answer
     (``decision.snapshot``, which the simulator calls too)."""
-    return build_snapshot(trigger, in_alarm, datapoints, observed.desired_copies,
-                          observed.current_copies, free_copy_slots=free_copy_slots,
-                          instances=instances, image_cached=image_cached)
+    return build_snapshot(
+        trigger,
+        in_alarm,
+        datapoints,
+        observed.desired_copies,
+        observed.current_copies,
+        free_copy_slots=free_copy_slots,
+        instances=instances,
+        image_cached=image_cached,
+    )
 
 
-def free_slots(spec: ScalingSpec, instances: int | None, own_desired: int,
-               others: dict[str, tuple[int, int]]) -> int | None:
+def free_slots(
+    spec: ScalingSpec, instances: int | None, own_desired: int, others: dict[str, tuple[int, int]]
+) -> int | None:
     """Copies of this component that fit on the running instances now.
 
     Each copy of a component with ``copies_per_instance`` c takes 1/c of an instance. With 2
@@ -190,13 +225,26 @@ def free_slots(spec: ScalingSpec, instances: int | None, own_desired: int,
     if instances is None:
         return None
     used = own_desired / spec.copies_per_instance + sum(
-        copies / max(1, per) for copies, per in others.values())
+        copies / max(1, per) for copies, per in others.values()
+    )
     return max(0, math.floor((instances - used) * spec.copies_per_instance + 1e-9))
 
 
-def evaluate(cfg: Settings, store: StateStore, component: Component, trigger: Trigger,
-             alarm_name: str, in_alarm: bool, datapoints: tuple[float, ...], *, attempt: int,
-             now: float, period_s: int, stat: str, chain_id: str = "") -> Outcome:
+def evaluate(
+    cfg: Settings,
+    store: StateStore,
+    component: Component,
+    trigger: Trigger,
+    alarm_name: str,
+    in_alarm: bool,
+    datapoints: tuple[float, ...],
+    *,
+    attempt: int,
+    now: float,
+    period_s: int,
+    stat: str,
+    chain_id: str = "",
+) -> Outcome:
     """Decide for ``component`` and apply the decision; one call per alarm or re-evaluation."""
     sagemaker = aws.client("sagemaker")
     spec = component.spec
@@ -204,47 +252,86 @@ def evaluate(cfg: Settings, store: StateStore, component: Component, trigger: Tr
         state, complete, others, image_cached = _load(cfg, store, component)
         observed = aws.describe_component(sagemaker, component.name)
         if observed.endpoint != cfg.endpoint:
-            raise ForeignEndpoint(f"inference component {component.name!r} belongs to endpoint "
-                                  f"{observed.endpoint!r}, not {cfg.endpoint!r}; nothing changed")
+            raise ForeignEndpoint(
+                f"inference component {component.name!r} belongs to endpoint "
+                f"{observed.endpoint!r}, not {cfg.endpoint!r}; nothing changed"
+            )
         instances = _instances(sagemaker, cfg.endpoint)
-        snapshot = snapshot_from(trigger, in_alarm, datapoints, observed, instances,
-                                 free_slots(spec, instances, observed.desired_copies, others),
-                                 image_cached)
-        history = History(state.last_scale_out_at, state.last_scale_in_at,
-                          dict(state.observed_ready_s), complete=complete)
+        snapshot = snapshot_from(
+            trigger,
+            in_alarm,
+            datapoints,
+            observed,
+            instances,
+            free_slots(spec, instances, observed.desired_copies, others),
+            image_cached,
+        )
+        history = History(
+            state.last_scale_out_at,
+            state.last_scale_in_at,
+            dict(state.observed_ready_s),
+            complete=complete,
+        )
         decision = decide(snapshot, spec, history, now)
         _log_decision(decision, snapshot, history, observed)
-        followup = Reevaluation(cfg.endpoint, component.name, trigger, alarm_name, 0, period_s,
-                                stat, chain_id)
+        followup = Reevaluation(
+            cfg.endpoint, component.name, trigger, alarm_name, 0, period_s, stat, chain_id
+        )
         if not decision.changes:
             _record(store, now, component.name, decision, snapshot, "held")
             after = _schedule(cfg, followup, decision.reevaluate_after_s) if in_alarm else None
             action = "stopped" if not in_alarm else "held"
-            return Outcome(component.name, action, decision.reason.value,
-                           decision.target_copies, decision.desired_copies, after,
-                           decision.detail)
+            return Outcome(
+                component.name,
+                action,
+                decision.reason.value,
+                decision.target_copies,
+                decision.desired_copies,
+                after,
+                decision.detail,
+            )
         if observed.busy:
             after = _schedule(cfg, _retry(followup, attempt), BUSY_RETRY_S)
             logger.info("component busy: deferred", extra={"status": observed.status})
-            return Outcome(component.name, "deferred", "ComponentBusy", decision.target_copies,
-                           decision.desired_copies, after, f"status {observed.status}")
+            return Outcome(
+                component.name,
+                "deferred",
+                "ComponentBusy",
+                decision.target_copies,
+                decision.desired_copies,
+                after,
+                f"status {observed.status}",
+            )
         try:
             version = _commit(store, state, decision, snapshot, now, complete)
         except Conflict:
             logger.info("another invocation changed the component first: deciding again")
             continue
-        return _apply(cfg, store, component, decision, snapshot, state, version, followup,
-                      attempt, now)
-    after = _schedule(cfg, _retry(Reevaluation(cfg.endpoint, component.name, trigger,
-                                               alarm_name, 0, period_s, stat, chain_id),
-                                  attempt),
-                      BUSY_RETRY_S)
-    return Outcome(component.name, "deferred", "Contention", reevaluate_after_s=after,
-                   detail=f"{MAX_COMMIT_ATTEMPTS} conditional writes lost in a row")
+        return _apply(
+            cfg, store, component, decision, snapshot, state, version, followup, attempt, now
+        )
+    after = _schedule(
+        cfg,
+        _retry(
+            Reevaluation(
+                cfg.endpoint, component.name, trigger, alarm_name, 0, period_s, stat, chain_id
+            ),
+            attempt,
+        ),
+        BUSY_RETRY_S,
+    )
+    return Outcome(
+        component.name,
+        "deferred",
+        "Contention",
+        reevaluate_after_s=after,
+        detail=f"{MAX_COMMIT_ATTEMPTS} conditional writes lost in a row",
+    )
 
 
-def _load(cfg: Settings, store: StateStore, component: Component
-          ) -> tuple[ComponentState, bool, dict[str, tuple[int, int]], bool | None]:
+def _load(
+    cfg: Settings, store: StateStore, component: Component
+) -> tuple[ComponentState, bool, dict[str, tuple[int, int]], bool | None]:
     """The component's row, whether it could be read, other components' copies, image cache."""
     try:
         rows = store.load_components()
@@ -252,9 +339,11 @@ def _load(cfg: Settings, store: StateStore, component: Component
     except StateUnavailable as exc:
         logger.warning("state table unavailable: scale-out only", extra={"error": str(exc)})
         return ComponentState(component.name), False, {}, None
-    others = {name: (row.observed_desired or 0, cfg.components[name].spec.copies_per_instance)
-              for name, row in rows.items()
-              if name != component.name and name in cfg.components}
+    others = {
+        name: (row.observed_desired or 0, cfg.components[name].spec.copies_per_instance)
+        for name, row in rows.items()
+        if name != component.name and name in cfg.components
+    }
     cached = None if image is None else image.get("state") == "cached"
     return rows.get(component.name, ComponentState(component.name)), True, others, cached
 
@@ -267,18 +356,28 @@ def _instances(sagemaker: Any, endpoint: str) -> int | None:
         return None
 
 
-def _commit(store: StateStore, state: ComponentState, decision: Decision, snapshot: Snapshot,
-            now: float, complete: bool) -> int | None:
+def _commit(
+    store: StateStore,
+    state: ComponentState,
+    decision: Decision,
+    snapshot: Snapshot,
+    now: float,
+    complete: bool,
+) -> int | None:
     """Record the intent under the row's version; ``None`` when the table is unavailable."""
     if not complete:
         return None  # scale-out goes ahead without the table (decide held any scale-in)
     values: dict[str, Any] = {"scaler_copies": decision.target_copies, "scaler_set_at": now}
     remove: tuple[str, ...] = ()
     if decision.delta > 0:
-        values.update(last_scale_out_at=now, pending_since=now,
-                      pending_target=decision.target_copies,
-                      pending_path=(decision.placement.path.value if decision.placement.path
-                                    else "warm_instance"))
+        values.update(
+            last_scale_out_at=now,
+            pending_since=now,
+            pending_target=decision.target_copies,
+            pending_path=(
+                decision.placement.path.value if decision.placement.path else "warm_instance"
+            ),
+        )
         if snapshot.instances is not None:
             values["pending_instances"] = snapshot.instances
     else:
@@ -293,9 +392,18 @@ def _commit(store: StateStore, state: ComponentState, decision: Decision, snapsh
         return None
 
 
-def _apply(cfg: Settings, store: StateStore, component: Component, decision: Decision,
-           snapshot: Snapshot, state: ComponentState, version: int | None,
-           followup: Reevaluation, attempt: int, now: float) -> Outcome:
+def _apply(
+    cfg: Settings,
+    store: StateStore,
+    component: Component,
+    decision: Decision,
+    snapshot: Snapshot,
+    state: ComponentState,
+    version: int | None,
+    followup: Reevaluation,
+    attempt: int,
+    now: float,
+) -> Outcome:
     sagemaker = aws.client("sagemaker")
     name = component.name
     try:
@@ -305,32 +413,53 @@ def _apply(cfg: Settings, store: StateStore, component: Component, decision: Dec
         if isinstance(exc, aws.CapacityError):
             return _capacity_error(cfg, store, component, decision, exc, followup, now)
         if isinstance(exc, aws.Throttled):
-            delay = min(aws.MAX_SQS_DELAY_S, THROTTLE_BASE_S * 2 ** attempt)
+            delay = min(aws.MAX_SQS_DELAY_S, THROTTLE_BASE_S * 2**attempt)
             emit(contract.METRIC_SCALING_ERRORS, 1, endpoint=cfg.endpoint, component=name)
         else:
             delay = BUSY_RETRY_S
         logger.warning("update deferred", extra={"error": exc.code, "retry_in_s": delay})
         after = _schedule(cfg, _retry(followup, attempt), delay)
-        return Outcome(name, "deferred", type(exc).__name__, decision.target_copies,
-                       decision.desired_copies, after, exc.message)
+        return Outcome(
+            name,
+            "deferred",
+            type(exc).__name__,
+            decision.target_copies,
+            decision.desired_copies,
+            after,
+            exc.message,
+        )
     except Exception:
         # Any other failure (an unexpected error code, a timeout, a bug): the copy count may
         # not have changed, so the recorded intent and its cooldown must not stay behind.
         _undo(store, state, version)
         raise
     emit(contract.METRIC_SCALING_DECISIONS, 1, endpoint=cfg.endpoint, component=name)
-    emit(contract.METRIC_TARGET_COPIES, decision.target_copies, endpoint=cfg.endpoint,
-         component=name)
+    emit(
+        contract.METRIC_TARGET_COPIES, decision.target_copies, endpoint=cfg.endpoint, component=name
+    )
     _record(store, now, name, decision, snapshot, "scaled")
-    logger.info("scaled", extra={"from_copies": decision.desired_copies,
-                                 "to_copies": decision.target_copies,
-                                 "reason": decision.reason.value,
-                                 "predicted_ready_s": decision.predicted_ready_s})
-    after = (_schedule(cfg, followup, decision.reevaluate_after_s)
-             if snapshot.alarm_in_alarm else None)
-    return Outcome(name, "scaled", decision.reason.value, decision.target_copies,
-                   decision.desired_copies, after, decision.detail,
-                   {"predicted_ready_s": decision.predicted_ready_s})
+    logger.info(
+        "scaled",
+        extra={
+            "from_copies": decision.desired_copies,
+            "to_copies": decision.target_copies,
+            "reason": decision.reason.value,
+            "predicted_ready_s": decision.predicted_ready_s,
+        },
+    )
+    after = (
+        _schedule(cfg, followup, decision.reevaluate_after_s) if snapshot.alarm_in_alarm else None
+    )
+    return Outcome(
+        name,
+        "scaled",
+        decision.reason.value,
+        decision.target_copies,
+        decision.desired_copies,
+        after,
+        decision.detail,
+        {"predicted_ready_s": decision.predicted_ready_s},
+    )
 
 
 def _undo(store: StateStore, state: ComponentState, version: int | None) -> None:
@@ -339,8 +468,16 @@ def _undo(store: StateStore, state: ComponentState, version: int | None) -> None
         return
     values: dict[str, Any] = {}
     remove: list[str] = []
-    for key in ("scaler_copies", "scaler_set_at", "last_scale_out_at", "last_scale_in_at",
-                "pending_since", "pending_target", "pending_path", "pending_instances"):
+    for key in (
+        "scaler_copies",
+        "scaler_set_at",
+        "last_scale_out_at",
+        "last_scale_in_at",
+        "pending_since",
+        "pending_target",
+        "pending_path",
+        "pending_instances",
+    ):
         old = getattr(state, key)
         if old is None:
             remove.append(key)
@@ -352,30 +489,66 @@ def _undo(store: StateStore, state: ComponentState, version: int | None) -> None
         logger.warning("could not undo recorded intent", extra={"error": str(exc)})
 
 
-def _capacity_error(cfg: Settings, store: StateStore, component: Component, decision: Decision,
-                    exc: aws.AwsFault, followup: Reevaluation, now: float) -> Outcome:
+def _capacity_error(
+    cfg: Settings,
+    store: StateStore,
+    component: Component,
+    decision: Decision,
+    exc: aws.AwsFault,
+    followup: Reevaluation,
+    now: float,
+) -> Outcome:
     emit(contract.METRIC_SCALING_ERRORS, 1, endpoint=cfg.endpoint, component=component.name)
-    logger.error("capacity or limit error: recorded, not retried soon",
-                 extra={"error": exc.code, "error_message": exc.message,
-                        "target_copies": decision.target_copies})
+    logger.error(
+        "capacity or limit error: recorded, not retried soon",
+        extra={
+            "error": exc.code,
+            "error_message": exc.message,
+            "target_copies": decision.target_copies,
+        },
+    )
     try:
-        store.put_history("ERROR", now, component.name, {
-            "code": exc.code, "message": exc.message[:1000],
-            "target_copies": decision.target_copies, "desired_copies": decision.desired_copies})
+        store.put_history(
+            "ERROR",
+            now,
+            component.name,
+            {
+                "code": exc.code,
+                "message": exc.message[:1000],
+                "target_copies": decision.target_copies,
+                "desired_copies": decision.desired_copies,
+            },
+        )
     except StateUnavailable:
         logger.warning("could not record the error row")
     after = _schedule(cfg, followup, CAPACITY_RETRY_S)
-    return Outcome(component.name, "error", exc.code, decision.target_copies,
-                   decision.desired_copies, after, exc.message)
+    return Outcome(
+        component.name,
+        "error",
+        exc.code,
+        decision.target_copies,
+        decision.desired_copies,
+        after,
+        exc.message,
+    )
 
 
 def _retry(message: Reevaluation, attempt: int) -> Reevaluation:
-    return Reevaluation(message.endpoint, message.component, message.trigger, message.alarm_name,
-                        attempt + 1, message.period_s, message.stat, message.chain_id)
+    return Reevaluation(
+        message.endpoint,
+        message.component,
+        message.trigger,
+        message.alarm_name,
+        attempt + 1,
+        message.period_s,
+        message.stat,
+        message.chain_id,
+    )
 
 
-def _schedule(cfg: Settings, message: Reevaluation | ReconcileRequest,
-              delay_s: int | None) -> int | None:
+def _schedule(
+    cfg: Settings, message: Reevaluation | ReconcileRequest, delay_s: int | None
+) -> int | None:
     if delay_s is None:
         return None
     try:
@@ -383,41 +556,68 @@ def _schedule(cfg: Settings, message: Reevaluation | ReconcileRequest,
     except Exception as exc:
         # Losing the follow-up is survivable: the alarm's next transition starts a new chain.
         logger.error("could not schedule re-evaluation", extra={"error": str(exc)})
-        emit(contract.METRIC_SCALING_ERRORS, 1, endpoint=cfg.endpoint,
-             component=message.component)
+        emit(contract.METRIC_SCALING_ERRORS, 1, endpoint=cfg.endpoint, component=message.component)
         return None
 
 
-def _record(store: StateStore, now: float, component: str, decision: Decision,
-            snapshot: Snapshot, action: str) -> None:
+def _record(
+    store: StateStore,
+    now: float,
+    component: str,
+    decision: Decision,
+    snapshot: Snapshot,
+    action: str,
+) -> None:
     try:
-        store.put_history("DECISION", now, component, {
-            "action": action, "reason": decision.reason.value, "valid": decision.valid,
-            "target_copies": decision.target_copies, "desired_copies": decision.desired_copies,
-            "current_copies": snapshot.current_copies, "trigger": snapshot.trigger.value,
-            "in_alarm": snapshot.alarm_in_alarm,
-            "concurrency_per_copy": snapshot.concurrency_per_copy,
-            "predicted_ready_s": decision.predicted_ready_s, "detail": decision.detail[:500]})
+        store.put_history(
+            "DECISION",
+            now,
+            component,
+            {
+                "action": action,
+                "reason": decision.reason.value,
+                "valid": decision.valid,
+                "target_copies": decision.target_copies,
+                "desired_copies": decision.desired_copies,
+                "current_copies": snapshot.current_copies,
+                "trigger": snapshot.trigger.value,
+                "in_alarm": snapshot.alarm_in_alarm,
+                "concurrency_per_copy": snapshot.concurrency_per_copy,
+                "predicted_ready_s": decision.predicted_ready_s,
+                "detail": decision.detail[:500],
+            },
+        )
     except StateUnavailable:
         logger.warning("decision not recorded: table unavailable")
 
 
-def _log_decision(decision: Decision, snapshot: Snapshot, history: History,
-                  observed: aws.ComponentObservation) -> None:
-    logger.info("decision", extra={
-        "reason": decision.reason.value, "valid": decision.valid,
-        "target_copies": decision.target_copies, "desired_copies": decision.desired_copies,
-        "detail": decision.detail, "predicted_ready_s": decision.predicted_ready_s,
-        "inputs": {"concurrency_per_copy": snapshot.concurrency_per_copy,
-                   "datapoints": snapshot.datapoints,
-                   "current_copies": snapshot.current_copies,
-                   "instances": snapshot.instances, "free_copy_slots": snapshot.free_copy_slots,
-                   "image_cached": snapshot.image_cached,
-                   "no_capacity_failures": snapshot.no_capacity_failures,
-                   "status": observed.status,
-                   "last_scale_out_at": history.last_scale_out_at,
-                   "last_scale_in_at": history.last_scale_in_at,
-                   "history_complete": history.complete}})
+def _log_decision(
+    decision: Decision, snapshot: Snapshot, history: History, observed: aws.ComponentObservation
+) -> None:
+    logger.info(
+        "decision",
+        extra={
+            "reason": decision.reason.value,
+            "valid": decision.valid,
+            "target_copies": decision.target_copies,
+            "desired_copies": decision.desired_copies,
+            "detail": decision.detail,
+            "predicted_ready_s": decision.predicted_ready_s,
+            "inputs": {
+                "concurrency_per_copy": snapshot.concurrency_per_copy,
+                "datapoints": snapshot.datapoints,
+                "current_copies": snapshot.current_copies,
+                "instances": snapshot.instances,
+                "free_copy_slots": snapshot.free_copy_slots,
+                "image_cached": snapshot.image_cached,
+                "no_capacity_failures": snapshot.no_capacity_failures,
+                "status": observed.status,
+                "last_scale_out_at": history.last_scale_out_at,
+                "last_scale_in_at": history.last_scale_in_at,
+                "history_complete": history.complete,
+            },
+        },
+    )
 
 
 # --- the re-evaluation queue ------------------------------------------------------------------
@@ -432,31 +632,36 @@ def handle_queue(records: list[Any], cfg: Settings) -> dict[str, Any]:
         try:
             message = parse_queue_message(record.get("body"))
             if message.endpoint != cfg.endpoint:
-                raise ForeignEndpoint(f"message for endpoint {message.endpoint!r} reached "
-                                      f"{cfg.endpoint!r}'s scaler; nothing changed")
+                raise ForeignEndpoint(
+                    f"message for endpoint {message.endpoint!r} reached "
+                    f"{cfg.endpoint!r}'s scaler; nothing changed"
+                )
             component = cfg.component(message.component)
             bind(component=component.name, event_id=f"sqs|{message_id}")
             if isinstance(message, ReconcileRequest):
                 # The count is read from the table at delivery: the scaler may have moved it
                 # since the reconcile was deferred.
-                outcomes.append(_reconcile_one(cfg, _store(cfg), component, None,
-                                               message.attempt))
+                outcomes.append(_reconcile_one(cfg, _store(cfg), component, None, message.attempt))
             else:
                 outcomes.append(_reevaluate(cfg, component, message, message_id).as_dict())
         except EventError as exc:
-            logger.error("rejected queue message", extra={"error": str(exc),
-                                                          "message_id": message_id})
+            logger.error(
+                "rejected queue message", extra={"error": str(exc), "message_id": message_id}
+            )
             emit(contract.METRIC_SCALING_ERRORS, 1, endpoint=cfg.endpoint)
             failures.append({"itemIdentifier": message_id})
         except Exception as exc:
-            logger.exception("queue message failed: will be retried",
-                             extra={"message_id": message_id, "error": str(exc)})
+            logger.exception(
+                "queue message failed: will be retried",
+                extra={"message_id": message_id, "error": str(exc)},
+            )
             failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures, "outcomes": outcomes}
 
 
-def _reevaluate(cfg: Settings, component: Component, message: Reevaluation,
-                message_id: str) -> Outcome:
+def _reevaluate(
+    cfg: Settings, component: Component, message: Reevaluation, message_id: str
+) -> Outcome:
     bind(alarm=message.alarm_name, trigger=message.trigger.value)
     now = clock.now()
     store = _store(cfg)
@@ -466,20 +671,35 @@ def _reevaluate(cfg: Settings, component: Component, message: Reevaluation,
         return Outcome(component.name, "duplicate", "Duplicate", detail=event_id)
     try:
         live = _live_chain(store, message)
-        reading = (None if live is not None
-                   else aws.read_alarm(aws.client("cloudwatch"), message.alarm_name, now))
+        reading = (
+            None
+            if live is not None
+            else aws.read_alarm(aws.client("cloudwatch"), message.alarm_name, now)
+        )
         if live is not None:
-            logger.info("re-evaluation superseded by a newer alarm transition",
-                        extra={"chain_id": message.chain_id, "live_chain_id": live})
+            logger.info(
+                "re-evaluation superseded by a newer alarm transition",
+                extra={"chain_id": message.chain_id, "live_chain_id": live},
+            )
             outcome = Outcome(component.name, "superseded", "Superseded", detail=live)
         elif reading is None:
             logger.warning("alarm no longer exists: re-evaluation chain ends")
             outcome = Outcome(component.name, "stopped", "AlarmGone", detail=message.alarm_name)
         else:
-            outcome = evaluate(cfg, store, component, message.trigger,
-                               message.alarm_name, reading.state == "ALARM", reading.datapoints,
-                               attempt=message.attempt, now=now, period_s=message.period_s,
-                               stat=message.stat, chain_id=message.chain_id)
+            outcome = evaluate(
+                cfg,
+                store,
+                component,
+                message.trigger,
+                message.alarm_name,
+                reading.state == "ALARM",
+                reading.datapoints,
+                attempt=message.attempt,
+                now=now,
+                period_s=message.period_s,
+                stat=message.stat,
+                chain_id=message.chain_id,
+            )
     except Exception:
         if claimed:
             _release(store, event_id)
@@ -512,8 +732,10 @@ def handle_reconcile(event: CustomResourceEvent, cfg: Settings) -> dict[str, Any
     """
     physical_id = event.physical_id or f"reconcile-{cfg.endpoint}"
     if event.endpoint != cfg.endpoint:
-        raise ForeignEndpoint(f"Reconcile for endpoint {event.endpoint!r} reached "
-                              f"{cfg.endpoint!r}'s scaler; nothing changed")
+        raise ForeignEndpoint(
+            f"Reconcile for endpoint {event.endpoint!r} reached "
+            f"{cfg.endpoint!r}'s scaler; nothing changed"
+        )
     if event.request_type == "Delete":
         # Never fail a stack delete or rollback, whatever the properties name.
         return {"PhysicalResourceId": physical_id, "Data": {"Restored": ""}}
@@ -522,28 +744,35 @@ def handle_reconcile(event: CustomResourceEvent, cfg: Settings) -> dict[str, Any
     if unknown:
         # A component removed in the same deploy (or a rollback to older properties): there is
         # nothing of it to restore, and failing here would fail the deploy or its rollback.
-        logger.warning("Reconcile names components this scaler does not have: skipped",
-                       extra={"unknown": unknown, "known": sorted(cfg.components)})
+        logger.warning(
+            "Reconcile names components this scaler does not have: skipped",
+            extra={"unknown": unknown, "known": sorted(cfg.components)},
+        )
     components = [cfg.component(n) for n in names if n in cfg.components]
     store = _store(cfg)
     results = [_reconcile_one(cfg, store, c, None, 0) for c in components]
-    restored = [f"{r['component']}={r['target_copies']}" for r in results
-                if r["action"] == "restored"]
+    restored = [
+        f"{r['component']}={r['target_copies']}" for r in results if r["action"] == "restored"
+    ]
     deferred = [r["component"] for r in results if r["action"] == "deferred"]
     logger.info("reconciled", extra={"restored": restored, "deferred": deferred})
-    return {"PhysicalResourceId": physical_id,
-            "Data": {"Restored": ",".join(restored), "Deferred": ",".join(deferred)}}
+    return {
+        "PhysicalResourceId": physical_id,
+        "Data": {"Restored": ",".join(restored), "Deferred": ",".join(deferred)},
+    }
 
 
-def _defer_reconcile(cfg: Settings, component: Component, target: int,
-                     attempt: int) -> dict[str, Any]:
-    delay = min(aws.MAX_SQS_DELAY_S, BUSY_RETRY_S * 2 ** attempt)
+def _defer_reconcile(
+    cfg: Settings, component: Component, target: int, attempt: int
+) -> dict[str, Any]:
+    delay = min(aws.MAX_SQS_DELAY_S, BUSY_RETRY_S * 2**attempt)
     _schedule(cfg, ReconcileRequest(cfg.endpoint, component.name, target, attempt + 1), delay)
     return {"component": component.name, "action": "deferred", "retry_in_s": delay}
 
 
-def _reconcile_one(cfg: Settings, store: StateStore, component: Component,
-                   copies: int | None, attempt: int) -> dict[str, Any]:
+def _reconcile_one(
+    cfg: Settings, store: StateStore, component: Component, copies: int | None, attempt: int
+) -> dict[str, Any]:
     sagemaker = aws.client("sagemaker")
     now = clock.now()
     try:
@@ -557,13 +786,17 @@ def _reconcile_one(cfg: Settings, store: StateStore, component: Component,
         return {"component": component.name, "action": "nothing-recorded"}
     target = clamp(recorded, component.spec)
     if observed.desired_copies >= target:
-        return {"component": component.name, "action": "in-step",
-                "desired_copies": observed.desired_copies}
+        return {
+            "component": component.name,
+            "action": "in-step",
+            "desired_copies": observed.desired_copies,
+        }
     if observed.busy:
         return _defer_reconcile(cfg, component, target, attempt)
     try:
-        version = store.commit_component(component.name, state.version,
-                                         {"scaler_copies": target, "scaler_set_at": now})
+        version = store.commit_component(
+            component.name, state.version, {"scaler_copies": target, "scaler_set_at": now}
+        )
     except Conflict:
         return {"component": component.name, "action": "superseded"}
     try:
@@ -575,12 +808,26 @@ def _reconcile_one(cfg: Settings, store: StateStore, component: Component,
     except Exception:
         _undo(store, state, version)
         raise
-    logger.warning("redeploy reset the copy count: restored",
-                   extra={"from_copies": observed.desired_copies, "to_copies": target})
+    logger.warning(
+        "redeploy reset the copy count: restored",
+        extra={"from_copies": observed.desired_copies, "to_copies": target},
+    )
     emit(contract.METRIC_SCALING_DECISIONS, 1, endpoint=cfg.endpoint, component=component.name)
     with contextlib.suppress(StateUnavailable):
-        store.put_history("DECISION", now, component.name, {
-            "action": "reconciled", "reason": "Reconcile", "target_copies": target,
-            "desired_copies": observed.desired_copies})
-    return {"component": component.name, "action": "restored", "target_copies": target,
-            "desired_copies": observed.desired_copies}
+        store.put_history(
+            "DECISION",
+            now,
+            component.name,
+            {
+                "action": "reconciled",
+                "reason": "Reconcile",
+                "target_copies": target,
+                "desired_copies": observed.desired_copies,
+            },
+        )
+    return {
+        "component": component.name,
+        "action": "restored",
+        "target_copies": target,
+        "desired_copies": observed.desired_copies,
+    }

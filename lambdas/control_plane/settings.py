@@ -45,7 +45,8 @@ class Settings:
             known = ", ".join(sorted(self.components)) or "none"
             raise UnknownComponent(
                 f"inference component {name!r} is not one of endpoint {self.endpoint!r}'s "
-                f"(known: {known}); nothing changed") from None
+                f"(known: {known}); nothing changed"
+            ) from None
 
 
 def parse_settings(env: Mapping[str, str]) -> Settings:
@@ -64,20 +65,24 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
     except json.JSONDecodeError as exc:
         raise SettingsError(f"{contract.ENV_COMPONENTS} is not JSON: {exc}") from None
     if not isinstance(decoded, dict) or not decoded:
-        raise SettingsError(f"{contract.ENV_COMPONENTS} must be a non-empty JSON object "
-                            "{component: {spec, image, model}}")
+        raise SettingsError(
+            f"{contract.ENV_COMPONENTS} must be a non-empty JSON object "
+            "{component: {spec, image, model}}"
+        )
     components: dict[str, Component] = {}
     for name, entry in decoded.items():
         try:
             spec = ScalingSpec.from_dict(entry["spec"])
             image, model = str(entry["image"]), str(entry["model"])
         except (KeyError, TypeError) as exc:
-            raise SettingsError(f"{contract.ENV_COMPONENTS}[{name!r}] needs spec, image and "
-                                f"model: {exc}") from None
+            raise SettingsError(
+                f"{contract.ENV_COMPONENTS}[{name!r}] needs spec, image and model: {exc}"
+            ) from None
         if spec.component != name or spec.endpoint != endpoint:
             raise SettingsError(
                 f"{contract.ENV_COMPONENTS}[{name!r}] is for {spec.endpoint}/{spec.component}, "
-                f"not {endpoint}/{name}")
+                f"not {endpoint}/{name}"
+            )
         components[name] = Component(name, spec, image, model)
     ttl_raw = env.get(contract.ENV_HISTORY_TTL_DAYS, "30")
     try:
@@ -85,10 +90,16 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
     except ValueError:
         ttl_days = 0
     if ttl_days < 1:
-        raise SettingsError(f"{contract.ENV_HISTORY_TTL_DAYS} must be a whole number of days "
-                            f">= 1, got {ttl_raw!r}")
-    return Settings(need(contract.ENV_TABLE_NAME), endpoint, components,
-                    need(contract.ENV_REEVALUATION_QUEUE_URL), ttl_days)
+        raise SettingsError(
+            f"{contract.ENV_HISTORY_TTL_DAYS} must be a whole number of days >= 1, got {ttl_raw!r}"
+        )
+    return Settings(
+        need(contract.ENV_TABLE_NAME),
+        endpoint,
+        components,
+        need(contract.ENV_REEVALUATION_QUEUE_URL),
+        ttl_days,
+    )
 
 
 @lru_cache(maxsize=1)

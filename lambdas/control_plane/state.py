@@ -103,8 +103,14 @@ def _item(raw: Mapping[str, Any]) -> dict[str, Any]:
 class StateStore:
     """One endpoint's rows. Every key this class builds starts with that endpoint's partition."""
 
-    def __init__(self, dynamodb: Any, table_name: str, endpoint: str, ttl_days: int,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        dynamodb: Any,
+        table_name: str,
+        endpoint: str,
+        ttl_days: int,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._db = dynamodb
         self._sleep = sleep
         self._table = table_name
@@ -138,8 +144,13 @@ class StateStore:
             out[name] = _component(name, item)
         return out
 
-    def commit_component(self, name: str, expected_version: int, values: Mapping[str, Any],
-                         remove: tuple[str, ...] = ()) -> int:
+    def commit_component(
+        self,
+        name: str,
+        expected_version: int,
+        values: Mapping[str, Any],
+        remove: tuple[str, ...] = (),
+    ) -> int:
         """Write ``values`` if the row is still at ``expected_version``; the new version.
 
         Two invocations that read the same version cannot both commit: the second gets
@@ -161,19 +172,29 @@ class StateStore:
             attr_values[":expected"] = _to_attr(expected_version)
         else:
             condition = "attribute_not_exists(#v)"
-        self._do("update_item", Key=self._key(component_key(name)),
-                 UpdateExpression=expression, ConditionExpression=condition,
-                 ExpressionAttributeNames=names, ExpressionAttributeValues=attr_values)
+        self._do(
+            "update_item",
+            Key=self._key(component_key(name)),
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=attr_values,
+        )
         return expected_version + 1
 
     def observe(self, sk: str, values: Mapping[str, Any]) -> None:
         """Unconditional update of attributes only the tracker writes."""
         names = {f"#a{i}": k for i, k in enumerate(values)}
         sets = ", ".join(f"#a{i} = :a{i}" for i in range(len(values)))
-        self._do("update_item", Key=self._key(sk), UpdateExpression=f"SET {sets}",
-                 ExpressionAttributeNames=names,
-                 ExpressionAttributeValues={f":a{i}": _to_attr(v)
-                                            for i, v in enumerate(values.values())})
+        self._do(
+            "update_item",
+            Key=self._key(sk),
+            UpdateExpression=f"SET {sets}",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={
+                f":a{i}": _to_attr(v) for i, v in enumerate(values.values())
+            },
+        )
 
     def start_chain(self, component: str, trigger: str, chain_id: str) -> None:
         """Record ``chain_id`` as the one live re-evaluation chain of (component, trigger).
@@ -217,23 +238,30 @@ class StateStore:
         item["status"] = _to_attr("in_progress")
         item["in_progress_until"] = _to_attr(now + in_progress_s)
         try:
-            self._do("put_item", Item=item,
-                     ConditionExpression="attribute_not_exists(#sk) OR "
-                                         "(#st = :ip AND #until < :now)",
-                     ExpressionAttributeNames={"#sk": SK, "#st": "status",
-                                               "#until": "in_progress_until"},
-                     ExpressionAttributeValues={":ip": _to_attr("in_progress"),
-                                                ":now": _to_attr(now)})
+            self._do(
+                "put_item",
+                Item=item,
+                ConditionExpression="attribute_not_exists(#sk) OR (#st = :ip AND #until < :now)",
+                ExpressionAttributeNames={
+                    "#sk": SK,
+                    "#st": "status",
+                    "#until": "in_progress_until",
+                },
+                ExpressionAttributeValues={":ip": _to_attr("in_progress"), ":now": _to_attr(now)},
+            )
         except Conflict:
             return False
         return True
 
     def finish_event(self, event_id: str) -> None:
         """Mark a claim ``done``: its work happened, every later delivery is a duplicate."""
-        self._do("update_item", Key=self._key(f"EVENT#{event_id}"),
-                 UpdateExpression="SET #st = :done REMOVE #until",
-                 ExpressionAttributeNames={"#st": "status", "#until": "in_progress_until"},
-                 ExpressionAttributeValues={":done": _to_attr("done")})
+        self._do(
+            "update_item",
+            Key=self._key(f"EVENT#{event_id}"),
+            UpdateExpression="SET #st = :done REMOVE #until",
+            ExpressionAttributeNames={"#st": "status", "#until": "in_progress_until"},
+            ExpressionAttributeValues={":done": _to_attr("done")},
+        )
 
     def release_event(self, event_id: str) -> None:
         """Forget a claim whose work failed, so that the retry can do it."""
@@ -242,11 +270,12 @@ class StateStore:
     # --- cleanup ------------------------------------------------------------------------
     def _query(self, prefix: str | None) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "#pk = :pk" + (" AND begins_with(#sk, :p)" if prefix
-                                                     else ""),
+            "KeyConditionExpression": "#pk = :pk" + (" AND begins_with(#sk, :p)" if prefix else ""),
             "ExpressionAttributeNames": {"#pk": PK, **({"#sk": SK} if prefix else {})},
-            "ExpressionAttributeValues": {":pk": {"S": self.endpoint},
-                                          **({":p": {"S": prefix}} if prefix else {})},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": self.endpoint},
+                **({":p": {"S": prefix}} if prefix else {}),
+            },
             "ConsistentRead": True,
         }
         items: list[dict[str, Any]] = []
@@ -261,8 +290,9 @@ class StateStore:
         """Delete every row of this endpoint's partition (and no other); the count deleted."""
         keys = [str(item[SK]) for item in self._query(None)]
         for start in range(0, len(keys), 25):  # BatchWriteItem takes 25 requests at most
-            requests = [{"DeleteRequest": {"Key": self._key(sk)}}
-                        for sk in keys[start:start + 25]]
+            requests = [
+                {"DeleteRequest": {"Key": self._key(sk)}} for sk in keys[start : start + 25]
+            ]
             pending: dict[str, Any] = {self._table: requests}
             for attempt in range(5):
                 from botocore.exceptions import BotoCoreError, ClientError
@@ -291,14 +321,24 @@ def _component(name: str, item: Mapping[str, Any]) -> ComponentState:
         value = num(key)
         return int(value) if value is not None else None
 
-    ready = {k.removeprefix("ready_s_"): float(v) for k, v in item.items()
-             if k.startswith("ready_s_") and isinstance(v, int | float)}
+    ready = {
+        k.removeprefix("ready_s_"): float(v)
+        for k, v in item.items()
+        if k.startswith("ready_s_") and isinstance(v, int | float)
+    }
     path = item.get("pending_path")
     return ComponentState(
-        name=name, version=whole("version") or 0, scaler_copies=whole("scaler_copies"),
-        scaler_set_at=num("scaler_set_at"), last_scale_out_at=num("last_scale_out_at"),
-        last_scale_in_at=num("last_scale_in_at"), observed_ready_s=ready,
-        pending_since=num("pending_since"), pending_target=whole("pending_target"),
+        name=name,
+        version=whole("version") or 0,
+        scaler_copies=whole("scaler_copies"),
+        scaler_set_at=num("scaler_set_at"),
+        last_scale_out_at=num("last_scale_out_at"),
+        last_scale_in_at=num("last_scale_in_at"),
+        observed_ready_s=ready,
+        pending_since=num("pending_since"),
+        pending_target=whole("pending_target"),
         pending_path=path if isinstance(path, str) else None,
         pending_instances=whole("pending_instances"),
-        observed_desired=whole("observed_desired"), observed_current=whole("observed_current"))
+        observed_desired=whole("observed_desired"),
+        observed_current=whole("observed_current"),
+    )

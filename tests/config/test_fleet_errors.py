@@ -140,8 +140,10 @@ def test_scale_in_threshold_not_below_scale_out(base: Document) -> None:
 
 def test_more_copies_than_instances_can_hold(base: Document) -> None:
     message = error_for(base, lambda d: d["endpoints"][0].update(max_instances=4))
-    assert "endpoints[0].max_instances: models' copies.max need 8 instances of ml.g6.2xlarge " \
+    assert (
+        "endpoints[0].max_instances: models' copies.max need 8 instances of ml.g6.2xlarge "
         "(chat: 8 / 1 per instance" in message
+    )
     assert "but max_instances is 4; allowed: max_instances >= 8" in message
 
 
@@ -149,8 +151,7 @@ def test_copies_that_fit_by_accelerators_but_not_by_memory(base: Document) -> No
     # 4 GPUs and 192 GiB per instance: a 1-GPU copy of 96000 MB fits twice, not four times,
     # so 8 copies need 4 instances although 2 instances have the 8 GPUs.
     def mutate(d: Document) -> None:
-        d["endpoints"][0].update(instance_type="ml.g6.12xlarge", min_instances=1,
-                                 max_instances=2)
+        d["endpoints"][0].update(instance_type="ml.g6.12xlarge", min_instances=1, max_instances=2)
         model(d).update(memory_mb=96000)
 
     message = error_for(base, mutate)
@@ -188,8 +189,10 @@ def test_from_zero_alarm_period_shorter_than_the_publish_frequency(base: Documen
         scaling["scale_out"]["alarm"]["period_s"] = 60
 
     message = error_for(base, mutate)
-    assert "scaling.from_zero.alarm.period_s: 10 is shorter than metric_publish_frequency_s " \
+    assert (
+        "scaling.from_zero.alarm.period_s: 10 is shorter than metric_publish_frequency_s "
         "(60)" in message
+    )
     assert "allowed: >= 60" in message
 
 
@@ -201,5 +204,7 @@ def test_scale_in_alarm_period_shorter_than_the_publish_frequency(base: Document
         scaling["from_zero"]["alarm"]["period_s"] = 120
 
     message = error_for(base, mutate)
-    assert "scaling.scale_in.alarm.period_s: 60 is shorter than metric_publish_frequency_s " \
+    assert (
+        "scaling.scale_in.alarm.period_s: 60 is shorter than metric_publish_frequency_s "
         "(120)" in message
+    )

@@ -28,10 +28,14 @@ from localaws.testing import (
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                       ("AWS_SESSION_TOKEN", "testing"), ("AWS_DEFAULT_REGION", REGION),
-                       ("POWERTOOLS_SERVICE_NAME", "scaler"),
-                       ("POWERTOOLS_METRICS_NAMESPACE", contract.METRICS_NAMESPACE)):
+    for key, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_SESSION_TOKEN", "testing"),
+        ("AWS_DEFAULT_REGION", REGION),
+        ("POWERTOOLS_SERVICE_NAME", "scaler"),
+        ("POWERTOOLS_METRICS_NAMESPACE", contract.METRICS_NAMESPACE),
+    ):
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     sagemaker_ic.install()
@@ -42,14 +46,27 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         ctl = sagemaker_ic.control()
         ctl.set_clock(fake)
         ctl.set_ready_delay(lambda component, path: READY_S[path])
-        w = World(fake, boto3.client("sagemaker"), boto3.client("dynamodb"),
-                  boto3.client("cloudwatch"), boto3.client("sqs"), {}, control=ctl)
+        w = World(
+            fake,
+            boto3.client("sagemaker"),
+            boto3.client("dynamodb"),
+            boto3.client("cloudwatch"),
+            boto3.client("sqs"),
+            {},
+            control=ctl,
+        )
         w.dynamodb.create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                       {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}])
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+        )
         for endpoint, components in ENDPOINTS.items():
             w.queues[endpoint] = w.sqs.create_queue(QueueName=f"{endpoint}-reeval")["QueueUrl"]
             create_endpoint(w, endpoint, components)
@@ -68,5 +85,3 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
             clock.set_source(None)
             aws.client.cache_clear()
             settings.settings.cache_clear()
-
-

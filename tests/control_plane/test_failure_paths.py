@@ -11,7 +11,8 @@ from localaws.testing import World, alarm_event, custom_resource, eventbridge, s
 
 
 def test_an_unexpected_update_error_puts_the_recorded_intent_back(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     world.set_copies("chat-a", 2)
 
     def broken(sagemaker: object, component: str, copies: int) -> None:
@@ -27,14 +28,14 @@ def test_an_unexpected_update_error_puts_the_recorded_intent_back(
     assert world.copies("chat-a")[0] == 2
 
 
-def test_a_claim_left_by_a_killed_invocation_is_taken_over_after_the_timeout(
-        world: World) -> None:
+def test_a_claim_left_by_a_killed_invocation_is_taken_over_after_the_timeout(world: World) -> None:
     world.set_copies("chat-a", 2)
     event = alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0])
     # An invocation claimed the event, then timed out: no Python error, so no release.
     store = scaler._store(settings.settings())
-    assert store.claim_event(parse_alarm_event(event).event_id, world.clock(),
-                             contract.SCALER_TIMEOUT_S)
+    assert store.claim_event(
+        parse_alarm_event(event).event_id, world.clock(), contract.SCALER_TIMEOUT_S
+    )
     # A retry within the timeout may still race the first invocation: it is a duplicate.
     assert scaler.handler(event)["action"] == "duplicate"
     # Once the timeout has passed, the retry does the work instead of dropping it.
@@ -54,10 +55,21 @@ def test_an_alarm_that_flaps_keeps_one_reevaluation_chain(world: World) -> None:
     scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0], timestamp=first))
     old_chain = world.reevaluations()[-1]
     # ALARM → OK → ALARM inside the 60 s cooldown: the second ALARM starts its own chain.
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "OK", [3.0], previous="ALARM",
-                               timestamp="2026-11-28T01:00:20.000+0000"))
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0],
-                               timestamp="2026-11-28T01:00:40.000+0000"))
+    scaler.handler(
+        alarm_event(
+            "chat-a",
+            Trigger.SCALE_OUT,
+            "OK",
+            [3.0],
+            previous="ALARM",
+            timestamp="2026-11-28T01:00:20.000+0000",
+        )
+    )
+    scaler.handler(
+        alarm_event(
+            "chat-a", Trigger.SCALE_OUT, "ALARM", [13.0], timestamp="2026-11-28T01:00:40.000+0000"
+        )
+    )
     new_chain = world.reevaluations()[-1]
     assert len(world.reevaluations()) == 2
     world.clock.advance(600)
@@ -81,7 +93,8 @@ def _scaled_to_four_then_reset(world: World) -> None:
 
 
 def test_reconcile_never_fails_a_delete_and_skips_unknown_components_on_update(
-        world: World) -> None:
+    world: World,
+) -> None:
     _scaled_to_four_then_reset(world)
     gone = scaler.handler(custom_resource("Delete", "ep-a", ["removed-model"]))
     assert gone["PhysicalResourceId"] == "reconcile-ep-a"
@@ -91,12 +104,16 @@ def test_reconcile_never_fails_a_delete_and_skips_unknown_components_on_update(
 
 
 @pytest.mark.filterwarnings("ignore:Exception\\(SagemakerClientError\\):UserWarning")
-def test_reconcile_throttled_defers_through_the_queue_and_keeps_the_record(
-        world: World) -> None:
+def test_reconcile_throttled_defers_through_the_queue_and_keeps_the_record(world: World) -> None:
     _scaled_to_four_then_reset(world)
     assert world.control is not None
-    world.control.inject_fault("UpdateInferenceComponentRuntimeConfig", "chat-a",
-                               "ThrottlingException", "Rate exceeded", times=4)
+    world.control.inject_fault(
+        "UpdateInferenceComponentRuntimeConfig",
+        "chat-a",
+        "ThrottlingException",
+        "Rate exceeded",
+        times=4,
+    )
     out = scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]))
     assert out["Data"]["Deferred"] == "chat-a"
     row = world.row("ep-a", "COMPONENT#chat-a")
@@ -107,7 +124,8 @@ def test_reconcile_throttled_defers_through_the_queue_and_keeps_the_record(
 
 
 def test_reconcile_undoes_its_record_when_the_update_fails(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _scaled_to_four_then_reset(world)
     before = world.row("ep-a", "COMPONENT#chat-a")
 
@@ -125,7 +143,8 @@ def test_reconcile_undoes_its_record_when_the_update_fails(
 def test_a_deferred_reconcile_restores_the_count_recorded_at_delivery(world: World) -> None:
     _scaled_to_four_then_reset(world)
     world.sagemaker.update_inference_component_runtime_config(
-        InferenceComponentName="chat-a", DesiredRuntimeConfig={"CopyCount": 2})
+        InferenceComponentName="chat-a", DesiredRuntimeConfig={"CopyCount": 2}
+    )
     assert world.status("chat-a") == "Updating"
     out = scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]))
     assert out["Data"]["Deferred"] == "chat-a"
@@ -141,25 +160,36 @@ def test_a_deferred_reconcile_restores_the_count_recorded_at_delivery(world: Wor
 
 def test_the_poll_writes_nothing_once_the_endpoint_is_gone(world: World) -> None:
     scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
-    cache_tracker.handler(eventbridge("Scheduled Event", {}, source="aws.events",
-                                      event_id="tick-before"))
+    cache_tracker.handler(
+        eventbridge("Scheduled Event", {}, source="aws.events", event_id="tick-before")
+    )
     assert world.rows("ep-a")
     world.sagemaker.delete_endpoint(EndpointName="ep-a")
-    cleanup.handler(eventbridge("SageMaker Endpoint State Change",
-                                {"EndpointName": "ep-a", "EndpointStatus": "DELETING"},
-                                event_id="deleting"))
+    cleanup.handler(
+        eventbridge(
+            "SageMaker Endpoint State Change",
+            {"EndpointName": "ep-a", "EndpointStatus": "DELETING"},
+            event_id="deleting",
+        )
+    )
     assert world.rows("ep-a") == []
     # The 1-minute poll keeps running until the stack is gone: it must not bring rows back.
-    out = cache_tracker.handler(eventbridge("Scheduled Event", {}, source="aws.events",
-                                            event_id="tick-after"))
+    out = cache_tracker.handler(
+        eventbridge("Scheduled Event", {}, source="aws.events", event_id="tick-after")
+    )
     assert out["components"] == []
     assert world.rows("ep-a") == []
 
 
 def test_a_component_that_is_gone_leaves_no_cache_rows(world: World) -> None:
     world.sagemaker.delete_inference_component(InferenceComponentName="chat-a")
-    out = cache_tracker.observe(settings.settings(), scaler._store(settings.settings()),
-                                settings.settings().component("chat-a"), None, world.sagemaker)
+    out = cache_tracker.observe(
+        settings.settings(),
+        scaler._store(settings.settings()),
+        settings.settings().component("chat-a"),
+        None,
+        world.sagemaker,
+    )
     assert out["status"] == "absent"
     assert world.rows("ep-a") == []
 
@@ -167,8 +197,9 @@ def test_a_component_that_is_gone_leaves_no_cache_rows(world: World) -> None:
 def test_sqs_request_throttled_is_throttling() -> None:
     from botocore.exceptions import ClientError
 
-    error = ClientError({"Error": {"Code": "RequestThrottled", "Message": "slow down"}},
-                        "SendMessage")
+    error = ClientError(
+        {"Error": {"Code": "RequestThrottled", "Message": "slow down"}}, "SendMessage"
+    )
     assert isinstance(aws.classify(error), aws.Throttled)
 
 
@@ -199,15 +230,15 @@ def test_purge_backs_off_exponentially_between_unprocessed_retries() -> None:
 
 def test_purge_gives_up_after_five_attempts() -> None:
     slept: list[float] = []
-    store = state.StateStore(_ThrottledBatches(throttled=99), "t", "ep-a", 30,
-                             sleep=slept.append)
+    store = state.StateStore(_ThrottledBatches(throttled=99), "t", "ep-a", 30, sleep=slept.append)
     with pytest.raises(state.StateUnavailable, match="1 rows left unprocessed"):
         store.purge()
     assert len(slept) == 4
 
 
 def test_log_keys_of_one_queue_record_do_not_tag_the_next(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import io
     import json
     import logging
@@ -221,10 +252,12 @@ def test_log_keys_of_one_queue_record_do_not_tag_the_next(
     scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
     world.set_alarm("chat-a", Trigger.SCALE_OUT, "ALARM")
     good = world.reevaluations()[-1]
-    event = {"Records": [
-        {**sqs_event(good.body, "m-good")["Records"][0]},
-        {**sqs_event("not json", "m-bad")["Records"][0]},
-    ]}
+    event = {
+        "Records": [
+            {**sqs_event(good.body, "m-good")["Records"][0]},
+            {**sqs_event("not json", "m-bad")["Records"][0]},
+        ]
+    }
     out = scaler.handler(event)
     assert out["batchItemFailures"] == [{"itemIdentifier": "m-bad"}]
     lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]

@@ -17,38 +17,74 @@ from lambdas.control_plane.events import EventError
 from localaws.testing import World, alarm_event, custom_resource, eventbridge
 
 HANDLERS: dict[str, Callable[[Any], Any]] = {
-    "scaler": scaler.handler, "tracker": cache_tracker.handler, "cleanup": cleanup.handler}
+    "scaler": scaler.handler,
+    "tracker": cache_tracker.handler,
+    "cleanup": cleanup.handler,
+}
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
-                                                                max_size=5),
-    max_leaves=20)
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
+    ),
+    max_leaves=20,
+)
 
 # Fields each event kind cannot do without, as paths into the event.
 VALID_EVENTS: list[tuple[str, dict[str, Any], list[tuple[str, ...]]]] = [
-    ("scaler", alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]),
-     [("alarmData", "alarmName"), ("alarmData", "state", "value"),
-      ("alarmData", "state", "timestamp"), ("alarmData", "state")]),
-    ("scaler", custom_resource("Update", "ep-a", ["chat-a"]),
-     [("ResourceProperties", "EndpointName"), ("ResourceProperties",)]),
-    ("tracker", eventbridge("SageMaker Endpoint State Change",
-                            {"EndpointName": "ep-a", "EndpointStatus": "IN_SERVICE"}),
-     [("detail", "EndpointName"), ("detail", "EndpointStatus"), ("detail-type",), ("id",)]),
-    ("tracker", eventbridge("AWS API Call via CloudTrail", {
-        "eventName": "UpdateInferenceComponentRuntimeConfig",
-        "requestParameters": {"inferenceComponentName": "chat-a"}}),
-     [("detail", "eventName"), ("detail", "requestParameters"), ("id",)]),
-    ("cleanup", eventbridge("SageMaker Endpoint State Change",
-                            {"EndpointName": "ep-a", "EndpointStatus": "DELETING"}),
-     [("detail", "EndpointName"), ("detail", "EndpointStatus"), ("detail-type",)]),
-    ("cleanup", custom_resource("Delete", "ep-a", [], "Custom::Cleanup"),
-     [("ResourceProperties", "EndpointName"), ("RequestType",)]),
+    (
+        "scaler",
+        alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]),
+        [
+            ("alarmData", "alarmName"),
+            ("alarmData", "state", "value"),
+            ("alarmData", "state", "timestamp"),
+            ("alarmData", "state"),
+        ],
+    ),
+    (
+        "scaler",
+        custom_resource("Update", "ep-a", ["chat-a"]),
+        [("ResourceProperties", "EndpointName"), ("ResourceProperties",)],
+    ),
+    (
+        "tracker",
+        eventbridge(
+            "SageMaker Endpoint State Change",
+            {"EndpointName": "ep-a", "EndpointStatus": "IN_SERVICE"},
+        ),
+        [("detail", "EndpointName"), ("detail", "EndpointStatus"), ("detail-type",), ("id",)],
+    ),
+    (
+        "tracker",
+        eventbridge(
+            "AWS API Call via CloudTrail",
+            {
+                "eventName": "UpdateInferenceComponentRuntimeConfig",
+                "requestParameters": {"inferenceComponentName": "chat-a"},
+            },
+        ),
+        [("detail", "eventName"), ("detail", "requestParameters"), ("id",)],
+    ),
+    (
+        "cleanup",
+        eventbridge(
+            "SageMaker Endpoint State Change",
+            {"EndpointName": "ep-a", "EndpointStatus": "DELETING"},
+        ),
+        [("detail", "EndpointName"), ("detail", "EndpointStatus"), ("detail-type",)],
+    ),
+    (
+        "cleanup",
+        custom_resource("Delete", "ep-a", [], "Custom::Cleanup"),
+        [("ResourceProperties", "EndpointName"), ("RequestType",)],
+    ),
 ]
 
 
-def _break(event: dict[str, Any], path: tuple[str, ...], replacement: Any, drop: bool
-           ) -> dict[str, Any]:
+def _break(
+    event: dict[str, Any], path: tuple[str, ...], replacement: Any, drop: bool
+) -> dict[str, Any]:
     broken = copy.deepcopy(event)
     here = broken
     for key in path[:-1]:
@@ -61,19 +97,37 @@ def _break(event: dict[str, Any], path: tuple[str, ...], replacement: Any, drop:
 
 
 def _everything(world: World) -> str:
-    return json.dumps({"a": world.rows("ep-a"), "b": world.rows("ep-b"),
-                       "copies": [world.copies(c) for c in ("chat-a", "zero-a", "chat-b")],
-                       "sent": len(world.sent)}, sort_keys=True, default=str)
+    return json.dumps(
+        {
+            "a": world.rows("ep-a"),
+            "b": world.rows("ep-b"),
+            "copies": [world.copies(c) for c in ("chat-a", "zero-a", "chat-b")],
+            "sent": len(world.sent),
+        },
+        sort_keys=True,
+        default=str,
+    )
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(case=st.sampled_from(VALID_EVENTS), which=st.integers(0, 10), drop=st.booleans(),
-       replacement=st.none() | st.integers() | st.lists(st.integers(), max_size=2)
-       | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    case=st.sampled_from(VALID_EVENTS),
+    which=st.integers(0, 10),
+    drop=st.booleans(),
+    replacement=st.none()
+    | st.integers()
+    | st.lists(st.integers(), max_size=2)
+    | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
 def test_a_broken_required_field_is_refused_and_changes_nothing(
-        world: World, case: tuple[str, dict[str, Any], list[tuple[str, ...]]], which: int,
-        drop: bool, replacement: Any) -> None:
+    world: World,
+    case: tuple[str, dict[str, Any], list[tuple[str, ...]]],
+    which: int,
+    drop: bool,
+    replacement: Any,
+) -> None:
     handler_name, event, paths = case
     path = paths[which % len(paths)]
     before = _everything(world)
@@ -83,11 +137,13 @@ def test_a_broken_required_field_is_refused_and_changes_nothing(
     assert _everything(world) == before
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(handler_name=st.sampled_from(sorted(HANDLERS)), event=json_values)
-def test_arbitrary_json_is_refused_and_changes_nothing(world: World, handler_name: str,
-                                                       event: Any) -> None:
+def test_arbitrary_json_is_refused_and_changes_nothing(
+    world: World, handler_name: str, event: Any
+) -> None:
     before = _everything(world)
     with pytest.raises(EventError):
         HANDLERS[handler_name](event)
@@ -96,9 +152,17 @@ def test_arbitrary_json_is_refused_and_changes_nothing(world: World, handler_nam
 
 def test_a_garbage_queue_message_is_a_batch_failure_not_a_crash(world: World) -> None:
     before = _everything(world)
-    out = scaler.handler({"Records": [
-        {"messageId": "m1", "eventSource": "aws:sqs", "body": "not json"},
-        {"messageId": "m2", "eventSource": "aws:sqs", "body": json.dumps({"kind": "reevaluate"})},
-    ]})
+    out = scaler.handler(
+        {
+            "Records": [
+                {"messageId": "m1", "eventSource": "aws:sqs", "body": "not json"},
+                {
+                    "messageId": "m2",
+                    "eventSource": "aws:sqs",
+                    "body": json.dumps({"kind": "reevaluate"}),
+                },
+            ]
+        }
+    )
     assert out["batchItemFailures"] == [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]
     assert _everything(world) == before

@@ -21,8 +21,11 @@ from localaws.testing import (
 
 
 def scaled_decisions(world: World, endpoint: str = "ep-a") -> list[dict[str, Any]]:
-    return [r for r in world.rows(endpoint)
-            if r["sk"]["S"].startswith("DECISION#") and r["action"]["S"] == "scaled"]
+    return [
+        r
+        for r in world.rows(endpoint)
+        if r["sk"]["S"].startswith("DECISION#") and r["action"]["S"] == "scaled"
+    ]
 
 
 def test_scale_out_adds_copies_in_one_step_sized_by_the_breach(world: World) -> None:
@@ -47,8 +50,7 @@ def test_a_bigger_breach_takes_a_bigger_step_cut_to_max_step(world: World) -> No
     assert world.copies("chat-a")[0] == 7
 
 
-def test_scale_out_continues_while_the_alarm_stays_in_alarm_and_stops_on_ok(
-        world: World) -> None:
+def test_scale_out_continues_while_the_alarm_stays_in_alarm_and_stops_on_ok(world: World) -> None:
     world.set_copies("chat-a", 2)
     scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
     assert world.copies("chat-a")[0] == 4
@@ -70,8 +72,7 @@ def test_scale_out_continues_while_the_alarm_stays_in_alarm_and_stops_on_ok(
     assert len(world.reevaluations()) == 2
 
 
-def test_a_reevaluation_reads_datapoints_that_arrived_with_publishing_delay(
-        world: World) -> None:
+def test_a_reevaluation_reads_datapoints_that_arrived_with_publishing_delay(world: World) -> None:
     # Given a scale-out in flight and an alarm that stays in ALARM
     world.set_copies("chat-a", 2)
     scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
@@ -88,8 +89,7 @@ def test_a_reevaluation_reads_datapoints_that_arrived_with_publishing_delay(
 
 
 def test_an_ok_transition_changes_nothing_and_schedules_nothing(world: World) -> None:
-    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "OK", [3.0],
-                                     previous="ALARM"))
+    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "OK", [3.0], previous="ALARM"))
     assert out["action"] == "stopped" and out["reason"] == "AlarmNotInAlarm"
     assert world.copies("chat-a") == (1, 1)
     assert world.reevaluations() == []
@@ -102,14 +102,28 @@ def test_scale_in_removes_one_copy_then_waits_for_its_cooldown(world: World) -> 
     assert world.copies("chat-a") == (4, 4)
     quiet = [0.5] * 10
     # Past the scale-out's cooldown, a quiet window removes one copy.
-    first = scaler.handler(alarm_event("chat-a", Trigger.SCALE_IN, "ALARM", quiet,
-                                       timestamp="2026-11-28T01:20:00.000+0000",
-                                       period_s=60))
+    first = scaler.handler(
+        alarm_event(
+            "chat-a",
+            Trigger.SCALE_IN,
+            "ALARM",
+            quiet,
+            timestamp="2026-11-28T01:20:00.000+0000",
+            period_s=60,
+        )
+    )
     assert first["action"] == "scaled" and world.copies("chat-a")[0] == 3
     # A second scale-in alarm right after is blocked by the scale-in cooldown (300 s).
-    blocked = scaler.handler(alarm_event("chat-a", Trigger.SCALE_IN, "ALARM", quiet,
-                                         timestamp="2026-11-28T01:21:00.000+0000",
-                                         period_s=60))
+    blocked = scaler.handler(
+        alarm_event(
+            "chat-a",
+            Trigger.SCALE_IN,
+            "ALARM",
+            quiet,
+            timestamp="2026-11-28T01:21:00.000+0000",
+            period_s=60,
+        )
+    )
     assert blocked["reason"] == "Cooldown"
     assert world.copies("chat-a")[0] == 3
     # After the cooldown the re-evaluation removes one more.
@@ -122,8 +136,7 @@ def test_scale_in_removes_one_copy_then_waits_for_its_cooldown(world: World) -> 
 
 def test_scale_in_never_happens_on_partial_data(world: World) -> None:
     world.set_copies("chat-a", 3)
-    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_IN, "ALARM", [0.5] * 4,
-                                     period_s=60))
+    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_IN, "ALARM", [0.5] * 4, period_s=60))
     assert out["reason"] == "PartialData"
     assert world.copies("chat-a")[0] == 3
 
@@ -146,17 +159,20 @@ def test_the_same_event_twice_scales_once(world: World) -> None:
     assert len(world.reevaluations()) == 1
 
 
-def test_two_racing_invocations_lose_no_update(world: World, monkeypatch: pytest.MonkeyPatch
-                                               ) -> None:
+def test_two_racing_invocations_lose_no_update(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Copies arrive at once here, so the component is InService again right after an update:
     # only the conditional write can stop a stale decision from overwriting a newer one.
     assert world.control is not None
     world.control.set_ready_delay(lambda component, path: 0.0)
     world.set_copies("chat-a", 2)
-    small = alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [9.0],
-                        timestamp="2026-11-28T01:00:00.000+0000")
-    big = alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [20.0],
-                      timestamp="2026-11-28T01:00:10.000+0000")
+    small = alarm_event(
+        "chat-a", Trigger.SCALE_OUT, "ALARM", [9.0], timestamp="2026-11-28T01:00:00.000+0000"
+    )
+    big = alarm_event(
+        "chat-a", Trigger.SCALE_OUT, "ALARM", [20.0], timestamp="2026-11-28T01:00:10.000+0000"
+    )
     original = state.StateStore.load_components
     raced: list[dict[str, Any]] = []
     started: list[bool] = []
@@ -181,7 +197,8 @@ def test_two_racing_invocations_lose_no_update(world: World, monkeypatch: pytest
 
 def test_a_busy_component_defers_and_the_retry_scales(world: World) -> None:
     world.sagemaker.update_inference_component_runtime_config(
-        InferenceComponentName="chat-a", DesiredRuntimeConfig={"CopyCount": 2})
+        InferenceComponentName="chat-a", DesiredRuntimeConfig={"CopyCount": 2}
+    )
     assert world.status("chat-a") == "Updating"
     out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [30.0]))
     assert out["action"] == "deferred" and out["reason"] == "ComponentBusy"
@@ -198,11 +215,17 @@ def test_a_busy_component_defers_and_the_retry_scales(world: World) -> None:
 
 @pytest.mark.filterwarnings("ignore:Exception\\(SagemakerClientError\\):UserWarning")
 def test_throttling_backs_off_exponentially_and_counts_an_error(
-        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert world.control is not None
     # Every SDK attempt of two invocations is throttled (the first try and 3 retries each).
-    world.control.inject_fault("UpdateInferenceComponentRuntimeConfig", "chat-a",
-                               "ThrottlingException", "Rate exceeded", times=8)
+    world.control.inject_fault(
+        "UpdateInferenceComponentRuntimeConfig",
+        "chat-a",
+        "ThrottlingException",
+        "Rate exceeded",
+        times=8,
+    )
     out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
     assert out["action"] == "deferred" and out["reason"] == "Throttled"
     first = world.reevaluations()[-1]
@@ -222,10 +245,15 @@ def test_throttling_backs_off_exponentially_and_counts_an_error(
 
 
 def test_a_limit_error_is_recorded_counted_and_not_retried_soon(
-        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert world.control is not None
-    world.control.inject_fault("UpdateInferenceComponentRuntimeConfig", "chat-a",
-                               "ResourceLimitExceeded", "account limit for ml.g6.2xlarge: 2")
+    world.control.inject_fault(
+        "UpdateInferenceComponentRuntimeConfig",
+        "chat-a",
+        "ResourceLimitExceeded",
+        "account limit for ml.g6.2xlarge: 2",
+    )
     out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
     assert out["action"] == "error" and out["reason"] == "ResourceLimitExceeded"
     assert world.copies("chat-a")[0] == 1
@@ -233,8 +261,10 @@ def test_a_limit_error_is_recorded_counted_and_not_retried_soon(
     assert len(errors) == 1
     assert [s.delay_s for s in world.reevaluations()] == [scaler.CAPACITY_RETRY_S]
     metrics = emf_metrics(capsys.readouterr().out)
-    assert any(m["name"] == "ScalingErrors" and m["dimensions"]["InferenceComponentName"]
-               == "chat-a" for m in metrics)
+    assert any(
+        m["name"] == "ScalingErrors" and m["dimensions"]["InferenceComponentName"] == "chat-a"
+        for m in metrics
+    )
 
 
 def test_an_unknown_alarm_is_refused_and_changes_nothing(world: World) -> None:
@@ -249,8 +279,9 @@ def test_an_unknown_alarm_is_refused_and_changes_nothing(world: World) -> None:
     assert world.copies("chat-b") == (1, 1) and world.copies("chat-a") == (1, 1)
 
 
-def test_table_unavailable_scale_out_still_happens(world: World,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_table_unavailable_scale_out_still_happens(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     world.set_copies("chat-a", 2)
     use_endpoint(monkeypatch, world, "ep-a", table="no-such-table")
     out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
@@ -258,12 +289,10 @@ def test_table_unavailable_scale_out_still_happens(world: World,
     assert world.copies("chat-a")[0] == 4
 
 
-def test_table_unavailable_scale_in_does_not(world: World,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_table_unavailable_scale_in_does_not(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     world.set_copies("chat-a", 3)
     use_endpoint(monkeypatch, world, "ep-a", table="no-such-table")
-    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_IN, "ALARM", [0.5] * 10,
-                                     period_s=60))
+    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_IN, "ALARM", [0.5] * 10, period_s=60))
     assert out["reason"] == "StateUnavailable"
     assert world.copies("chat-a")[0] == 3
 
@@ -293,9 +322,11 @@ def test_reconcile_while_the_component_is_busy_defers_through_the_queue(world: W
     # The redeploy resets to 1 (a scale-in completes at once), then something else asks for 2,
     # which takes minutes: the component is Updating when Reconcile runs.
     world.sagemaker.update_inference_component_runtime_config(
-        InferenceComponentName="chat-a", DesiredRuntimeConfig={"CopyCount": 1})
+        InferenceComponentName="chat-a", DesiredRuntimeConfig={"CopyCount": 1}
+    )
     world.sagemaker.update_inference_component_runtime_config(
-        InferenceComponentName="chat-a", DesiredRuntimeConfig={"CopyCount": 2})
+        InferenceComponentName="chat-a", DesiredRuntimeConfig={"CopyCount": 2}
+    )
     assert world.status("chat-a") == "Updating"
     out = scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]))
     assert out["Data"]["Deferred"] == "chat-a"
@@ -312,9 +343,11 @@ def test_reconcile_for_another_endpoint_is_refused(world: World) -> None:
 
 
 def test_a_foreign_queue_message_is_returned_as_a_batch_failure(world: World) -> None:
-    body = ('{"kind": "reevaluate", "endpoint": "ep-b", "component": "chat-b", '
-            '"trigger": "scale_out", "alarm_name": "chat-b-scale-out", "attempt": 0, '
-            '"period_s": 10, "stat": "Average"}')
+    body = (
+        '{"kind": "reevaluate", "endpoint": "ep-b", "component": "chat-b", '
+        '"trigger": "scale_out", "alarm_name": "chat-b-scale-out", "attempt": 0, '
+        '"period_s": 10, "stat": "Average"}'
+    )
     world.set_alarm("chat-b", Trigger.SCALE_OUT, "ALARM")
     out = scaler.handler(sqs_event(body, "m-foreign"))
     assert out["batchItemFailures"] == [{"itemIdentifier": "m-foreign"}]
@@ -322,7 +355,8 @@ def test_a_foreign_queue_message_is_returned_as_a_batch_failure(world: World) ->
 
 
 def test_decisions_emit_metrics_in_the_contract_namespace(
-        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
     metrics = emf_metrics(capsys.readouterr().out)
     names = {m["name"] for m in metrics}
@@ -332,7 +366,7 @@ def test_decisions_emit_metrics_in_the_contract_namespace(
 
 
 def test_every_log_line_names_the_endpoint_and_alarm(
-        world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import json
     import logging
@@ -345,11 +379,13 @@ def test_every_log_line_names_the_endpoint_and_alarm(
     # The stream pytest captures for this test, put back afterwards.
     monkeypatch.setattr(handler, "stream", sys.stdout)
     scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()
-             if line.startswith("{") and '"level"' in line]
+    lines = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("{") and '"level"' in line
+    ]
     assert lines
-    assert all(line["endpoint"] == "ep-a" and line["alarm"] == "chat-a-scale-out"
-               for line in lines)
+    assert all(line["endpoint"] == "ep-a" and line["alarm"] == "chat-a-scale-out" for line in lines)
     decision = next(line for line in lines if line["message"] == "decision")
     assert decision["reason"] == "ScaleOut" and decision["inputs"]["concurrency_per_copy"] == 13.0
 
@@ -357,6 +393,7 @@ def test_every_log_line_names_the_endpoint_and_alarm(
 def test_table_name_in_use_is_the_one_configured(world: World) -> None:
     # Guards the fixture itself: a wrong table would make the fail-open tests vacuous.
     scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
-    row = world.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "ep-a"},
-                                                        "sk": {"S": "COMPONENT#chat-a"}})
+    row = world.dynamodb.get_item(
+        TableName=TABLE, Key={"pk": {"S": "ep-a"}, "sk": {"S": "COMPONENT#chat-a"}}
+    )
     assert row["Item"]["scaler_copies"]["N"] == "2"

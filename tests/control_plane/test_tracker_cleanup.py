@@ -23,19 +23,33 @@ def tick(event_id: str = "tick-1") -> dict[str, object]:
 
 
 def trail(event_name: str, **params: str) -> dict[str, object]:
-    return eventbridge("AWS API Call via CloudTrail", {
-        "eventSource": "sagemaker.amazonaws.com", "eventName": event_name,
-        "requestParameters": params}, event_id=f"ct-{event_name}")
+    return eventbridge(
+        "AWS API Call via CloudTrail",
+        {
+            "eventSource": "sagemaker.amazonaws.com",
+            "eventName": event_name,
+            "requestParameters": params,
+        },
+        event_id=f"ct-{event_name}",
+    )
 
 
 def state_change(endpoint: str, status: str) -> dict[str, object]:
-    return eventbridge("SageMaker Endpoint State Change", {
-        "EndpointName": endpoint, "EndpointArn": f"arn:aws:sagemaker:::endpoint/{endpoint}",
-        "EndpointStatus": status, "Tags": {}}, event_id=f"sc-{endpoint}-{status}")
+    return eventbridge(
+        "SageMaker Endpoint State Change",
+        {
+            "EndpointName": endpoint,
+            "EndpointArn": f"arn:aws:sagemaker:::endpoint/{endpoint}",
+            "EndpointStatus": status,
+            "Tags": {},
+        },
+        event_id=f"sc-{endpoint}-{status}",
+    )
 
 
 def test_the_tracker_times_a_scale_out_by_path_and_marks_the_image_cached(
-        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Given the image has served on this endpoint (cached) and every instance is full
     cache_tracker.handler(tick("t0"))
     image = [k for k in world.row_keys("ep-a", "IMAGE#")]
@@ -65,8 +79,9 @@ def test_cache_states_move_from_cold_to_warming_to_cached(world: World) -> None:
     cache_tracker.handler(tick("t0"))
     assert world.cache_state("ep-a", "MODEL#m-zero-a") == "cold"
     scaler.handler(alarm_event("zero-a", Trigger.FROM_ZERO, "ALARM", [2.0]))
-    cache_tracker.handler(trail("UpdateInferenceComponentRuntimeConfig",
-                                inferenceComponentName="zero-a"))
+    cache_tracker.handler(
+        trail("UpdateInferenceComponentRuntimeConfig", inferenceComponentName="zero-a")
+    )
     assert world.cache_state("ep-a", "MODEL#m-zero-a") == "warming"
     world.clock.advance(READY_S["uncached"])
     cache_tracker.handler(tick("t1"))
@@ -76,15 +91,17 @@ def test_cache_states_move_from_cold_to_warming_to_cached(world: World) -> None:
 def test_the_tracker_refuses_another_endpoints_components(world: World) -> None:
     before = world.rows("ep-a")
     with pytest.raises(UnknownComponent):
-        cache_tracker.handler(trail("UpdateInferenceComponentRuntimeConfig",
-                                    inferenceComponentName="chat-b"))
+        cache_tracker.handler(
+            trail("UpdateInferenceComponentRuntimeConfig", inferenceComponentName="chat-b")
+        )
     with pytest.raises(ForeignEndpoint):
         cache_tracker.handler(state_change("ep-b", "IN_SERVICE"))
     assert world.rows("ep-a") == before and world.rows("ep-b") == []
 
 
 def test_cleanup_purges_only_its_endpoint_and_is_idempotent(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Both endpoints have state
     scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
     cache_tracker.handler(tick("a"))
@@ -107,8 +124,9 @@ def test_cleanup_purges_only_its_endpoint_and_is_idempotent(
     assert out["action"] == "purged" and out["rows_deleted"] > 0
     assert world.rows("ep-a") == []
     assert world.rows("ep-b") == rows_b
-    attrs = world.sqs.get_queue_attributes(QueueUrl=world.queues["ep-a"],
-                                           AttributeNames=["All"])["Attributes"]
+    attrs = world.sqs.get_queue_attributes(QueueUrl=world.queues["ep-a"], AttributeNames=["All"])[
+        "Attributes"
+    ]
     assert attrs["ApproximateNumberOfMessages"] == "0"
     assert attrs["ApproximateNumberOfMessagesDelayed"] == "0"
     # Again, through CloudTrail and the custom resource: nothing left, no error

@@ -52,21 +52,29 @@ def test_nothing_scales_before_the_spike(result: DemoResult, main_component: str
 
 
 def test_scale_out_is_decided_within_the_alarm_detection_time(
-        result: DemoResult, main_component: str) -> None:
+    result: DemoResult, main_component: str
+) -> None:
     # When the spike starts at 1/6 of the run, the scale-out alarm (2 of 3 x 10 s, 30 s of
     # publishing delay) fires and the scaler asks for more copies by the deadline.
     series = result.series(main_component)
     initial = series[0].desired
     raised = next(s for s in series if s.desired > initial)
     assert result.spike_s[0] < raised.t_s <= scale_out_deadline_s(result) + 10
-    alarm = next(e for e in result.events if e.kind == "alarm" and e.component == main_component
-                 and e.data["trigger"] == "scale_out" and e.data["state"] == "ALARM")
+    alarm = next(
+        e
+        for e in result.events
+        if e.kind == "alarm"
+        and e.component == main_component
+        and e.data["trigger"] == "scale_out"
+        and e.data["state"] == "ALARM"
+    )
     assert alarm.t_s >= result.spike_s[0]
     assert alarm.t_s <= raised.t_s
 
 
 def test_new_copies_serve_after_the_cold_start_models_time(
-        result: DemoResult, main_component: str) -> None:
+    result: DemoResult, main_component: str
+) -> None:
     # Then moto's CurrentCopyCount reaches the new target once a new instance with the image
     # cached has come up (258 s for the default fleet), not before and not much later.
     series = result.series(main_component)
@@ -80,16 +88,18 @@ def test_new_copies_serve_after_the_cold_start_models_time(
     assert tracker[0].data["seconds"] >= ready_s
 
 
-def test_copies_are_removed_only_after_the_spike(result: DemoResult,
-                                                 main_component: str) -> None:
+def test_copies_are_removed_only_after_the_spike(result: DemoResult, main_component: str) -> None:
     series = result.series(main_component)
     peak = max(s.desired for s in series)
     peak_end = max(s.t_s for s in series if s.desired == peak)
     assert peak_end >= result.spike_s[1], "no copy was removed during the spike"
     last = series[-1]
     assert last.desired < peak and last.current == last.desired
-    removals = [e for e in result.decisions(main_component)
-                if e.data.get("action") == "scaled" and e.data["target"] < e.data["desired"]]
+    removals = [
+        e
+        for e in result.decisions(main_component)
+        if e.data.get("action") == "scaled" and e.data["target"] < e.data["desired"]
+    ]
     assert removals and all(e.data["reason"] == "ScaleIn" for e in removals)
     assert all(e.t_s > result.spike_s[1] for e in removals)
 
@@ -107,8 +117,7 @@ def test_the_deleted_endpoints_rows_and_reevaluations_are_gone(result: DemoResul
     assert c.queue_messages_after[c.deleted_endpoint] == 0
     # The state change purged; CloudTrail's DeleteEndpoint and the custom resource found
     # nothing left (idempotent).
-    deleted = [int(r.get("rows_deleted", r.get("Data", {}).get("RowsDeleted", 0)))
-               for r in c.runs]
+    deleted = [int(r.get("rows_deleted", r.get("Data", {}).get("RowsDeleted", 0))) for r in c.runs]
     assert deleted[0] == c.rows_before[c.deleted_endpoint]
     assert deleted[1:] == [0, 0]
 
@@ -132,7 +141,8 @@ def test_every_check_passes_and_no_handler_failed(result: DemoResult) -> None:
 
 def test_the_run_leaves_the_process_as_it_found_it(result: DemoResult) -> None:
     assert "AWS_ENDPOINT_URL" not in os.environ or not os.environ["AWS_ENDPOINT_URL"].startswith(
-        result.server_url)
+        result.server_url
+    )
     assert abs(clock.now() - __import__("time").time()) < 60
 
 

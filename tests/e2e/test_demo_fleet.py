@@ -30,8 +30,9 @@ def test_the_neighbour_is_smaller_and_keeps_valid_names() -> None:
 def test_a_long_endpoint_name_is_shortened_so_component_names_fit() -> None:
     base = load_fleet(DEFAULT_FLEET).endpoints[0]
     long_name = "e" * 58  # with "-chat" the component name is 63 characters: at the limit
-    long = replace(base, name=long_name,
-                   models=tuple(replace(m, endpoint_name=long_name) for m in base.models))
+    long = replace(
+        base, name=long_name, models=tuple(replace(m, endpoint_name=long_name) for m in base.models)
+    )
     neighbour = derive_neighbour(long)
     assert neighbour.name.endswith("-neighbour")
     for model in neighbour.models:

@@ -41,8 +41,7 @@ class Synth:
         return self.templates[endpoint_stack_name(endpoint)]
 
     def resources(self, endpoint: str, kind: str) -> dict[str, dict[str, Any]]:
-        return {k: r for k, r in self.template(endpoint)["Resources"].items()
-                if r["Type"] == kind}
+        return {k: r for k, r in self.template(endpoint)["Resources"].items() if r["Type"] == kind}
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +49,14 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     fleet = load_fleet(FLEET)
     built = build_app(fleet, outdir=str(tmp_path_factory.mktemp("cdk.out")))
     assembly = built.app.synth()  # runs cdk-nag: any unacknowledged finding raises here
-    templates = {s.stack_name: assembly.get_stack_by_name(s.stack_name).template
-                 for s in built.stacks}
+    templates = {
+        s.stack_name: assembly.get_stack_by_name(s.stack_name).template for s in built.stacks
+    }
     return Synth(fleet, templates)
 
 
 # --- a small IAM evaluator: enough to ask "may this role do X on Y?" ---------------------------
+
 
 def render(value: Any) -> Any:
     """Resolve CloudFormation intrinsics to a concrete ARN string for matching."""
@@ -67,8 +68,9 @@ def render(value: Any) -> Any:
         separator, parts = value["Fn::Join"]
         return separator.join(str(render(p)) for p in parts)
     if "Ref" in value:
-        return {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT,
-                "AWS::Region": REGION}.get(value["Ref"], f"<{value['Ref']}>")
+        return {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "AWS::Region": REGION}.get(
+            value["Ref"], f"<{value['Ref']}>"
+        )
     if "Fn::ImportValue" in value or "Fn::GetStackOutput" in value:
         # The table comes from the control-plane stack (an export or a stack output).
         return TABLE_ARN if "StateTable" in json.dumps(value) else f"<import {value}>"
@@ -82,8 +84,9 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _conditions_hold(conditions: Mapping[str, Mapping[str, Any]],
-                     context: Mapping[str, list[str]]) -> bool:
+def _conditions_hold(
+    conditions: Mapping[str, Mapping[str, Any]], context: Mapping[str, list[str]]
+) -> bool:
     for operator, tests in conditions.items():
         for key, expected in tests.items():
             present = key in context
@@ -97,16 +100,21 @@ def _conditions_hold(conditions: Mapping[str, Mapping[str, Any]],
                 if not present or not set(context[key]) <= set(_as_list(expected)):
                     return False
             elif operator == "StringLike":
-                if not present or not all(any(fnmatchcase(v, p) for p in _as_list(expected))
-                                          for v in context[key]):
+                if not present or not all(
+                    any(fnmatchcase(v, p) for p in _as_list(expected)) for v in context[key]
+                ):
                     return False
             else:
                 raise AssertionError(f"condition operator {operator} not modelled")
     return True
 
 
-def allowed(statements: list[dict[str, Any]], action: str, resource: str,
-            context: Mapping[str, list[str]] | None = None) -> bool:
+def allowed(
+    statements: list[dict[str, Any]],
+    action: str,
+    resource: str,
+    context: Mapping[str, list[str]] | None = None,
+) -> bool:
     """True if an Allow statement grants ``action`` on ``resource`` (no Deny in these roles)."""
     for st in statements:
         assert st["Effect"] == "Allow"
@@ -119,12 +127,14 @@ def allowed(statements: list[dict[str, Any]], action: str, resource: str,
     return False
 
 
-def role_statements(template: dict[str, Any], function_logical_prefix: str
-                    ) -> list[dict[str, Any]]:
+def role_statements(template: dict[str, Any], function_logical_prefix: str) -> list[dict[str, Any]]:
     """Every statement of the policies attached to the role of the named function."""
     resources = template["Resources"]
-    [function] = [r for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function"
-                  and k.startswith(function_logical_prefix)]
+    [function] = [
+        r
+        for k, r in resources.items()
+        if r["Type"] == "AWS::Lambda::Function" and k.startswith(function_logical_prefix)
+    ]
     role = function["Properties"]["Role"]["Fn::GetAtt"][0]
     statements: list[dict[str, Any]] = []
     for r in resources.values():
@@ -137,8 +147,11 @@ def component_arn(name: str) -> str:
     return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:inference-component/{name}"
 
 
-FUNCTIONS = {"scaler": "ControlPlaneScaler", "tracker": "ControlPlaneCacheTracker",
-             "cleanup": "ControlPlaneCleanup"}
+FUNCTIONS = {
+    "scaler": "ControlPlaneScaler",
+    "tracker": "ControlPlaneCacheTracker",
+    "cleanup": "ControlPlaneCleanup",
+}
 
 
 def each_function() -> Iterator[tuple[str, str, str]]:
@@ -148,6 +161,7 @@ def each_function() -> Iterator[tuple[str, str, str]]:
 
 
 # --- isolation --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("own", "other"), [("alpha", "alpha-b"), ("alpha-b", "alpha")])
 def test_scaler_scales_only_its_own_components(synth: Synth, own: str, other: str) -> None:
@@ -161,18 +175,20 @@ def test_scaler_scales_only_its_own_components(synth: Synth, own: str, other: st
 
 
 @pytest.mark.parametrize(("own", "other", "function"), list(each_function()))
-def test_table_rows_only_in_own_partition(synth: Synth, own: str, other: str,
-                                          function: str) -> None:
+def test_table_rows_only_in_own_partition(
+    synth: Synth, own: str, other: str, function: str
+) -> None:
     statements = role_statements(synth.template(own), function)
     # Given the function's role, when it touches rows keyed by its own endpoint, it may ...
     assert allowed(statements, "dynamodb:Query", TABLE_ARN, {"dynamodb:LeadingKeys": [own]})
-    assert allowed(statements, "dynamodb:BatchWriteItem", TABLE_ARN,
-                   {"dynamodb:LeadingKeys": [own, own]})
+    assert allowed(
+        statements, "dynamodb:BatchWriteItem", TABLE_ARN, {"dynamodb:LeadingKeys": [own, own]}
+    )
     # ... but never rows of the other endpoint, alone or mixed into a batch ...
-    assert not allowed(statements, "dynamodb:Query", TABLE_ARN,
-                       {"dynamodb:LeadingKeys": [other]})
-    assert not allowed(statements, "dynamodb:BatchWriteItem", TABLE_ARN,
-                       {"dynamodb:LeadingKeys": [own, other]})
+    assert not allowed(statements, "dynamodb:Query", TABLE_ARN, {"dynamodb:LeadingKeys": [other]})
+    assert not allowed(
+        statements, "dynamodb:BatchWriteItem", TABLE_ARN, {"dynamodb:LeadingKeys": [own, other]}
+    )
     # ... and nothing without a partition key (a Scan would read every endpoint's rows).
     assert not allowed(statements, "dynamodb:Scan", TABLE_ARN)
     assert not allowed(statements, "dynamodb:Query", TABLE_ARN)
@@ -182,8 +198,11 @@ def test_table_rows_only_in_own_partition(synth: Synth, own: str, other: str,
 def test_queues_and_alarms_are_per_endpoint(synth: Synth, own: str, other: str) -> None:
     scaler = role_statements(synth.template(own), "ControlPlaneScaler")
     cleanup = role_statements(synth.template(own), "ControlPlaneCleanup")
-    own_queue = next(k for k in synth.resources(own, "AWS::SQS::Queue")
-                     if k.startswith("ControlPlaneReevaluation") and "Dead" not in k)
+    own_queue = next(
+        k
+        for k in synth.resources(own, "AWS::SQS::Queue")
+        if k.startswith("ControlPlaneReevaluation") and "Dead" not in k
+    )
     assert allowed(scaler, "sqs:SendMessage", f"<{own_queue}.Arn>")
     assert allowed(cleanup, "sqs:PurgeQueue", f"<{own_queue}.Arn>")
     assert not allowed(scaler, "sqs:SendMessage", "arn:aws:sqs:us-east-1:111111111111:other")
@@ -191,16 +210,17 @@ def test_queues_and_alarms_are_per_endpoint(synth: Synth, own: str, other: str) 
     own_component = synth.fleet.endpoint(own).models[0].component_name
     other_component = synth.fleet.endpoint(other).models[0].component_name
     assert allowed(scaler, "cloudwatch:DescribeAlarms", f"{alarm}{own_component}-scale-out")
-    assert not allowed(scaler, "cloudwatch:DescribeAlarms",
-                       f"{alarm}{other_component}-scale-out")
+    assert not allowed(scaler, "cloudwatch:DescribeAlarms", f"{alarm}{other_component}-scale-out")
 
 
 def test_only_own_alarms_may_invoke_the_scaler(synth: Synth) -> None:
     for endpoint in ("alpha", "alpha-b"):
         permissions = synth.resources(endpoint, "AWS::Lambda::Permission")
-        alarm_permissions = [p["Properties"] for p in permissions.values()
-                             if p["Properties"]["Principal"]
-                             == "lambda.alarms.cloudwatch.amazonaws.com"]
+        alarm_permissions = [
+            p["Properties"]
+            for p in permissions.values()
+            if p["Properties"]["Principal"] == "lambda.alarms.cloudwatch.amazonaws.com"
+        ]
         own_alarms = set(synth.resources(endpoint, "AWS::CloudWatch::Alarm"))
         assert len(alarm_permissions) == len(own_alarms)
         for p in alarm_permissions:
@@ -209,13 +229,20 @@ def test_only_own_alarms_may_invoke_the_scaler(synth: Synth) -> None:
 
 # --- alarms -----------------------------------------------------------------------------------
 
+
 def test_alarms_per_component(synth: Synth) -> None:
-    alarms = {r["Properties"]["AlarmName"]: r["Properties"]
-              for r in synth.resources("alpha", "AWS::CloudWatch::Alarm").values()}
-    scaler = next(k for k in synth.resources("alpha", "AWS::Lambda::Function")
-                  if k.startswith("ControlPlaneScaler"))
-    assert set(alarms) == {f"alpha-{m}-{t}" for m in ("chat", "code")
-                           for t in ("scale-out", "scale-in", "from-zero")}
+    alarms = {
+        r["Properties"]["AlarmName"]: r["Properties"]
+        for r in synth.resources("alpha", "AWS::CloudWatch::Alarm").values()
+    }
+    scaler = next(
+        k
+        for k in synth.resources("alpha", "AWS::Lambda::Function")
+        if k.startswith("ControlPlaneScaler")
+    )
+    assert set(alarms) == {
+        f"alpha-{m}-{t}" for m in ("chat", "code") for t in ("scale-out", "scale-in", "from-zero")
+    }
     for a in alarms.values():
         assert a["AlarmActions"] == [{"Fn::GetAtt": [scaler, "Arn"]}]
         assert a["OKActions"] == [{"Fn::GetAtt": [scaler, "Arn"]}]
@@ -224,7 +251,10 @@ def test_alarms_per_component(synth: Synth) -> None:
 
     out = alarms["alpha-chat-scale-out"]
     assert (out["MetricName"], out["Statistic"], out["Period"]) == (
-        "ConcurrentRequestsPerCopy", "Average", 10)
+        "ConcurrentRequestsPerCopy",
+        "Average",
+        10,
+    )
     assert out["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "alpha-chat"}]
     assert (out["ComparisonOperator"], out["Threshold"]) == ("GreaterThanThreshold", 4)
     assert (out["DatapointsToAlarm"], out["EvaluationPeriods"]) == (2, 3)
@@ -233,39 +263,58 @@ def test_alarms_per_component(synth: Synth) -> None:
     assert (code_out["Period"], code_out["DatapointsToAlarm"], code_out["Threshold"]) == (20, 3, 4)
 
     scale_in = alarms["alpha-code-scale-in"]
-    assert (scale_in["ComparisonOperator"], scale_in["Period"],
-            scale_in["EvaluationPeriods"]) == ("LessThanThreshold", 120, 5)
+    assert (scale_in["ComparisonOperator"], scale_in["Period"], scale_in["EvaluationPeriods"]) == (
+        "LessThanThreshold",
+        120,
+        5,
+    )
     assert scale_in["Period"] * scale_in["EvaluationPeriods"] > (
-        code_out["Period"] * code_out["EvaluationPeriods"])
+        code_out["Period"] * code_out["EvaluationPeriods"]
+    )
 
     zero = alarms["alpha-chat-from-zero"]
-    assert (zero["MetricName"], zero["Statistic"], zero["ComparisonOperator"],
-            zero["Threshold"]) == ("NoCapacityInvocationFailures", "Sum",
-                                   "GreaterThanThreshold", 0)
+    assert (
+        zero["MetricName"],
+        zero["Statistic"],
+        zero["ComparisonOperator"],
+        zero["Threshold"],
+    ) == ("NoCapacityInvocationFailures", "Sum", "GreaterThanThreshold", 0)
     assert zero["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "alpha-chat"}]
 
 
 # --- SageMaker resources ----------------------------------------------------------------------
 
+
 def test_inference_components(synth: Synth) -> None:
     template = Template.from_json(synth.template("alpha"))
     template.resource_count_is("AWS::SageMaker::InferenceComponent", 2)
-    template.has_resource("AWS::SageMaker::InferenceComponent", {
-        "Properties": {
-            "InferenceComponentName": "alpha-code",
-            "EndpointName": "alpha",
-            "VariantName": "AllTraffic",
-            "Specification": Match.object_like({
-                "ModelName": "alpha-code",
-                "ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 2,
-                                                "MinMemoryRequiredInMb": 32768},
-                "DataCacheConfig": {"EnableCaching": True},
-            }),
-            "RuntimeConfig": {"CopyCount": 1},
+    template.has_resource(
+        "AWS::SageMaker::InferenceComponent",
+        {
+            "Properties": {
+                "InferenceComponentName": "alpha-code",
+                "EndpointName": "alpha",
+                "VariantName": "AllTraffic",
+                "Specification": Match.object_like(
+                    {
+                        "ModelName": "alpha-code",
+                        "ComputeResourceRequirements": {
+                            "NumberOfAcceleratorDevicesRequired": 2,
+                            "MinMemoryRequiredInMb": 32768,
+                        },
+                        "DataCacheConfig": {"EnableCaching": True},
+                    }
+                ),
+                "RuntimeConfig": {"CopyCount": 1},
+            },
+            "DependsOn": Match.array_with(
+                [
+                    Match.string_like_regexp("SageMakerEndpoint"),
+                    Match.string_like_regexp("SageMakerModelcode"),
+                ]
+            ),
         },
-        "DependsOn": Match.array_with([Match.string_like_regexp("SageMakerEndpoint"),
-                                       Match.string_like_regexp("SageMakerModelcode")]),
-    })
+    )
 
 
 def test_endpoint_config_is_inference_component_style(synth: Synth) -> None:
@@ -276,35 +325,53 @@ def test_endpoint_config_is_inference_component_style(synth: Synth) -> None:
     assert "ModelName" not in variant
     assert variant["InstanceType"] == "ml.g6.12xlarge"
     assert variant["ManagedInstanceScaling"] == {
-        "Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2,
-        "ScaleInPolicy": {"Strategy": "IDLE_RELEASE", "CooldownInMinutes": 20,
-                          "MaximumStepSize": 1}}
+        "Status": "ENABLED",
+        "MinInstanceCount": 0,
+        "MaxInstanceCount": 2,
+        "ScaleInPolicy": {
+            "Strategy": "IDLE_RELEASE",
+            "CooldownInMinutes": 20,
+            "MaximumStepSize": 1,
+        },
+    }
     assert variant["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
     assert props["MetricsConfig"]["MetricPublishFrequencyInSeconds"] == 10
 
 
 def test_model_sources(synth: Synth) -> None:
-    [hf_model] = [r["Properties"] for k, r in synth.resources(
-        "alpha", "AWS::SageMaker::Model").items() if k.startswith("SageMakerModelchat")]
+    [hf_model] = [
+        r["Properties"]
+        for k, r in synth.resources("alpha", "AWS::SageMaker::Model").items()
+        if k.startswith("SageMakerModelchat")
+    ]
     assert hf_model["PrimaryContainer"]["Environment"]["HF_MODEL_ID"] == "Qwen/Qwen3-8B"
     assert hf_model["EnableNetworkIsolation"] is False
-    [s3_model] = [r["Properties"] for r in synth.resources(
-        "alpha-b", "AWS::SageMaker::Model").values()]
+    [s3_model] = [
+        r["Properties"] for r in synth.resources("alpha-b", "AWS::SageMaker::Model").values()
+    ]
     assert s3_model["PrimaryContainer"]["ModelDataSource"]["S3DataSource"]["S3Uri"] == (
-        "s3://alpha-b-weights/qwen3-8b/")
+        "s3://alpha-b-weights/qwen3-8b/"
+    )
     assert s3_model["EnableNetworkIsolation"] is True
 
 
 def test_execution_role_pulls_only_its_images_and_reads_only_its_weights(synth: Synth) -> None:
-    [role] = [k for k in synth.resources("alpha-b", "AWS::IAM::Role")
-              if k.startswith("SageMakerExecutionRole")]
-    statements = [s for r in synth.resources("alpha-b", "AWS::IAM::Policy").values()
-                  if {"Ref": role} in r["Properties"]["Roles"]
-                  for s in r["Properties"]["PolicyDocument"]["Statement"]]
+    [role] = [
+        k
+        for k in synth.resources("alpha-b", "AWS::IAM::Role")
+        if k.startswith("SageMakerExecutionRole")
+    ]
+    statements = [
+        s
+        for r in synth.resources("alpha-b", "AWS::IAM::Policy").values()
+        if {"Ref": role} in r["Properties"]["Roles"]
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
     repo = "arn:aws:ecr:us-east-1:123456789012:repository/team/lmi"
     assert allowed(statements, "ecr:BatchGetImage", repo)
-    assert not allowed(statements, "ecr:BatchGetImage",
-                       "arn:aws:ecr:us-east-1:123456789012:repository/team/other")
+    assert not allowed(
+        statements, "ecr:BatchGetImage", "arn:aws:ecr:us-east-1:123456789012:repository/team/other"
+    )
     assert allowed(statements, "s3:GetObject", "arn:aws:s3:::alpha-b-weights/qwen3-8b/model.bin")
     assert not allowed(statements, "s3:GetObject", "arn:aws:s3:::alpha-b-weights/other/x")
     assert not allowed(statements, "s3:PutObject", "arn:aws:s3:::alpha-b-weights/qwen3-8b/x")
@@ -312,12 +379,19 @@ def test_execution_role_pulls_only_its_images_and_reads_only_its_weights(synth: 
 
 # --- functions --------------------------------------------------------------------------------
 
+
 def test_functions_environment(synth: Synth) -> None:
-    functions = {k: r["Properties"] for k, r in synth.resources(
-        "alpha", "AWS::Lambda::Function").items() if k.startswith("ControlPlane")}
+    functions = {
+        k: r["Properties"]
+        for k, r in synth.resources("alpha", "AWS::Lambda::Function").items()
+        if k.startswith("ControlPlane")
+    }
     handlers = sorted(p["Handler"] for p in functions.values())
-    assert handlers == ["control_plane.cache_tracker.handler", "control_plane.cleanup.handler",
-                        "control_plane.scaler.handler"]
+    assert handlers == [
+        "control_plane.cache_tracker.handler",
+        "control_plane.cleanup.handler",
+        "control_plane.scaler.handler",
+    ]
     for props in functions.values():
         env = props["Environment"]["Variables"]
         assert env[contract.ENV_ENDPOINT_NAME] == "alpha"
@@ -331,11 +405,11 @@ def test_functions_environment(synth: Synth) -> None:
         assert (spec.endpoint, spec.max_copies, spec.copies_per_instance) == ("alpha", 2, 2)
         assert components["alpha-code"]["model"] == "alpha-code"
         assert components["alpha-chat"]["image"].startswith(
-            "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.33.0")
+            "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.33.0"
+        )
         assert props["Runtime"].startswith("python3.1")
         [layer] = props["Layers"]
-        assert ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:" in render(
-            layer)
+        assert ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:" in render(layer)
 
 
 def test_async_failures_and_reevaluation_queue(synth: Synth) -> None:
@@ -350,12 +424,16 @@ def test_async_failures_and_reevaluation_queue(synth: Synth) -> None:
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     queues = synth.resources("alpha", "AWS::SQS::Queue")
     assert all(q["Properties"].get("SqsManagedSseEnabled") for q in queues.values())
-    [reevaluation] = [q["Properties"] for k, q in queues.items()
-                      if k.startswith("ControlPlaneReevaluation") and "Dead" not in k]
+    [reevaluation] = [
+        q["Properties"]
+        for k, q in queues.items()
+        if k.startswith("ControlPlaneReevaluation") and "Dead" not in k
+    ]
     assert reevaluation["RedrivePolicy"]["maxReceiveCount"] == 5
 
 
 # --- events, lifecycle, dashboard -------------------------------------------------------------
+
 
 def test_event_rules(synth: Synth) -> None:
     rules = [r["Properties"] for r in synth.resources("alpha", "AWS::Events::Rule").values()]
@@ -366,22 +444,30 @@ def test_event_rules(synth: Synth) -> None:
     assert state["detail"] == {"EndpointName": ["alpha"]}
     calls = [p for p in patterns if p["detail-type"] == ["AWS API Call via CloudTrail"]]
     names = {n for p in calls for n in p["detail"]["eventName"]}
-    assert names == {"CreateInferenceComponent", "UpdateInferenceComponent",
-                     "UpdateInferenceComponentRuntimeConfig", "DeleteInferenceComponent",
-                     "DeleteEndpoint"}
+    assert names == {
+        "CreateInferenceComponent",
+        "UpdateInferenceComponent",
+        "UpdateInferenceComponentRuntimeConfig",
+        "DeleteInferenceComponent",
+        "DeleteEndpoint",
+    }
     ic_call = next(p for p in calls if "DeleteEndpoint" not in p["detail"]["eventName"])
     assert sorted(ic_call["detail"]["requestParameters"]["inferenceComponentName"]) == [
-        "alpha-chat", "alpha-code"]
+        "alpha-chat",
+        "alpha-code",
+    ]
     delete = next(p for p in calls if p["detail"]["eventName"] == ["DeleteEndpoint"])
     assert delete["detail"]["requestParameters"] == {"endpointName": ["alpha"]}
 
 
 def test_cleanup_and_reconcile_hooks(synth: Synth) -> None:
     resources = synth.template("alpha")["Resources"]
-    [cleanup_id] = [k for k, r in resources.items()
-                    if r["Type"] == "Custom::SageMakerFastScaleCleanup"]
-    [reconcile] = [r for r in resources.values()
-                   if r["Type"] == "Custom::SageMakerFastScaleReconcile"]
+    [cleanup_id] = [
+        k for k, r in resources.items() if r["Type"] == "Custom::SageMakerFastScaleCleanup"
+    ]
+    [reconcile] = [
+        r for r in resources.values() if r["Type"] == "Custom::SageMakerFastScaleReconcile"
+    ]
     assert resources[cleanup_id]["Properties"]["EndpointName"] == "alpha"
     assert resources[cleanup_id]["Properties"]["Components"] == ["alpha-chat", "alpha-code"]
     components = synth.resources("alpha", "AWS::SageMaker::InferenceComponent")
@@ -404,8 +490,9 @@ def test_reconcile_fingerprint_follows_component_changes(synth: Synth) -> None:
     app = cdk.App()
 
     def fingerprint(e: Endpoint) -> str:
-        stack = cdk.Stack(app, f"S{len(app.node.children)}",
-                          env=cdk.Environment(account=ACCOUNT, region=REGION))
+        stack = cdk.Stack(
+            app, f"S{len(app.node.children)}", env=cdk.Environment(account=ACCOUNT, region=REGION)
+        )
         images = {m.component_name: IMAGE for m in e.models}
         return SageMakerEndpoint(stack, "E", endpoint=e, images=images).components_fingerprint
 
@@ -423,10 +510,16 @@ def test_dashboard(synth: Synth) -> None:
     [dashboard] = synth.resources("alpha", "AWS::CloudWatch::Dashboard").values()
     body = json.dumps(render(dashboard["Properties"]["DashboardBody"]))
     assert dashboard["Properties"]["DashboardName"] == "alpha-scaling"
-    for needle in ("ConcurrentRequestsPerCopy", "alpha-chat", "alpha-code",
-                   contract.METRIC_DESIRED_COPIES, contract.METRIC_CURRENT_COPIES,
-                   contract.METRIC_INSTANCES, contract.METRIC_SCALING_DECISIONS,
-                   contract.METRIC_SCALE_OUT_SECONDS):
+    for needle in (
+        "ConcurrentRequestsPerCopy",
+        "alpha-chat",
+        "alpha-code",
+        contract.METRIC_DESIRED_COPIES,
+        contract.METRIC_CURRENT_COPIES,
+        contract.METRIC_INSTANCES,
+        contract.METRIC_SCALING_DECISIONS,
+        contract.METRIC_SCALE_OUT_SECONDS,
+    ):
         assert needle in body, needle
     for alarm in synth.resources("alpha", "AWS::CloudWatch::Alarm"):  # the status widget
         assert f"<{alarm}.Arn>" in body
@@ -434,14 +527,20 @@ def test_dashboard(synth: Synth) -> None:
 
 # --- the shared stack -------------------------------------------------------------------------
 
+
 def test_state_table(synth: Synth) -> None:
-    [(_, table)] = [(k, r) for k, r in synth.templates[CONTROL_PLANE_STACK]["Resources"].items()
-                    if r["Type"] == "AWS::DynamoDB::Table"]
+    [(_, table)] = [
+        (k, r)
+        for k, r in synth.templates[CONTROL_PLANE_STACK]["Resources"].items()
+        if r["Type"] == "AWS::DynamoDB::Table"
+    ]
     props = table["Properties"]
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"]["SSEEnabled"] is True
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
-    assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"},
-                                  {"AttributeName": "sk", "KeyType": "RANGE"}]
+    assert props["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
     assert table["DeletionPolicy"] == "Retain"

@@ -64,11 +64,11 @@ def test_cfn_lint_finds_nothing_in_the_default_fleet(default_templates: list[Pat
 
 
 def test_cfn_lint_would_catch_an_alarm_period_cloudwatch_rejects(
-        default_templates: list[Path], tmp_path: Path) -> None:
+    default_templates: list[Path], tmp_path: Path
+) -> None:
     [endpoint_template] = [t for t in default_templates if "qwen3-8b" in t.name]
     template = json.loads(endpoint_template.read_text())
-    alarm = next(r for r in template["Resources"].values()
-                 if r["Type"] == "AWS::CloudWatch::Alarm")
+    alarm = next(r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm")
     alarm["Properties"]["Period"] = 15
     broken = tmp_path / "broken.template.json"
     broken.write_text(json.dumps(template))

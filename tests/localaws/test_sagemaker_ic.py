@@ -21,24 +21,45 @@ DELAY_S = {"warm_instance": 30.0, "cached": 258.0, "uncached": 525.0}
 def build(sm: Any, instance_type: str = "ml.g6.2xlarge", max_instances: int = 3) -> None:
     sm.create_model(ModelName="m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
     sm.create_endpoint_config(
-        EndpointConfigName="c", ExecutionRoleArn=ROLE,
-        ProductionVariants=[{
-            "VariantName": "AllTraffic", "InstanceType": instance_type, "InitialInstanceCount": 1,
-            "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 1,
-                                       "MaxInstanceCount": max_instances},
-            "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}}])
+        EndpointConfigName="c",
+        ExecutionRoleArn=ROLE,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "InstanceType": instance_type,
+                "InitialInstanceCount": 1,
+                "ManagedInstanceScaling": {
+                    "Status": "ENABLED",
+                    "MinInstanceCount": 1,
+                    "MaxInstanceCount": max_instances,
+                },
+                "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+            }
+        ],
+    )
     sm.create_endpoint(EndpointName="e", EndpointConfigName="c")
     sm.create_inference_component(
-        InferenceComponentName="ic", EndpointName="e", VariantName="AllTraffic",
-        Specification={"ModelName": "m", "ComputeResourceRequirements": {
-            "NumberOfAcceleratorDevicesRequired": 1, "MinMemoryRequiredInMb": 1024}},
-        RuntimeConfig={"CopyCount": 1})
+        InferenceComponentName="ic",
+        EndpointName="e",
+        VariantName="AllTraffic",
+        Specification={
+            "ModelName": "m",
+            "ComputeResourceRequirements": {
+                "NumberOfAcceleratorDevicesRequired": 1,
+                "MinMemoryRequiredInMb": 1024,
+            },
+        },
+        RuntimeConfig={"CopyCount": 1},
+    )
 
 
 def runtime(sm: Any) -> tuple[str, int, int]:
     d = sm.describe_inference_component(InferenceComponentName="ic")
-    return (d["InferenceComponentStatus"], d["RuntimeConfig"]["DesiredCopyCount"],
-            d["RuntimeConfig"]["CurrentCopyCount"])
+    return (
+        d["InferenceComponentStatus"],
+        d["RuntimeConfig"]["DesiredCopyCount"],
+        d["RuntimeConfig"]["CurrentCopyCount"],
+    )
 
 
 @pytest.fixture
@@ -75,35 +96,41 @@ def test_copies_arrive_over_time_by_path(timed: tuple[Any, list[float]]) -> None
     assert runtime(sm) == ("Creating", 1, 0)
     now[0] = 30.0  # first copy on the running instance: warm path
     assert runtime(sm) == ("InService", 1, 1)
-    sm.update_inference_component_runtime_config(InferenceComponentName="ic",
-                                                 DesiredRuntimeConfig={"CopyCount": 3})
+    sm.update_inference_component_runtime_config(
+        InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 3}
+    )
     assert runtime(sm) == ("Updating", 3, 1)
     # The image served here, so the new instances skip the pull: 258 s, not 525 s.
     now[0] = 30.0 + 257.0
     assert runtime(sm) == ("Updating", 3, 1)
     now[0] = 30.0 + 258.0
     assert runtime(sm) == ("InService", 3, 3)
-    assert sm.describe_endpoint(EndpointName="e")["ProductionVariants"][0][
-        "CurrentInstanceCount"] == 3
+    assert (
+        sm.describe_endpoint(EndpointName="e")["ProductionVariants"][0]["CurrentInstanceCount"] == 3
+    )
 
 
 def instances(sm: Any) -> int:
-    return int(sm.describe_endpoint(EndpointName="e")["ProductionVariants"][0][
-        "CurrentInstanceCount"])
+    return int(
+        sm.describe_endpoint(EndpointName="e")["ProductionVariants"][0]["CurrentInstanceCount"]
+    )
 
 
 def test_an_idle_instance_is_released_after_the_scale_in_policys_cooldown(
-        timed: tuple[Any, list[float]]) -> None:
+    timed: tuple[Any, list[float]],
+) -> None:
     # Given 3 copies on 3 instances (no ScaleInPolicy: SageMaker's default cooldown, 20 min)
     sm, now = timed
     now[0] = 30.0
-    sm.update_inference_component_runtime_config(InferenceComponentName="ic",
-                                                 DesiredRuntimeConfig={"CopyCount": 3})
+    sm.update_inference_component_runtime_config(
+        InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 3}
+    )
     now[0] = 1_000.0
     assert instances(sm) == 3
     # When scale-in removes two copies
-    sm.update_inference_component_runtime_config(InferenceComponentName="ic",
-                                                 DesiredRuntimeConfig={"CopyCount": 1})
+    sm.update_inference_component_runtime_config(
+        InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1}
+    )
     # Then their instances stay for the cooldown (IDLE_RELEASE), and go after it
     now[0] = 1_000.0 + 20 * 60 - 1
     assert instances(sm) == 3
@@ -114,11 +141,13 @@ def test_an_idle_instance_is_released_after_the_scale_in_policys_cooldown(
 def test_updates_are_refused_while_updating(timed: tuple[Any, list[float]]) -> None:
     sm, now = timed
     now[0] = 30.0
-    sm.update_inference_component_runtime_config(InferenceComponentName="ic",
-                                                 DesiredRuntimeConfig={"CopyCount": 2})
+    sm.update_inference_component_runtime_config(
+        InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 2}
+    )
     with pytest.raises(ClientError) as raised:
-        sm.update_inference_component_runtime_config(InferenceComponentName="ic",
-                                                     DesiredRuntimeConfig={"CopyCount": 3})
+        sm.update_inference_component_runtime_config(
+            InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 3}
+        )
     assert raised.value.response["Error"]["Code"] == "ValidationException"
     assert "in-progress" in raised.value.response["Error"]["Message"]
     assert runtime(sm)[1] == 2
@@ -127,8 +156,9 @@ def test_updates_are_refused_while_updating(timed: tuple[Any, list[float]]) -> N
 def test_copies_beyond_max_instances_wait(timed: tuple[Any, list[float]]) -> None:
     sm, now = timed
     now[0] = 30.0
-    sm.update_inference_component_runtime_config(InferenceComponentName="ic",
-                                                 DesiredRuntimeConfig={"CopyCount": 5})
+    sm.update_inference_component_runtime_config(
+        InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 5}
+    )
     now[0] = 10_000.0
     assert runtime(sm) == ("Updating", 5, 3)  # 3 instances of 1 GPU each at most
     sm.delete_inference_component(InferenceComponentName="ic")
@@ -138,30 +168,37 @@ def test_copies_beyond_max_instances_wait(timed: tuple[Any, list[float]]) -> Non
 def test_faults_are_injected_once_and_change_nothing(timed: tuple[Any, list[float]]) -> None:
     sm, now = timed
     now[0] = 30.0
-    sagemaker_ic.control().inject_fault("UpdateInferenceComponentRuntimeConfig", "ic",
-                                        "ResourceLimitExceeded", "quota")
+    sagemaker_ic.control().inject_fault(
+        "UpdateInferenceComponentRuntimeConfig", "ic", "ResourceLimitExceeded", "quota"
+    )
     with pytest.raises(ClientError) as raised:
-        sm.update_inference_component_runtime_config(InferenceComponentName="ic",
-                                                     DesiredRuntimeConfig={"CopyCount": 2})
+        sm.update_inference_component_runtime_config(
+            InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 2}
+        )
     assert raised.value.response["Error"]["Code"] == "ResourceLimitExceeded"
     assert runtime(sm) == ("InService", 1, 1)
-    sm.update_inference_component_runtime_config(InferenceComponentName="ic",
-                                                 DesiredRuntimeConfig={"CopyCount": 2})
+    sm.update_inference_component_runtime_config(
+        InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 2}
+    )
     assert runtime(sm)[1] == 2
 
 
 def test_list_filters_by_endpoint_and_unknown_names_are_errors(
-        timed: tuple[Any, list[float]]) -> None:
+    timed: tuple[Any, list[float]],
+) -> None:
     sm, _ = timed
-    assert [c["InferenceComponentName"] for c in sm.list_inference_components(
-        EndpointNameEquals="e")["InferenceComponents"]] == ["ic"]
+    assert [
+        c["InferenceComponentName"]
+        for c in sm.list_inference_components(EndpointNameEquals="e")["InferenceComponents"]
+    ] == ["ic"]
     assert sm.list_inference_components(EndpointNameEquals="other")["InferenceComponents"] == []
     with pytest.raises(ClientError, match="Could not find inference component"):
         sm.describe_inference_component(InferenceComponentName="nope")
 
 
 def test_deleting_the_endpoint_purges_its_components_and_cache(
-        timed: tuple[Any, list[float]]) -> None:
+    timed: tuple[Any, list[float]],
+) -> None:
     sm, now = timed
     now[0] = 30.0
     assert sagemaker_ic.control().cached_images("e") == frozenset({IMAGE})
@@ -178,16 +215,18 @@ def test_it_works_behind_the_threaded_server(monkeypatch: pytest.MonkeyPatch) ->
     server.start()
     try:
         host, port = server.get_host_and_port()
-        sm = boto3.client("sagemaker", region_name="us-east-1",
-                          endpoint_url=f"http://{host}:{port}")
+        sm = boto3.client(
+            "sagemaker", region_name="us-east-1", endpoint_url=f"http://{host}:{port}"
+        )
         now = [0.0]
         ctl = sagemaker_ic.control()
         ctl.set_clock(lambda: now[0])
         ctl.set_ready_delay(lambda component, path: DELAY_S[path])
         build(sm, instance_type="ml.p5.48xlarge")
         now[0] = 30.0
-        sm.update_inference_component_runtime_config(InferenceComponentName="ic",
-                                                     DesiredRuntimeConfig={"CopyCount": 8})
+        sm.update_inference_component_runtime_config(
+            InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 8}
+        )
         # 8 GPUs on a p5: every copy fits on the running instance (warm path, 30 s).
         now[0] = 60.0
         assert runtime(sm) == ("InService", 8, 8)

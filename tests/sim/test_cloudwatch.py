@@ -9,43 +9,53 @@ from config.fleet import DEFAULT_FLEET, load_fleet
 from sim.cloudwatch import Alarm, AlarmSpec, MetricSeries, State, alarm_spec, evaluate
 
 TWO_OF_THREE = AlarmSpec("out", 8.0, "GreaterThanThreshold", 10, 3, 2)
-NOT_BREACHING = AlarmSpec("out", 8.0, "GreaterThanThreshold", 10, 3, 2,
-                          treat_missing_data="notBreaching")
-BREACHING = AlarmSpec("out", 8.0, "GreaterThanThreshold", 10, 3, 2,
-                      treat_missing_data="breaching")
+NOT_BREACHING = AlarmSpec(
+    "out", 8.0, "GreaterThanThreshold", 10, 3, 2, treat_missing_data="notBreaching"
+)
+BREACHING = AlarmSpec("out", 8.0, "GreaterThanThreshold", 10, 3, 2, treat_missing_data="breaching")
 
 
-@pytest.mark.parametrize(("datapoints", "current", "expected"), [
-    ([9.0, None, 10.0], State.OK, State.ALARM),  # two breaches of three
-    ([9.0, 7.0, None], State.OK, State.OK),  # undecided: stays
-    ([9.0, 7.0, None], State.ALARM, State.ALARM),  # undecided: stays
-    ([7.0, 6.0, None], State.ALARM, State.OK),  # two clear: ALARM impossible
-    ([None, None, None], State.ALARM, State.INSUFFICIENT_DATA),
-    ([8.0, 8.0, 8.0], State.OK, State.OK),  # equal is not greater
-])
-def test_m_of_n_evaluation(datapoints: list[float | None], current: State,
-                           expected: State) -> None:
+@pytest.mark.parametrize(
+    ("datapoints", "current", "expected"),
+    [
+        ([9.0, None, 10.0], State.OK, State.ALARM),  # two breaches of three
+        ([9.0, 7.0, None], State.OK, State.OK),  # undecided: stays
+        ([9.0, 7.0, None], State.ALARM, State.ALARM),  # undecided: stays
+        ([7.0, 6.0, None], State.ALARM, State.OK),  # two clear: ALARM impossible
+        ([None, None, None], State.ALARM, State.INSUFFICIENT_DATA),
+        ([8.0, 8.0, 8.0], State.OK, State.OK),  # equal is not greater
+    ],
+)
+def test_m_of_n_evaluation(datapoints: list[float | None], current: State, expected: State) -> None:
     assert evaluate(TWO_OF_THREE, datapoints, current) is expected
 
 
-@pytest.mark.parametrize(("datapoints", "current", "expected"), [
-    ([9.0, 7.0, None], State.ALARM, State.OK),  # the gap clears: one breach of three
-    ([9.0, None, 10.0], State.OK, State.ALARM),  # two real breaches still alarm
-    ([None, None, None], State.ALARM, State.OK),  # no data is good data, not INSUFFICIENT_DATA
-    ([None, None, 9.0], State.OK, State.OK),
-])
+@pytest.mark.parametrize(
+    ("datapoints", "current", "expected"),
+    [
+        ([9.0, 7.0, None], State.ALARM, State.OK),  # the gap clears: one breach of three
+        ([9.0, None, 10.0], State.OK, State.ALARM),  # two real breaches still alarm
+        ([None, None, None], State.ALARM, State.OK),  # no data is good data, not INSUFFICIENT_DATA
+        ([None, None, 9.0], State.OK, State.OK),
+    ],
+)
 def test_not_breaching_counts_a_gap_as_a_good_datapoint(
-        datapoints: list[float | None], current: State, expected: State) -> None:
+    datapoints: list[float | None], current: State, expected: State
+) -> None:
     assert evaluate(NOT_BREACHING, datapoints, current) is expected
 
 
-@pytest.mark.parametrize(("datapoints", "current", "expected"), [
-    ([9.0, 7.0, None], State.OK, State.ALARM),  # the gap breaches: two of three
-    ([None, None, None], State.OK, State.ALARM),
-    ([7.0, 6.0, None], State.ALARM, State.OK),
-])
+@pytest.mark.parametrize(
+    ("datapoints", "current", "expected"),
+    [
+        ([9.0, 7.0, None], State.OK, State.ALARM),  # the gap breaches: two of three
+        ([None, None, None], State.OK, State.ALARM),
+        ([7.0, 6.0, None], State.ALARM, State.OK),
+    ],
+)
 def test_breaching_counts_a_gap_as_a_bad_datapoint(
-        datapoints: list[float | None], current: State, expected: State) -> None:
+    datapoints: list[float | None], current: State, expected: State
+) -> None:
     assert evaluate(BREACHING, datapoints, current) is expected
 
 
@@ -55,8 +65,10 @@ def test_the_fleets_alarms_carry_their_treat_missing_data_to_the_evaluator() -> 
     assert {s.treat_missing_data for s in specs} == {TREAT_MISSING_DATA} == {"notBreaching"}
     # A scale-in alarm whose copies emit nothing (none serving) goes OK, not INSUFFICIENT_DATA.
     scale_in = next(s for s in specs if s.comparison == "LessThanThreshold")
-    assert evaluate(scale_in, [None] * scale_in.evaluation_periods,
-                    State.INSUFFICIENT_DATA) is State.OK
+    assert (
+        evaluate(scale_in, [None] * scale_in.evaluation_periods, State.INSUFFICIENT_DATA)
+        is State.OK
+    )
 
 
 def test_a_datapoint_is_invisible_until_published() -> None:
@@ -95,6 +107,7 @@ def test_invalid_alarms_are_rejected_with_what_is_allowed() -> None:
         AlarmSpec("x", 1.0, "GreaterThanThreshold", 10, 2, 3)
     with pytest.raises(ValueError, match="comparison 'Above'"):
         AlarmSpec("x", 1.0, "Above", 10, 1, 1)
-    with pytest.raises(ValueError, match="treat_missing_data 'ignore'; allowed: missing, "
-                                         "notBreaching, breaching"):
+    with pytest.raises(
+        ValueError, match="treat_missing_data 'ignore'; allowed: missing, notBreaching, breaching"
+    ):
         AlarmSpec("x", 1.0, "GreaterThanThreshold", 10, 1, 1, treat_missing_data="ignore")

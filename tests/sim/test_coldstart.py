@@ -40,8 +40,11 @@ def test_phase_times_match_the_published_measurement_within_10_percent(qwen: dic
     assert within(qwen["cached"].model_download_s, MEASURED_DOWNLOAD_ALONE_S, 0.10)
     # Everything that is neither pull nor download: 258 - 77 = 181 s.
     c = qwen["cached"]
-    assert within(c.provisioning_s + c.container_start_s + c.weights_load_s,
-                  MEASURED_CACHED_TOTAL_S - MEASURED_DOWNLOAD_ALONE_S, 0.10)
+    assert within(
+        c.provisioning_s + c.container_start_s + c.weights_load_s,
+        MEASURED_CACHED_TOTAL_S - MEASURED_DOWNLOAD_ALONE_S,
+        0.10,
+    )
     assert qwen["cached"].image_pull_s == 0
 
 
@@ -53,8 +56,12 @@ def test_warm_instance_skips_provisioning_and_transfers(qwen: dict) -> None:
 
 def test_total_is_the_sum_of_sequential_phases_with_the_transfer_window(qwen: dict) -> None:
     for p in qwen.values():
-        expected = (p.provisioning_s + max(p.image_pull_s, p.model_download_s)
-                    + p.container_start_s + p.weights_load_s)
+        expected = (
+            p.provisioning_s
+            + max(p.image_pull_s, p.model_download_s)
+            + p.container_start_s
+            + p.weights_load_s
+        )
         assert p.total_s == pytest.approx(expected)
 
 
@@ -62,10 +69,16 @@ sizes = st.floats(min_value=0.5, max_value=200)
 types = st.sampled_from(sorted(INSTANCE_TYPES))
 
 
-@given(types, sizes, sizes, st.floats(min_value=1, max_value=400),
-       st.floats(min_value=1.01, max_value=10))
-def test_a_faster_network_is_never_slower(kind: str, image: float, model: float, gbps: float,
-                                          factor: float) -> None:
+@given(
+    types,
+    sizes,
+    sizes,
+    st.floats(min_value=1, max_value=400),
+    st.floats(min_value=1.01, max_value=10),
+)
+def test_a_faster_network_is_never_slower(
+    kind: str, image: float, model: float, gbps: float, factor: float
+) -> None:
     slow = cold_start(kind, image_gb=image, model_gb=model, network_gbps=gbps)
     fast = cold_start(kind, image_gb=image, model_gb=model, network_gbps=gbps * factor)
     for path in slow:
@@ -79,8 +92,9 @@ def test_a_cache_hit_is_never_slower(kind: str, image: float, model: float) -> N
 
 
 @given(types, sizes, sizes, st.floats(min_value=0.1, max_value=50))
-def test_bigger_artifacts_never_start_faster(kind: str, image: float, model: float,
-                                             extra: float) -> None:
+def test_bigger_artifacts_never_start_faster(
+    kind: str, image: float, model: float, extra: float
+) -> None:
     base = cold_start(kind, image_gb=image, model_gb=model)
     bigger = cold_start(kind, image_gb=image + extra, model_gb=model + extra)
     for path in base:
@@ -105,16 +119,36 @@ def test_bad_input_names_what_is_wrong() -> None:
 
 
 def test_cli_prints_each_path_as_json(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["coldstart", "--instance-type", "ml.g6.2xlarge", "--image-gb", "17.7",
-                 "--model-gb", "16", "--json"]) == 0
+    assert (
+        main(
+            [
+                "coldstart",
+                "--instance-type",
+                "ml.g6.2xlarge",
+                "--image-gb",
+                "17.7",
+                "--model-gb",
+                "16",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"uncached", "cached", "warm_instance"}
     assert out["cached"]["total_s"] == pytest.approx(258, rel=0.05)
-    assert {"provisioning_s", "image_pull_s", "model_download_s", "container_start_s",
-            "weights_load_s", "total_s"} <= set(out["uncached"])
+    assert {
+        "provisioning_s",
+        "image_pull_s",
+        "model_download_s",
+        "container_start_s",
+        "weights_load_s",
+        "total_s",
+    } <= set(out["uncached"])
 
 
 def test_cli_rejects_an_unknown_instance_type(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["coldstart", "--instance-type", "ml.nope", "--image-gb", "1",
-                 "--model-gb", "1"]) == 2
+    assert (
+        main(["coldstart", "--instance-type", "ml.nope", "--image-gb", "1", "--model-gb", "1"]) == 2
+    )
     assert "unknown instance type 'ml.nope'" in capsys.readouterr().err

@@ -33,8 +33,7 @@ def scripted(rates: list[tuple[float, float, float]], duration_s: float) -> Work
 # Quiet (1 req/s: 1.45 in flight), spike from 300 s to 1200 s (30 req/s: 44 in flight, 2.7
 # copies' worth of slots), quiet again until the end.
 SPIKE_AT_S, SPIKE_END_S = 300.0, 1200.0
-SPIKE = scripted([(0, SPIKE_AT_S, 1), (SPIKE_AT_S, SPIKE_END_S, 30), (SPIKE_END_S, 4200, 1)],
-                 4200)
+SPIKE = scripted([(0, SPIKE_AT_S, 1), (SPIKE_AT_S, SPIKE_END_S, 30), (SPIKE_END_S, 4200, 1)], 4200)
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +70,9 @@ class Static:
 
 
 def with_copies(component: Component, copies: int) -> Component:
-    model = dataclasses.replace(component.model, initial_copies=copies,
-                                min_copies=min(component.model.min_copies, copies))
+    model = dataclasses.replace(
+        component.model, initial_copies=copies, min_copies=min(component.model.min_copies, copies)
+    )
     return dataclasses.replace(component, model=model)
 
 
@@ -120,21 +120,24 @@ def test_gpu_hours_count_every_instance_for_its_lifetime(component: Component) -
 
 # --- policies ----------------------------------------------------------------------------------
 def test_every_policy_scales_out_for_the_spike_and_back_in_later(
-        runs: dict[str, RunResult]) -> None:
+    runs: dict[str, RunResult],
+) -> None:
     for name, r in runs.items():
         assert max(a.to_copies for a in r.actions) >= 3, name
         assert r.actions[-1].to_copies < max(a.to_copies for a in r.actions), name
 
 
 def test_high_resolution_target_tracking_reacts_within_its_30_s_alarm_plus_delays(
-        runs: dict[str, RunResult]) -> None:
+    runs: dict[str, RunResult],
+) -> None:
     # 3 x 10 s datapoints, 30 s publishing, 30 s for Application Auto Scaling to act.
     at = first_action(runs["aws-recommended"])
     assert SPIKE_AT_S + 60 <= at <= SPIKE_AT_S + 110
 
 
 def test_legacy_waits_for_three_1_minute_datapoints_and_pulls_the_image(
-        runs: dict[str, RunResult]) -> None:
+    runs: dict[str, RunResult],
+) -> None:
     at = first_action(runs["legacy"])
     assert at >= SPIKE_AT_S + 3 * 60
     assert at > first_action(runs["aws-recommended"])
@@ -149,8 +152,11 @@ def test_target_tracking_scale_in_waits_its_15_minutes(runs: dict[str, RunResult
     tl = r.timeline
     # The low alarm needs 90 consecutive 10 s datapoints under 90 % of the target (8 -> 7.2):
     # the last datapoint at or over it must be at least 15 minutes before the scale-in.
-    last_not_low = max(t for t, n, c in zip(tl.t_s, tl.in_system, tl.serving_copies, strict=True)
-                       if t < down and c and n / c >= 0.9 * 8)
+    last_not_low = max(
+        t
+        for t, n, c in zip(tl.t_s, tl.in_system, tl.serving_copies, strict=True)
+        if t < down and c and n / c >= 0.9 * 8
+    )
     assert down - last_not_low >= 15 * 60
     assert down - last_not_low <= 15 * 60 + 120  # and then it does act
 
@@ -163,7 +169,8 @@ def test_step_sample_acts_on_its_60_s_alarm_period(runs: dict[str, RunResult]) -
 
 
 def test_project_scales_out_first_through_the_real_decision_code(
-        runs: dict[str, RunResult]) -> None:
+    runs: dict[str, RunResult],
+) -> None:
     project = runs["project"]
     assert first_action(project) < first_action(runs["aws-recommended"])
     # A 30x spike asks for more than max_copies at once: the first decision is clamped to it.
@@ -176,7 +183,8 @@ def test_project_scales_out_first_through_the_real_decision_code(
 
 
 def test_the_project_lambda_runs_on_transitions_and_its_own_reevaluations(
-        component: Component) -> None:
+    component: Component,
+) -> None:
     policy = make_policy("project")
     simulate(component, SPIKE, policy)
     decisions = policy.decisions  # type: ignore[attr-defined]
@@ -221,19 +229,38 @@ def test_bad_traffic_input_names_what_is_allowed(tmp_path: Path) -> None:
 
 def test_replay_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "report"
-    code = main(["replay", "--trace", "step-spike", "--duration-h", "0.5", "--policy", "all",
-                 "--out", str(out), "--quiet"])
+    code = main(
+        [
+            "replay",
+            "--trace",
+            "step-spike",
+            "--duration-h",
+            "0.5",
+            "--policy",
+            "all",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     assert {"report.json", "report.md", "capacity.png", "coldstart.png"} <= {
-        p.name for p in out.iterdir()}
+        p.name for p in out.iterdir()
+    }
     import json
 
     doc = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert list(doc["policies"]) == list(POLICIES)
     for p in doc["policies"].values():
         assert 0 <= p["slo_attainment"] <= 1
-        assert {"p50_wait_s", "p99_wait_s", "gpu_hours", "scale_actions", "flaps",
-                "capacity_episodes"} <= set(p)
+        assert {
+            "p50_wait_s",
+            "p99_wait_s",
+            "gpu_hours",
+            "scale_actions",
+            "flaps",
+            "capacity_episodes",
+        } <= set(p)
     assert "| project |" in (out / "report.md").read_text(encoding="utf-8")
     assert "report.md" in capsys.readouterr().out
 

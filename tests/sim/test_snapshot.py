@@ -17,8 +17,10 @@ def test_each_trigger_reads_its_window_as_documented() -> None:
 
 
 def test_the_scaler_builds_the_same_snapshot_as_the_simulator() -> None:
-    observed = aws.ComponentObservation("chat", "ep", "InService", desired_copies=3,
-                                        current_copies=2)
+    observed = aws.ComponentObservation(
+        "chat", "ep", "InService", desired_copies=3, current_copies=2
+    )
     for trigger in Trigger:
         assert snapshot_from(trigger, True, (3.0, 12.0), observed, 2, 1, True) == snapshot(
-            trigger, True, [3.0, 12.0], 3, 2, free_copy_slots=1, instances=2, image_cached=True)
+            trigger, True, [3.0, 12.0], 3, 2, free_copy_slots=1, instances=2, image_cached=True
+        )
