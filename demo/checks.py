@@ -126,9 +126,9 @@ def evaluate_story(result: DemoResult) -> list[Check]:
             gone and queue_empty,
             (
                 f"{c.deleted_endpoint}: {c.rows_before[c.deleted_endpoint]} rows before, "
-                f"{c.rows_after[c.deleted_endpoint]} after; {c.queue_messages_after[c.deleted_endpoint]} "
-                f"messages left in its re-evaluation queue; {c.cancelled_reevaluations} pending "
-                "re-evaluations cancelled"
+                f"{c.rows_after[c.deleted_endpoint]} after; "
+                f"{c.queue_messages_after[c.deleted_endpoint]} messages left in its "
+                f"re-evaluation queue; {c.cancelled_reevaluations} pending re-evaluations cancelled"
             ),
         )
     )
@@ -159,7 +159,10 @@ def evaluate_story(result: DemoResult) -> list[Check]:
             (
                 "moto's CurrentCopyCount matched the simulation's serving copies at every tick"
                 if result.drift_ticks == 0
-                else f"moto and the simulation disagreed on serving copies at {result.drift_ticks} ticks"
+                else (
+                    "moto and the simulation disagreed on serving copies at "
+                    f"{result.drift_ticks} ticks"
+                )
             ),
         )
     )

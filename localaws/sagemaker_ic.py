@@ -492,11 +492,7 @@ def _patch_endpoint_configs() -> None:
         # An inference-component variant names no model: its components do.
         original_variants(self, [v for v in variants if "ModelName" in v])
 
-    setattr(
-        backend_cls,
-        "validate_production_variants",  # noqa: B010
-        validate_production_variants,
-    )
+    setattr(backend_cls, "validate_production_variants", validate_production_variants)  # noqa: B010
 
     response_cls = sm_responses.SageMakerResponse
     original_create = response_cls.create_endpoint_config
