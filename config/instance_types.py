@@ -1,7 +1,7 @@
 """Facts about the SageMaker GPU instance types the project plans with.
 
 One table for the whole project: the configuration checks accelerators and memory against it,
-and the cold-start model (``sim.coldstart``) derives transfer and load times from it.
+and the cold-start model (``config.coldstart``) derives transfer and load times from it.
 
 Source: the Amazon EC2 accelerated-computing instance pages (G4dn, G5, G6, G6e, P4d, P5) and
 the SageMaker AI pricing page for the ``ml.`` variants. ``network_gbps`` is the figure AWS

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from lambdas.control_plane.decision import ReadyTimes, ScalingSpec, Step
 
+from .coldstart import cold_start
 from .fleet import Endpoint, Model
 
 
 def ready_times(endpoint: Endpoint, model: Model) -> ReadyTimes:
     """Predicted seconds until a new copy serves, by path, from the cold-start model."""
-    from sim.coldstart import cold_start
-
     paths = cold_start(endpoint.instance_type, image_gb=model.image_gb, model_gb=model.model_gb)
     return ReadyTimes(
         warm_instance=round(paths["warm_instance"].total_s, 1),

@@ -990,7 +990,7 @@ class DemoRun:
 
 # --- event shapes -----------------------------------------------------------------------------
 def _paths(endpoint: Endpoint, model: Model) -> dict[str, Any]:
-    from sim.coldstart import cold_start
+    from config.coldstart import cold_start
 
     return cold_start(endpoint.instance_type, image_gb=model.image_gb, model_gb=model.model_gb)
 

@@ -8,10 +8,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from config.coldstart import PATHS, cold_start
 from config.fleet import DEFAULT_FLEET, ConfigError, load_fleet
 from config.instance_types import INSTANCE_TYPES
 
-from .coldstart import PATHS, cold_start
 from .policies import POLICIES
 from .traffic import SCENARIOS, TRACES
 

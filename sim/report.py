@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .coldstart import PATHS
+from config.coldstart import PATHS
+
 from .simulator import TICK_S, Component, RunResult, describe
 from .traffic import Workload
 

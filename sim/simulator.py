@@ -10,7 +10,7 @@ What is modelled (each choice is stated in docs/scaling-model.md):
 * Copies and instances (ManagedInstanceScaling): a new copy goes to a free accelerator slot on a
   running instance (warm path), or onto an instance already being launched with room, or a new
   instance is launched (cached or uncached path) up to ``max_instances``. Ready times come from
-  ``sim.coldstart``. Scale-in removes copies not yet serving first, then serving copies from the
+  ``config.coldstart``. Scale-in removes copies not yet serving first, then serving copies from the
   emptiest instance; an instance left without copies is released after the endpoint's
   ``scale_in_policy.cooldown_minutes`` (IDLE_RELEASE), never below ``min_instances``.
 * Metrics: every 10 s the time-averaged number of requests in the system per serving copy
@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from config.coldstart import Phases, cold_start
 from config.fleet import Endpoint, Fleet, Model
 
 from .cloudwatch import HIGH_RES_PUBLISH_DELAY_S, STANDARD_PUBLISH_DELAY_S, MetricSeries
-from .coldstart import Phases, cold_start
 from .traffic import Workload
 
 if TYPE_CHECKING:

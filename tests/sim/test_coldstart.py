@@ -8,9 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config.instance_types import INSTANCE_TYPES
-from sim.cli import main
-from sim.coldstart import (
+from config.coldstart import (
     MEASURED_CACHED_TOTAL_S,
     MEASURED_DOWNLOAD_ALONE_S,
     MEASURED_DOWNLOAD_SHARED_S,
@@ -18,6 +16,8 @@ from sim.coldstart import (
     MEASURED_UNCACHED_TOTAL_S,
     cold_start,
 )
+from config.instance_types import INSTANCE_TYPES
+from sim.cli import main
 
 
 def within(actual: float, expected: float, tolerance: float) -> bool:

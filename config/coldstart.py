@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from config.instance_types import instance_type as instance_facts
+from .instance_types import instance_type as instance_facts
 
 # --- The one measurement the model is fitted on (docs/scaling-model.md) --------------------
 CALIBRATION_INSTANCE = "ml.g6.2xlarge"
