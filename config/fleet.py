@@ -209,7 +209,7 @@ class ControlPlane:
 class Fleet:
     source: Path
     region: str
-    slo_queue_wait_s: float
+    slo_ttft_s: float
     control_plane: ControlPlane
     endpoints: tuple[Endpoint, ...]
 
@@ -666,7 +666,7 @@ def parse_fleet(document: Any, source: Path) -> Fleet:
     region = top.get("region", str, "us-east-1")
     if not REGION.match(region):
         top.fail(f"{region!r} is not an AWS region name such as us-east-1", "region")
-    slo = top.child("slo", ("queue_wait_s",), default={})
+    slo = top.child("slo", ("ttft_s",), default={})
     cp = top.child(
         "control_plane",
         ("history_ttl_days", "log_retention_days", "powertools_layer_version"),
@@ -686,7 +686,7 @@ def parse_fleet(document: Any, source: Path) -> Fleet:
     return Fleet(
         source=source,
         region=region,
-        slo_queue_wait_s=slo.number("queue_wait_s", float, minimum=0.0, default=2.0),
+        slo_ttft_s=slo.number("ttft_s", float, minimum=0.0, default=2.0),
         control_plane=control_plane,
         endpoints=endpoints,
     )

@@ -406,7 +406,7 @@ class DemoRun:
                 )
                 self.loads[model.component_name] = load
                 component = Component(
-                    endpoint, model, self.fleet.slo_queue_wait_s, _paths(endpoint, model)
+                    endpoint, model, self.fleet.slo_ttft_s, _paths(endpoint, model)
                 )
                 sim = Simulation(component, workload, self.lockstep.follower(model.component_name))
                 alarms = [

@@ -120,7 +120,7 @@ def write_report(results: list[RunResult], out: Path, command: str) -> dict[str,
             "instance_type": c.endpoint.instance_type,
             "copies_per_instance": c.copies_per_instance,
             "max_concurrency_per_copy": c.max_concurrency,
-            "slo_queue_wait_s": c.slo_queue_wait_s,
+            "slo_ttft_s": c.slo_ttft_s,
         },
         "cold_start": {p: c.paths[p].to_dict() for p in PATHS},
         "policies": {r.policy: summarize(r) for r in results},
@@ -142,7 +142,7 @@ def _json_default(value: Any) -> Any:
 
 def table(doc: dict[str, Any]) -> str:
     """The per-policy markdown table."""
-    slo = doc["component"]["slo_queue_wait_s"]
+    slo = doc["component"]["slo_ttft_s"]
     rows = [
         f"| policy | SLO attainment (wait <= {slo:g} s) | p50 wait | p99 wait | "
         "time to capacity, mean / max | GPU-hours | scale actions | flaps | "

@@ -57,7 +57,7 @@ class Component:
 
     endpoint: Endpoint
     model: Model
-    slo_queue_wait_s: float
+    slo_ttft_s: float
     paths: dict[str, Phases]
 
     @classmethod
@@ -77,7 +77,7 @@ class Component:
                 )
             m = found[0]
         paths = cold_start(ep.instance_type, image_gb=m.image_gb, model_gb=m.model_gb)
-        return cls(ep, m, fleet.slo_queue_wait_s, paths)
+        return cls(ep, m, fleet.slo_ttft_s, paths)
 
     @property
     def copies_per_instance(self) -> int:
@@ -475,7 +475,7 @@ def simulate(
 def describe(result: RunResult) -> dict[str, Any]:
     """Headline figures of a run (the report adds time to capacity)."""
     waits = result.waits_s
-    slo = result.component.slo_queue_wait_s
+    slo = result.component.slo_ttft_s
     finite = waits[np.isfinite(waits)]
     return {
         "requests": int(waits.size),
