@@ -45,6 +45,9 @@ METRIC_SCALING_DECISIONS = "ScalingDecisions"  # count of decisions that changed
 METRIC_TARGET_COPIES = "TargetCopies"
 METRIC_SCALING_ERRORS = "ScalingErrors"
 METRIC_SCALE_OUT_SECONDS = "ScaleOutSeconds"  # decision to CurrentCopyCount reaching target
+# A scale-out SageMaker accepted but could not place (no instances of the type to be had): seen
+# later as a component stuck Updating or a failure reason, never as the call's own error.
+METRIC_CAPACITY_SHORTAGES = "CapacityShortages"
 # Emitted by the cache tracker each time it observes a component (events and polling):
 METRIC_DESIRED_COPIES = "DesiredCopies"
 METRIC_CURRENT_COPIES = "CurrentCopies"
