@@ -67,6 +67,7 @@ stays the calibrated one.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 from config.fleet import Model
@@ -116,7 +117,8 @@ class CopySpeed:
                 raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
 
     def _check(self, concurrency: int) -> int:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+        # numbers.Integral: numpy's integer types count too.
+        if isinstance(concurrency, bool) or not isinstance(concurrency, numbers.Integral):
             raise ValueError(
                 f"concurrency must be an int from 1 to {self.max_concurrency}; got {concurrency!r}"
             )
@@ -125,7 +127,7 @@ class CopySpeed:
                 f"concurrency {concurrency} is outside 1..{self.max_concurrency} "
                 "(serving.max_concurrency); requests beyond it wait in the queue"
             )
-        return concurrency
+        return int(concurrency)
 
     def prefill_tokens_per_s(self, concurrency: int) -> float:
         """One request's prefill rate (tokens/s) when ``concurrency`` requests are active."""

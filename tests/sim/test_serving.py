@@ -7,6 +7,7 @@ import itertools
 import math
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -60,6 +61,8 @@ def test_the_curves_stop_at_the_fleet_files_max_concurrency(model: Model) -> Non
         speed.decode_tokens_per_s(5)
     with pytest.raises(ValueError, match="outside"):
         speed.prefill_tokens_per_s(0)
+    # The simulator may count with numpy integers.
+    assert speed.decode_tokens_per_s(np.int64(3)) == speed.decode_tokens_per_s(3)  # type: ignore[arg-type]
 
 
 def test_a_multi_gpu_copy_is_faster_but_not_in_proportion(model: Model) -> None:
