@@ -271,7 +271,22 @@ def _write(
     outputs: IntArray,
 ) -> None:
     naive_start = start.replace(tzinfo=None)  # the bundled format has no zone: times are UTC
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(out.name + ".tmp")  # the file appears whole or not at all
+    try:
+        _write_rows(tmp, naive_start, offsets_s, prompts, outputs)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise TraceError(f"--out {out}: cannot write: {exc.strerror}") from None
+    tmp.replace(out)
+
+
+def _write_rows(
+    tmp: Path,
+    naive_start: datetime,
+    offsets_s: npt.NDArray[np.float64],
+    prompts: IntArray,
+    outputs: IntArray,
+) -> None:
     with tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["TIMESTAMP", "ContextTokens", "GeneratedTokens"])
@@ -280,7 +295,6 @@ def _write(
         ):
             stamp = naive_start + timedelta(seconds=offset)
             writer.writerow([stamp.strftime("%Y-%m-%d %H:%M:%S.%f"), p, o])
-    tmp.replace(out)
 
 
 # --- Command line ----------------------------------------------------------------------------

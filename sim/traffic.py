@@ -21,7 +21,7 @@ import csv
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +100,12 @@ def load_trace(path: str | Path) -> Workload:
             for line, row in enumerate(reader, start=2):
                 try:
                     # The trace has 7 fractional digits; fromisoformat (3.11+) reads them.
-                    stamps.append(datetime.fromisoformat(row[0].strip()).timestamp())
+                    # Times without a zone are UTC (not local time, which would shift a
+                    # trace that spans a daylight-saving change by an hour).
+                    stamp = datetime.fromisoformat(row[0].strip())
+                    if stamp.tzinfo is None:
+                        stamp = stamp.replace(tzinfo=UTC)
+                    stamps.append(stamp.timestamp())
                     prompts.append(float(row[1]))
                     outputs.append(float(row[2]))
                 except (ValueError, IndexError):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from sim.traffic import (
     SCENARIOS,
     WAVE_PERIOD_S,
     Workload,
+    load_trace,
     multi_model,
     multi_model_shape,
     multi_model_spike_window_s,
@@ -120,3 +123,21 @@ def test_bad_multi_model_requests_say_what_is_wrong(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_trace_times_without_a_zone_are_utc_across_a_daylight_saving_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Berlin moved its clocks forward at 01:00 UTC on 2026-03-29; a UTC trace must not notice.
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        path = tmp_path / "t.csv"
+        path.write_text(
+            "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+            "2026-03-29 00:30:00.000000,10,2\n2026-03-29 03:30:00.000000,10,2\n"
+        )
+        assert load_trace(path).arrival_s.tolist() == [0.0, 10_800.0]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
