@@ -27,24 +27,19 @@ from config.fleet import DEFAULT_FLEET  # noqa: E402
 from sim.bench import BenchSpec, bench, jobs, report, run_all  # noqa: E402
 from sim.report import write_report  # noqa: E402
 from sim.run import Delays  # noqa: E402
-from sim.traffic import SCENARIOS  # noqa: E402
+from sim.traffic import MULTI_MODEL, MULTI_MODEL_DURATION_S, SCENARIOS  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results"
 MATRIX_GOAL_S = 300.0
 ONE_HOUR_GOAL_S = 20.0
 # (name, config, traffic): every scenario on the default fleet, the multi-model scenario on its
 # own 4-GPU fleet when the traffic module has it, and the recorded Azure hour.
-MULTI_MODEL_FLEET = ROOT / "config" / "examples" / "multi-model.yaml"
+MULTI_MODEL_FLEET = ROOT / "benchmarks" / "fleets" / "multi-model.yaml"
 
 
 def cases() -> list[tuple[str, str, tuple[str, ...]]]:
-    out = []
-    for name in SCENARIOS:
-        if name == "multi-model":
-            if MULTI_MODEL_FLEET.exists():
-                out.append((name, str(MULTI_MODEL_FLEET), (name,)))
-            continue
-        out.append((name, str(DEFAULT_FLEET), (name,)))
+    out = [(name, str(DEFAULT_FLEET), (name,)) for name in SCENARIOS]
+    out.append((MULTI_MODEL, str(MULTI_MODEL_FLEET), (MULTI_MODEL,)))
     out.append(("azure-code", str(DEFAULT_FLEET), ("azure-code",)))
     return out
 
@@ -96,6 +91,7 @@ def main() -> int:
     # The whole matrix in one pool, longest jobs first so both cores stay busy to the end.
     all_jobs = [j for spec in specs.values() for j in jobs(spec)]
     length = {name: SCENARIOS[name].default_duration_s for name in SCENARIOS}
+    length[MULTI_MODEL] = MULTI_MODEL_DURATION_S
     order = sorted(
         range(len(all_jobs)), key=lambda k: -length.get(all_jobs[k].spec.traffic[0], 3600.0)
     )
@@ -159,9 +155,10 @@ def main() -> int:
         print(f"sensitivity: {sens_s:.1f} s")
     print(f"load average during the run: {load[0]:.2f} (1 min), on {os.cpu_count()} cores")
     print(f"wrote {(OUT / 'sim').relative_to(ROOT)}/ and {(OUT / 'sim.json').relative_to(ROOT)}")
-    ok = timing["matrix"]["within_goal"] and timing["one_hour_trace_all_policies_and_frontiers"][
-        "within_goal"
-    ]
+    ok = (
+        timing["matrix"]["within_goal"]
+        and timing["one_hour_trace_all_policies_and_frontiers"]["within_goal"]
+    )
     return 0 if ok else 1
 
 

@@ -24,7 +24,7 @@ from config.fleet import Fleet, load_fleet
 from .figures import TIMINGS, interval, run_figures
 from .policies import KNOBS, POLICIES
 from .run import DEFAULT_DELAYS, Delays, assign_traffic, component_workloads, run_fleet
-from .traffic import SCENARIOS
+from .traffic import MULTI_MODEL, SCENARIOS
 
 # requests in flight per copy: target tracking's target, the step policies' scale-out threshold
 GRID = (3.0, 4.0, 6.0, 8.0, 11.0)
@@ -72,7 +72,7 @@ def fleet_default(fleet: Fleet) -> float | None:
 def effective_seeds(spec: BenchSpec, fleet: Fleet) -> int:
     """Recorded traces at their own rate are the same requests for every seed: one run."""
     assigned = assign_traffic(fleet, spec.traffic)
-    synthetic = any(t in SCENARIOS for t in assigned.values())
+    synthetic = any(t in SCENARIOS or t == MULTI_MODEL for t in assigned.values())
     return spec.seeds if synthetic or spec.load != 1.0 else 1
 
 

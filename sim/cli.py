@@ -1,4 +1,4 @@
-"""Command line: ``python -m sim coldstart|bench|plan ...``.
+"""Command line: ``python -m sim coldstart|bench|plan|trace ...`` (trace: ``sim.trace_builder``).
 
 ``bench`` writes DIR/report.json holding at least (scripts rely on it)::
 
@@ -28,7 +28,8 @@ from config.instance_types import INSTANCE_TYPES
 from .bench import GRID, BenchSpec
 from .policies import POLICIES
 from .run import DEFAULT_DELAYS, Delays
-from .traffic import SCENARIOS, TRACES
+from .trace_builder import add_trace_parser
+from .traffic import MULTI_MODEL, SCENARIOS, TRACES
 
 
 def _coldstart(args: argparse.Namespace) -> int:
@@ -116,7 +117,8 @@ def _add_run_options(r: argparse.ArgumentParser) -> None:
         "--trace",
         required=True,
         action="append",
-        help=f"traffic for every component: a scenario ({', '.join(SCENARIOS)}), a bundled "
+        help=f"traffic for every component: a scenario ({', '.join(SCENARIOS)}), {MULTI_MODEL} "
+        "(one shape per component of an endpoint), a bundled "
         f"trace ({', '.join(TRACES)}) or a CSV in the Azure trace format; COMPONENT=TRACE gives "
         "one component its own (repeat the option)",
     )
@@ -182,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default=None, help="also write the frontiers' report here")
     p.set_defaults(func=_plan)
+
+    add_trace_parser(sub)
     return parser
 
 

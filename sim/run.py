@@ -2,10 +2,12 @@
 
 Traffic is given as a list of assignments: ``T`` (every component not named otherwise) and
 ``COMPONENT=T`` (that component; its model name or its inference-component name), where ``T``
-is a scenario, a bundled trace or a CSV path (``sim.traffic.workload``). Components with no
-traffic get none (their copies stay as the policy leaves them, and still cost GPU-hours).
-Each component draws its synthetic traffic from its own seed, derived from the run's seed and
-its position in the fleet, so two components given the same scenario see different requests.
+is a scenario, a bundled trace or a CSV path (``sim.traffic.workload``), or ``multi-model``: the
+components of an endpoint given it take ``sim.traffic.multi_model``'s shapes in fleet-file
+order. Components with no traffic get none (their copies stay as the policy leaves them, and
+still cost GPU-hours). Each component draws its synthetic traffic from its own seed, derived
+from the run's seed and its position in the fleet, so two components given the same scenario
+see different requests.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from config.fleet import Fleet, Model
 from .component import Component
 from .policies import make_policy
 from .simulator import EndpointResult, EndpointSimulation
-from .traffic import Workload, workload
+from .traffic import MULTI_MODEL, Workload, multi_model, workload
 
 SEED_STRIDE = 1_000  # component k of seed s draws from seed s * SEED_STRIDE + k
 
@@ -75,9 +77,16 @@ def component_workloads(
 ) -> dict[str, Workload]:
     """Each assigned component's requests for ``seed``."""
     out = {}
+    for ep in fleet.endpoints:
+        names = [
+            m.component_name for m in ep.models if assigned.get(m.component_name) == MULTI_MODEL
+        ]
+        if names:
+            for name, w in multi_model(names, seed=seed, duration_s=duration_s).items():
+                out[name] = w.scaled(load, seed * SEED_STRIDE + len(out))
     for k, model in enumerate(fleet.models):
         trace = assigned.get(model.component_name)
-        if trace is not None:
+        if trace is not None and trace != MULTI_MODEL:
             out[model.component_name] = workload(
                 trace, seed=seed * SEED_STRIDE + k, duration_s=duration_s, load=load
             )
