@@ -139,7 +139,7 @@ def evaluate(spec: AlarmSpec, datapoints: Sequence[float | None], current: State
     window.extend(given)
     present = [v for v in window if v is not None]
     gaps = len(window) - len(present)
-    breaching = sum(1 for v in present if spec.breaches(v))
+    breaching = _count_breaching(spec.comparison, present, spec.threshold)
     clear = len(present) - breaching
     if spec.treat_missing_data == "notBreaching":
         clear += gaps
@@ -152,6 +152,17 @@ def evaluate(spec: AlarmSpec, datapoints: Sequence[float | None], current: State
     if clear > spec.evaluation_periods - spec.datapoints_to_alarm:
         return State.OK
     return current if current is not State.INSUFFICIENT_DATA else State.OK
+
+
+def _count_breaching(comparison: str, values: list[float], threshold: float) -> int:
+    """How many ``values`` breach (the evaluator's inner loop: comparisons inline, no calls)."""
+    if comparison == "GreaterThanThreshold":
+        return len([v for v in values if v > threshold])
+    if comparison == "LessThanThreshold":
+        return len([v for v in values if v < threshold])
+    if comparison == "GreaterThanOrEqualToThreshold":
+        return len([v for v in values if v >= threshold])
+    return len([v for v in values if v <= threshold])
 
 
 def aggregate(

@@ -76,7 +76,7 @@ def component_workloads(
     duration_s: float | None = None,
 ) -> dict[str, Workload]:
     """Each assigned component's requests for ``seed``."""
-    out = {}
+    out: dict[str, Workload] = {}
     for ep in fleet.endpoints:
         names = [
             m.component_name for m in ep.models if assigned.get(m.component_name) == MULTI_MODEL
