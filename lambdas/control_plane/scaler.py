@@ -19,19 +19,19 @@ count in ``ScalingErrors``, log, and look again only after 15 minutes (no crash 
 from __future__ import annotations
 
 import contextlib
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import aws, clock, contract
+from .bookkeeping import decision_record, history_from, undo_record
 from .decision import (
     Decision,
     History,
-    ScalingSpec,
     Snapshot,
     Trigger,
     clamp,
     decide,
+    free_slots,
 )
 from .decision import snapshot as build_snapshot
 from .events import (
@@ -212,24 +212,6 @@ def snapshot_from(
     )
 
 
-def free_slots(
-    spec: ScalingSpec, instances: int | None, own_desired: int, others: dict[str, tuple[int, int]]
-) -> int | None:
-    """Copies of this component that fit on the running instances now.
-
-    Each copy of a component with ``copies_per_instance`` c takes 1/c of an instance. With 2
-    instances, this component (c = 1) at 1 copy and another (c = 2) at 1 copy: 2 - 1 - 0.5 =
-    0.5 instance free, floor(0.5 × 1) = 0 copies of this one fit.
-    ``others`` maps component → (desired copies, copies per instance).
-    """
-    if instances is None:
-        return None
-    used = own_desired / spec.copies_per_instance + sum(
-        copies / max(1, per) for copies, per in others.values()
-    )
-    return max(0, math.floor((instances - used) * spec.copies_per_instance + 1e-9))
-
-
 def evaluate(
     cfg: Settings,
     store: StateStore,
@@ -266,12 +248,7 @@ def evaluate(
             free_slots(spec, instances, observed.desired_copies, others),
             image_cached,
         )
-        history = History(
-            state.last_scale_out_at,
-            state.last_scale_in_at,
-            dict(state.observed_ready_s),
-            complete=complete,
-        )
+        history = history_from(state, complete)
         decision = decide(snapshot, spec, history, now)
         _log_decision(decision, snapshot, history, observed)
         followup = Reevaluation(
@@ -367,24 +344,9 @@ def _commit(
     """Record the intent under the row's version; ``None`` when the table is unavailable."""
     if not complete:
         return None  # scale-out goes ahead without the table (decide held any scale-in)
-    values: dict[str, Any] = {"scaler_copies": decision.target_copies, "scaler_set_at": now}
-    remove: tuple[str, ...] = ()
-    if decision.delta > 0:
-        values.update(
-            last_scale_out_at=now,
-            pending_since=now,
-            pending_target=decision.target_copies,
-            pending_path=(
-                decision.placement.path.value if decision.placement.path else "warm_instance"
-            ),
-        )
-        if snapshot.instances is not None:
-            values["pending_instances"] = snapshot.instances
-    else:
-        values["last_scale_in_at"] = now
-        remove = ("pending_since", "pending_target", "pending_path", "pending_instances")
+    record = decision_record(decision, snapshot, now)
     try:
-        return store.commit_component(state.name, state.version, values, remove)
+        return store.commit_component(state.name, state.version, record.values, record.remove)
     except StateUnavailable as exc:
         if decision.delta < 0:
             raise  # never scale in without recording it: the cooldown would be lost
@@ -466,25 +428,9 @@ def _undo(store: StateStore, state: ComponentState, version: int | None) -> None
     """The update did not happen: put the recorded intent back as it was."""
     if version is None:
         return
-    values: dict[str, Any] = {}
-    remove: list[str] = []
-    for key in (
-        "scaler_copies",
-        "scaler_set_at",
-        "last_scale_out_at",
-        "last_scale_in_at",
-        "pending_since",
-        "pending_target",
-        "pending_path",
-        "pending_instances",
-    ):
-        old = getattr(state, key)
-        if old is None:
-            remove.append(key)
-        else:
-            values[key] = old
+    record = undo_record(state)
     try:
-        store.commit_component(state.name, version, values, tuple(remove))
+        store.commit_component(state.name, version, record.values, record.remove)
     except (Conflict, StateUnavailable) as exc:
         logger.warning("could not undo recorded intent", extra={"error": str(exc)})
 
