@@ -131,6 +131,13 @@ class Lane:
     def free_copy_slots(self) -> int:
         return self.sim.pool.room(self.model.accelerators, self.model.memory_mb)
 
+    def siblings(self) -> dict[str, tuple[int, int]]:
+        return {
+            other.c.name: (other.desired, other.endpoint.copies_per_instance(other.model))
+            for other in self.sim.lanes
+            if other is not self
+        }
+
     def instance_count(self) -> int:
         return len(self.sim.pool.live())
 

@@ -42,7 +42,9 @@ from functools import partial
 from config.alarms import alarm_plans
 from config.fleet import Model
 from config.specs import scaling_spec
-from lambdas.control_plane.decision import History, Snapshot, Trigger, decide, snapshot
+from lambdas.control_plane.bookkeeping import apply_record, decision_record, history_from
+from lambdas.control_plane.decision import Snapshot, Trigger, decide, free_slots, snapshot
+from lambdas.control_plane.state import ComponentState
 
 from .cloudwatch import Alarm, AlarmSpec, State, alarm_spec
 from .protocol import ComponentView, Policy
@@ -356,7 +358,9 @@ class Project:
         plans = alarm_plans(model)
         self.alarms = {p.trigger: Alarm(alarm_spec(p)) for p in plans}
         self.metric = {p.trigger: p.metric for p in plans}
-        self.history = History()
+        # The component's row as the scaler's table would hold it: each applied decision's
+        # record goes in, and History comes out, by the scaler's own bookkeeping functions.
+        self.row = ComponentState(self.spec.component)
         self.decisions: list[tuple[float, str, int, int]] = []
 
     def on_tick(self, view: ComponentView) -> None:
@@ -372,31 +376,32 @@ class Project:
                 view.schedule(view.now + view.reaction_s, partial(self._invoke, view, trigger))
 
     def _snapshot(self, view: ComponentView, trigger: Trigger) -> Snapshot:
-        """What the scaler would read: the alarm window's datapoints, as the Lambda gets them."""
+        """What the scaler would read: the alarm window's datapoints, as the Lambda gets them,
+        and free slots computed as the scaler computes them (from the instance count and every
+        component's desired copies, not from where copies really sit)."""
         alarm = self.alarms[trigger]
         window = _window(view, self.metric[trigger], alarm.spec)
+        instances = view.instance_count()
         return snapshot(
             trigger,
             alarm.in_alarm,
             [v for v in window if v is not None],
             view.desired,
             view.serving,
-            free_copy_slots=view.free_copy_slots(),
-            instances=view.instance_count(),
+            free_copy_slots=free_slots(self.spec, instances, view.desired, view.siblings()),
+            instances=instances,
             image_cached=view.image_cached,
         )
 
     def _invoke(self, view: ComponentView, trigger: Trigger) -> None:
-        decision = decide(self._snapshot(view, trigger), self.spec, self.history, view.now)
+        observed = self._snapshot(view, trigger)
+        decision = decide(observed, self.spec, history_from(self.row), view.now)
         self.decisions.append(
             (view.now, decision.reason.value, decision.desired_copies, decision.target_copies)
         )
         if decision.changes:
             view.set_desired(decision.target_copies, f"project: {decision.reason.value}")
-            if decision.target_copies > decision.desired_copies:
-                self.history = dataclasses.replace(self.history, last_scale_out_at=view.now)
-            else:
-                self.history = dataclasses.replace(self.history, last_scale_in_at=view.now)
+            self.row = apply_record(self.row, decision_record(decision, observed, view.now))
         if decision.reevaluate_after_s and self.alarms[trigger].in_alarm:
             view.schedule(
                 view.now + decision.reevaluate_after_s, partial(self._invoke, view, trigger)

@@ -57,6 +57,10 @@ class ComponentView(Protocol):
         """Copies of this component that fit on running instances right now."""
         ...
 
+    def siblings(self) -> Mapping[str, tuple[int, int]]:
+        """The endpoint's other components: (desired copies, copies per instance) each."""
+        ...
+
     def instance_count(self) -> int:
         """Instances of the endpoint, running or launching."""
         ...

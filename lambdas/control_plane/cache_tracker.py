@@ -27,7 +27,6 @@ from typing import Any
 
 from . import aws, clock, contract
 from .events import (
-    COMPONENT_CALLS,
     ApiCallEvent,
     EndpointStateEvent,
     ForeignEndpoint,
@@ -47,7 +46,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """Lambda entry point."""
     cfg = settings()
     reset(cfg.endpoint)
-    parsed = parse_eventbridge(event, COMPONENT_CALLS)
+    parsed = parse_eventbridge(event, contract.COMPONENT_API_CALLS)
     bind(event_id=parsed.event_id)
     store = StateStore(aws.client("dynamodb"), cfg.table_name, cfg.endpoint, cfg.history_ttl_days)
     if isinstance(parsed, EndpointStateEvent):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import aws
+from . import aws, contract
 from .events import (
     ApiCallEvent,
     EndpointStateEvent,
@@ -27,8 +27,6 @@ from .events import (
 from .observability import bind, logger, reset
 from .settings import Settings, settings
 from .state import StateStore
-
-DELETE_CALLS = ("DeleteEndpoint",)
 
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
@@ -46,7 +44,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
             "PhysicalResourceId": physical_id,
             "Data": {"RowsDeleted": str(done["rows_deleted"]), "Queue": done["queue"]},
         }
-    parsed = parse_eventbridge(event, DELETE_CALLS)
+    parsed = parse_eventbridge(event, contract.ENDPOINT_DELETE_CALLS)
     bind(event_id=parsed.event_id)
     if isinstance(parsed, ScheduledEvent):
         raise EventError(

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from lambdas.control_plane import aws, cache_tracker, cleanup, contract, scaler, settings, state
+from lambdas.control_plane import (
+    aws,
+    cache_tracker,
+    claims,
+    cleanup,
+    contract,
+    scaler,
+    settings,
+    state,
+)
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import parse_alarm_event
 from localaws.testing import World, alarm_event, custom_resource, eventbridge, sqs_event
@@ -32,7 +41,7 @@ def test_a_claim_left_by_a_killed_invocation_is_taken_over_after_the_timeout(wor
     world.set_copies("chat-a", 2)
     event = alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0])
     # An invocation claimed the event, then timed out: no Python error, so no release.
-    store = scaler._store(settings.settings())
+    store = claims.open_store(settings.settings())
     assert store.claim_event(
         parse_alarm_event(event).event_id, world.clock(), contract.SCALER_TIMEOUT_S
     )
@@ -149,7 +158,7 @@ def test_a_deferred_reconcile_restores_the_count_recorded_at_delivery(world: Wor
     out = scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]))
     assert out["Data"]["Deferred"] == "chat-a"
     # Meanwhile the scaler scaled out further and recorded 6.
-    store = scaler._store(settings.settings())
+    store = claims.open_store(settings.settings())
     row = store.load_component("chat-a")
     store.commit_component("chat-a", row.version, {"scaler_copies": 6})
     world.clock.advance(600)
@@ -185,7 +194,7 @@ def test_a_component_that_is_gone_leaves_no_cache_rows(world: World) -> None:
     world.sagemaker.delete_inference_component(InferenceComponentName="chat-a")
     out = cache_tracker.observe(
         settings.settings(),
-        scaler._store(settings.settings()),
+        claims.open_store(settings.settings()),
         settings.settings().component("chat-a"),
         None,
         world.sagemaker,

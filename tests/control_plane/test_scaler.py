@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from lambdas.control_plane import scaler, state
+from lambdas.control_plane import followups, scaler, state
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import ForeignEndpoint, UnknownComponent
 from localaws.testing import (
@@ -204,7 +204,7 @@ def test_a_busy_component_defers_and_the_retry_scales(world: World) -> None:
     assert out["action"] == "deferred" and out["reason"] == "ComponentBusy"
     assert world.copies("chat-a")[0] == 2
     retry = world.reevaluations()[-1]
-    assert retry.delay_s == scaler.BUSY_RETRY_S and retry.message["attempt"] == 1
+    assert retry.delay_s == followups.BUSY_RETRY_S and retry.message["attempt"] == 1
     # The update finishes; the alarm is still in ALARM when the retry comes due.
     world.clock.advance(600)
     world.set_alarm("chat-a", Trigger.SCALE_OUT, "ALARM")
@@ -229,10 +229,10 @@ def test_throttling_backs_off_exponentially_and_counts_an_error(
     out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
     assert out["action"] == "deferred" and out["reason"] == "Throttled"
     first = world.reevaluations()[-1]
-    assert first.delay_s == scaler.THROTTLE_BASE_S
+    assert first.delay_s == followups.THROTTLE_BASE_S
     world.set_alarm("chat-a", Trigger.SCALE_OUT, "ALARM")
     world.deliver(first, [13.0])
-    assert world.reevaluations()[-1].delay_s == 2 * scaler.THROTTLE_BASE_S
+    assert world.reevaluations()[-1].delay_s == 2 * followups.THROTTLE_BASE_S
     assert world.copies("chat-a")[0] == 1
     # The intent recorded before each failed call was put back.
     row = world.row("ep-a", "COMPONENT#chat-a")
@@ -259,7 +259,7 @@ def test_a_limit_error_is_recorded_counted_and_not_retried_soon(
     assert world.copies("chat-a")[0] == 1
     errors = world.row_keys("ep-a", "ERROR#")
     assert len(errors) == 1
-    assert [s.delay_s for s in world.reevaluations()] == [scaler.CAPACITY_RETRY_S]
+    assert [s.delay_s for s in world.reevaluations()] == [followups.CAPACITY_RETRY_S]
     metrics = emf_metrics(capsys.readouterr().out)
     assert any(
         m["name"] == "ScalingErrors" and m["dimensions"]["InferenceComponentName"] == "chat-a"
