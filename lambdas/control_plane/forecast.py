@@ -10,7 +10,6 @@ raises the floor, and with no history it does nothing.
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Callable, Mapping, Sequence
 
 from .checks import count, finite
@@ -19,6 +18,13 @@ DAY_S = 86400
 MINUTE_S = 60
 DEFAULT_DAYS = 14
 _EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
+
+
+def _median(values: list[float]) -> float:
+    """The middle value (mean of the two middle ones); ``statistics`` would add 3 ms of import."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def is_weekend(timestamp_s: float, utc_offset_s: float = 0.0) -> bool:
@@ -85,7 +91,7 @@ def forecast(
                 same_kind.append(by_minute[earlier])
         samples = same_kind if len(same_kind) >= 2 else every_day
         if samples:
-            predicted = statistics.median(samples)
+            predicted = _median(samples)
             peak = predicted if peak is None else max(peak, predicted)
     return peak
 

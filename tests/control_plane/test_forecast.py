@@ -177,3 +177,9 @@ def test_burst_chance_is_a_probability(starts: list[float], now: float, ahead: f
     if len([s for s in starts if s <= now]) < 4:
         assert chance is None
         assert not hold_through_gap(starts, now, ahead)
+
+
+def test_two_days_predict_their_mean() -> None:
+    # Two previous days at 100 and 300 for the minute: the median of two is their mean.
+    history = [(AFTER - DAY_S, 100.0), (AFTER - 2 * DAY_S, 300.0)]
+    assert forecast(history, AFTER, 0) == 200.0
