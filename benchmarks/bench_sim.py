@@ -19,12 +19,14 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from config.fleet import DEFAULT_FLEET  # noqa: E402
 from sim.bench import BenchSpec, bench, jobs, report, run_all  # noqa: E402
+from sim.compare import defaults_table, versus_table  # noqa: E402
 from sim.report import write_report  # noqa: E402
 from sim.run import Delays  # noqa: E402
 from sim.traffic import MULTI_MODEL, MULTI_MODEL_DURATION_S, SCENARIOS  # noqa: E402
@@ -75,12 +77,77 @@ def sensitivity(seeds: int, processes: int) -> list[dict[str, object]]:
     return rows
 
 
+def sensitivity_table(rows: list[dict[str, Any]]) -> str:
+    """Per delay and value: each policy's SLO attainment and GPU-hours (means)."""
+    out = []
+    for delay in dict.fromkeys(r["delay"] for r in rows):
+        mine = [r for r in rows if r["delay"] == delay]
+        values = list(dict.fromkeys(r["value_s"] for r in mine))
+        policies = list(dict.fromkeys(r["policy"] for r in mine))
+        out += [
+            f"{delay} on {mine[0]['scenario']} (SLO attainment, GPU-hours):",
+            "",
+            "| policy | " + " | ".join(f"{v:g} s" for v in values) + " |",
+            "|---|" + "---|" * len(values),
+        ]
+        for policy in policies:
+            cells = []
+            for v in values:
+                (r,) = [x for x in mine if x["policy"] == policy and x["value_s"] == v]
+                cells.append(
+                    f"{100 * r['slo_attainment']['mean']:.1f} %, {r['gpu_hours']['mean']:.2f}"
+                )
+            out.append(f"| {policy} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def summary_markdown(docs: dict[str, Any], rows: list[dict[str, Any]], seeds: int) -> str:
+    return "\n".join(
+        [
+            f"# Benchmark summary ({seeds} seeds, reaction 30 s for every policy)",
+            "",
+            "## Every policy at the fleet file's setting (SLO attainment, GPU-hours)",
+            "",
+            defaults_table(docs),
+            "## The project's setting against AWS's best (any swept target-tracking setting)",
+            "",
+            versus_table(docs),
+            "## Sensitivity to the unmeasured delays (fleet file's settings)",
+            "",
+            sensitivity_table(rows),
+        ]
+    )
+
+
+def write_summary_from_files() -> int:
+    folder = OUT / "sim"
+    docs = {}
+    for name, _, _ in cases():
+        path = folder / name / "report.json"
+        if path.exists():
+            docs[name] = json.loads(path.read_text(encoding="utf-8"))
+    sens = folder / "sensitivity.json"
+    rows = json.loads(sens.read_text(encoding="utf-8")) if sens.exists() else []
+    seeds = max((d["seeds"] for d in docs.values()), default=0)
+    (folder / "summary.md").write_text(summary_markdown(docs, rows, seeds), encoding="utf-8")
+    print(f"wrote {(folder / 'summary.md').relative_to(ROOT)} ({len(docs)} scenarios)")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-sensitivity", action="store_true")
+    parser.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="rewrite summary.md from the reports already in benchmarks/results/sim/",
+    )
     args = parser.parse_args()
+    if args.summary_only:
+        return write_summary_from_files()
     specs = {name: BenchSpec(cfg, traffic, seeds=args.seeds) for name, cfg, traffic in cases()}
 
     # One hour of recorded traffic, every policy and its frontier (the interactive case).
@@ -89,6 +156,7 @@ def main() -> int:
     one_hour_s = time.perf_counter() - start
 
     sens_s = None
+    rows: list[dict[str, object]] = []
     if not args.no_sensitivity:
         start = time.perf_counter()
         rows = sensitivity(args.seeds, args.processes)
@@ -104,6 +172,7 @@ def main() -> int:
     runs = 0
     matrix_s = 0.0
     summary: dict[str, object] = {}
+    docs: dict[str, dict[str, object]] = {}
     per_scenario_s: dict[str, float] = {}
     for name in sorted(specs, key=lambda x: length.get(x, 3600.0)):
         spec = specs[name]
@@ -115,6 +184,7 @@ def main() -> int:
         runs += sum(len(j.knobs) for j in todo)
         command = f"python -m sim bench --config {spec.config} --trace {name} --seeds {spec.seeds}"
         write_report(doc, OUT / "sim" / name, command)
+        docs[name] = doc
         summary[name] = {
             p: {
                 "slo_attainment": v["default"]["slo_attainment"]["mean"],
@@ -123,6 +193,10 @@ def main() -> int:
             for p, v in doc["policies"].items()
         }
         print(f"{name}: {per_scenario_s[name]:.1f} s", flush=True)
+    (OUT / "sim" / "summary.md").write_text(
+        summary_markdown(docs, rows if not args.no_sensitivity else [], args.seeds),
+        encoding="utf-8",
+    )
     load = os.getloadavg()
     timing = {
         "machine": {
