@@ -148,6 +148,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.summary_only:
         return write_summary_from_files()
+    (OUT / "sim").mkdir(parents=True, exist_ok=True)
     specs = {name: BenchSpec(cfg, traffic, seeds=args.seeds) for name, cfg, traffic in cases()}
 
     # One hour of recorded traffic, every policy and its frontier (the interactive case).
