@@ -58,7 +58,7 @@ class RunResult:
     policy: str
     component: Component
     workload: Workload
-    ttft_s: np.ndarray  # per request; inf for a failed or timed-out invocation
+    ttft_s: np.ndarray  # per request, in arrival order; inf for a failed or timed-out one
     failures: int  # NoCapacityInvocationFailures
     timeouts: int  # waited past INVOCATION_TIMEOUT_S
     actions: list[Action]
@@ -105,7 +105,7 @@ class Lane:
         self.i = 0
         self.busy: list[float] = []
         self.queue: deque[int] = deque()
-        self.ttft: list[float] = []
+        self.ttft: list[float] = [math.inf] * len(self.arrivals)  # by request; inf: failed
         self.failures = self.timeouts = self.in_system = 0
         self.area = self.last = 0.0
         self.bin_invocations = self.bin_failures = 0
@@ -201,7 +201,7 @@ class Lane:
         if k > self.maxc:
             k = self.maxc
         first_token = self.prompts[j] / self.pre[k]
-        self.ttft.append(t - self.arrivals[j] + first_token)
+        self.ttft[j] = t - self.arrivals[j] + first_token
         heapq.heappush(self.busy, t + first_token + self.outputs[j] / self.dec[k])
 
     def advance(self, boundary: float) -> None:
@@ -230,13 +230,12 @@ class Lane:
                     if k > maxc:
                         k = maxc
                     first = prompts[j] / pre[k]
-                    ttft.append(done - arrivals[j] + first)
+                    ttft[j] = done - arrivals[j] + first
                     heappush(busy, done + first + outputs[j] / dec[k])
             area += in_system * (a - last)
             last = a
             if slots == 0:
-                failures += 1
-                ttft.append(math.inf)
+                failures += 1  # its time to first token stays inf
             else:
                 in_system += 1
                 invocations += 1
@@ -245,7 +244,7 @@ class Lane:
                     if k > maxc:
                         k = maxc
                     first = prompts[i] / pre[k]
-                    ttft.append(first)
+                    ttft[i] = first
                     heappush(busy, a + first + outputs[i] / dec[k])
                 else:
                     queue.append(i)
@@ -261,7 +260,7 @@ class Lane:
                 if k > maxc:
                     k = maxc
                 first = prompts[j] / pre[k]
-                ttft.append(done - arrivals[j] + first)
+                ttft[j] = done - arrivals[j] + first
                 heappush(busy, done + first + outputs[j] / dec[k])
         self.area = area + in_system * (boundary - last)
         self.last, self.i, self.in_system = boundary, i, in_system
@@ -275,8 +274,7 @@ class Lane:
         while queue and t - arrivals[queue[0]] > INVOCATION_TIMEOUT_S:
             queue.popleft()
             self.in_system -= 1
-            self.timeouts += 1
-            self.ttft.append(math.inf)
+            self.timeouts += 1  # its time to first token stays inf
         in_flight = self.area / TICK_S
         self.metrics["ConcurrentRequestsPerCopy"].record(
             in_flight / self.serving if self.serving else None
@@ -297,7 +295,8 @@ class Lane:
         self.bin_invocations = self.bin_failures = 0
 
     def result(self, gpu_hours: float) -> RunResult:
-        self.ttft.extend(self.sim.now - self.arrivals[j] for j in self.queue)  # still waiting
+        for j in self.queue:  # still waiting at the end: at least this long
+            self.ttft[j] = self.sim.now - self.arrivals[j]
         return RunResult(
             self.policy.name,
             self.c,

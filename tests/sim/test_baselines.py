@@ -24,7 +24,7 @@ from config.fleet import DEFAULT_FLEET, load_fleet
 from sim import policies
 from sim.component import Component
 from sim.policies import make_policy
-from sim.simulator import Simulation
+from sim.simulator import Simulation, simulate
 from sim.traffic import Workload
 
 
@@ -102,3 +102,28 @@ def test_every_baseline_shares_aws_s_from_zero_step_and_the_knob_moves_the_thres
         make_policy("project", {"target": 3})
     with pytest.raises(ValueError, match="unknown policy 'aws-step-sample'"):
         make_policy("aws-step-sample")
+
+
+def test_scheduled_raises_the_minimum_before_yesterday_s_peak_hour() -> None:
+    # Given two days at 1 req/s with a busy hour (15 req/s) from 10:00 each day
+    day, peak = 86_400.0, 10 * 3600.0
+    quiet = np.arange(0.0, 2 * day, 1.0)
+    busy = np.concatenate([np.arange(d + peak, d + peak + 3600.0, 1 / 14) for d in (0.0, day)])
+    arrivals = np.sort(np.concatenate([quiet, busy]))
+    n = arrivals.size
+    w = Workload("two days", arrivals, np.full(n, 1000.0), np.full(n, 20.0), 2 * day)
+    fleet = load_fleet(DEFAULT_FLEET)
+    component = Component.from_fleet(fleet)
+    # When aws-scheduled and aws-target-tracking-tuned run them
+    scheduled = simulate(component, w, make_policy("aws-scheduled"))
+    tuned = simulate(component, w, make_policy("aws-target-tracking-tuned"))
+    # Then only the scheduled policy acts ahead of day 2's busy hour, 300 s (one cached cold
+    # start, rounded up) before it, plus the reaction delay
+    ahead = [a for a in scheduled.actions if a.reason.startswith("scheduled minimum")]
+    assert ahead and ahead[0].at_s == day + peak - 300 + 30
+    assert ahead[0].to_copies > 1
+    assert not [a for a in tuned.actions if a.reason.startswith("scheduled")]
+    # and its day-2 hour meets the SLO for more requests than tuned target tracking's
+    hour = (arrivals >= day + peak) & (arrivals < day + peak + 3600)
+    met = [float(np.mean(r.ttft_s[hour] <= 2.0)) for r in (scheduled, tuned)]
+    assert met[0] > met[1]
