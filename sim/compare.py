@@ -84,12 +84,17 @@ def versus_table(docs: dict[str, dict[str, Any]]) -> str:
         slo, gpu = v["project_slo_attainment"], v["project_gpu_hours"]
         aws_slo, aws_gpu = v["aws_slo_at_project_cost"], v["aws_gpu_hours_for_project_slo"]
         verdict = _verdict(slo, gpu, aws_slo, aws_gpu)
-        rows.append(
-            f"| {name} | {_pct(slo)}, {gpu:.2f} | {_pct(aws_slo)} "
-            f"{_setting(v['aws_setting_at_project_cost'])} | "
-            f"{'none' if aws_gpu is None else f'{aws_gpu:.2f}'} "
-            f"{_setting(v['aws_setting_for_project_slo'])} | {verdict} |"
+        at_cost = (
+            "no AWS setting costs as little"
+            if aws_slo is None
+            else f"{_pct(aws_slo)} {_setting(v['aws_setting_at_project_cost'])}"
         )
+        for_slo = (
+            "no AWS setting attains as much"
+            if aws_gpu is None
+            else f"{aws_gpu:.2f} {_setting(v['aws_setting_for_project_slo'])}"
+        )
+        rows.append(f"| {name} | {_pct(slo)}, {gpu:.2f} | {at_cost} | {for_slo} | {verdict} |")
     return "\n".join(rows) + "\n"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,3 +125,35 @@ def test_plan_and_bench_reject_bad_input(capsys: pytest.CaptureFixture[str]) -> 
     assert "--slo must be a fraction of requests, 0 < slo <= 1; got 1.5" in capsys.readouterr().err
     assert main(["bench", "--trace", "nope", "--out", "/tmp/unused"]) == 2
     assert "unknown trace 'nope'" in capsys.readouterr().err
+
+
+def _point(slo: float, gpu: float, target: float) -> dict[str, object]:
+    return {"knob": {"target": target}, "slo_attainment": slo, "gpu_hours": gpu}
+
+
+def test_the_project_is_read_against_aws_s_frontier_at_its_cost_and_its_attainment() -> None:
+    from sim.compare import versus_aws, versus_table
+
+    # Given the project at 90 % for 10 GPU-hours and AWS's points around it
+    doc: dict[str, Any] = {
+        "policies": {
+            "project": {
+                "default": {"slo_attainment": {"mean": 0.90}, "gpu_hours": {"mean": 10.0}},
+                "frontier": [],
+            },
+            "aws-target-tracking": {
+                "frontier": [_point(0.85, 9.0, 8), _point(0.91, 10.5, 6), _point(0.95, 14.0, 3)]
+            },
+            "aws-target-tracking-tuned": {"frontier": [_point(0.88, 10.0, 8)]},
+            "pre-caching": {"frontier": [_point(0.99, 1.0, 8)]},  # not one of AWS's best
+        }
+    }
+    v = versus_aws(doc)
+    # Then AWS's best at no more cost is tuned at 88 %, and AWS needs 10.5 GPU-hours for 90 %
+    assert v["aws_slo_at_project_cost"] == 0.88
+    assert v["aws_setting_at_project_cost"] == {"policy": "aws-target-tracking-tuned", "target": 8}
+    assert v["aws_gpu_hours_for_project_slo"] == 10.5
+    assert "| project leads |" in versus_table({"s": doc})
+    # and a cheaper AWS point with the same attainment makes AWS the leader
+    doc["policies"]["aws-target-tracking"]["frontier"].append(_point(0.90, 9.5, 7))
+    assert "| AWS leads |" in versus_table({"s": doc})
