@@ -23,7 +23,7 @@ the instances) updates:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import aws, clock, contract
 from .events import (
@@ -33,22 +33,27 @@ from .events import (
     ScheduledEvent,
     parse_eventbridge,
 )
-from .observability import bind, emit, logger, reset
+from .observability import bind, emit, logger
 from .settings import Component, Settings, settings
 from .state import CACHE_STATES, ComponentState, Conflict, StateStore
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from types_boto3_sagemaker import SageMakerClient
 
 # How much a new observed scale-out time moves the remembered one: halfway, so one outlier
 # (a slow instance) does not dominate and two agreeing observations nearly replace it.
 READY_SMOOTHING = 0.5
 
 
-def handler(event: Any, context: Any = None) -> dict[str, Any]:
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
     cfg = settings()
-    reset(cfg.endpoint)
+    bind(endpoint=cfg.endpoint)
     parsed = parse_eventbridge(event, contract.COMPONENT_API_CALLS)
     bind(event_id=parsed.event_id)
-    store = StateStore(aws.client("dynamodb"), cfg.table_name, cfg.endpoint, cfg.history_ttl_days)
+    store = StateStore(aws.dynamodb(), cfg.table_name, cfg.endpoint, cfg.history_ttl_days)
     if isinstance(parsed, EndpointStateEvent):
         return _endpoint_state(parsed, cfg, store)
     if isinstance(parsed, ApiCallEvent):
@@ -92,7 +97,7 @@ def _api_call(event: ApiCallEvent, cfg: Settings, store: StateStore) -> dict[str
             },
         )
         return {"action": "deleted", "component": component.name}
-    sagemaker = aws.client("sagemaker")
+    sagemaker = aws.sagemaker()
     instances = _instances(sagemaker, cfg.endpoint)
     return {
         "action": "observed",
@@ -104,7 +109,7 @@ def _poll(event: ScheduledEvent, cfg: Settings, store: StateStore) -> dict[str, 
     return {"action": "polled", "components": observe_all(cfg, store)}
 
 
-def _instances(sagemaker: Any, endpoint: str) -> int | None:
+def _instances(sagemaker: SageMakerClient, endpoint: str) -> int | None:
     try:
         observed = aws.describe_endpoint(sagemaker, endpoint)
     except aws.NotFound:
@@ -114,7 +119,7 @@ def _instances(sagemaker: Any, endpoint: str) -> int | None:
     return observed.current_instances
 
 
-def _endpoint_exists(sagemaker: Any, endpoint: str) -> bool:
+def _endpoint_exists(sagemaker: SageMakerClient, endpoint: str) -> bool:
     try:
         aws.describe_endpoint(sagemaker, endpoint)
     except aws.NotFound:
@@ -125,7 +130,7 @@ def _endpoint_exists(sagemaker: Any, endpoint: str) -> bool:
 def observe_all(cfg: Settings, store: StateStore) -> list[dict[str, Any]]:
     """Observe every component of the endpoint (the polling fallback); nothing once the
     endpoint is gone, so the 1-minute poll never re-creates rows cleanup purged."""
-    sagemaker = aws.client("sagemaker")
+    sagemaker = aws.sagemaker()
     if not _endpoint_exists(sagemaker, cfg.endpoint):
         logger.info("endpoint not found: nothing observed")
         return []
@@ -136,7 +141,11 @@ def observe_all(cfg: Settings, store: StateStore) -> list[dict[str, Any]]:
 
 
 def observe(
-    cfg: Settings, store: StateStore, component: Component, instances: int | None, sagemaker: Any
+    cfg: Settings,
+    store: StateStore,
+    component: Component,
+    instances: int | None,
+    sagemaker: SageMakerClient,
 ) -> dict[str, Any]:
     """One look at ``component``: record it, advance cache states, close a pending scale-out."""
     now = clock.now()

@@ -11,7 +11,7 @@ endpoint's partition, and IAM's ``dynamodb:LeadingKeys`` enforces the same.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import aws, contract
 from .events import (
@@ -24,15 +24,19 @@ from .events import (
     parse_custom_resource,
     parse_eventbridge,
 )
-from .observability import bind, logger, reset
+from .observability import bind, logger
 from .settings import Settings, settings
 from .state import StateStore
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-def handler(event: Any, context: Any = None) -> dict[str, Any]:
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
     cfg = settings()
-    reset(cfg.endpoint)
+    bind(endpoint=cfg.endpoint)
     if is_custom_resource_event(event):
         resource = parse_custom_resource(event)
         _check(resource.endpoint, cfg, "Cleanup custom resource")
@@ -72,8 +76,8 @@ def _check(endpoint: str | None, cfg: Settings, what: str) -> None:
 
 def purge(cfg: Settings) -> dict[str, Any]:
     """Delete this endpoint's rows and pending re-evaluations; safe to repeat."""
-    store = StateStore(aws.client("dynamodb"), cfg.table_name, cfg.endpoint, cfg.history_ttl_days)
-    queue = aws.purge_queue(aws.client("sqs"), cfg.queue_url)
+    store = StateStore(aws.dynamodb(), cfg.table_name, cfg.endpoint, cfg.history_ttl_days)
+    queue = aws.purge_queue(aws.sqs(), cfg.queue_url)
     rows = store.purge()
     logger.info("endpoint state purged", extra={"rows_deleted": rows, "queue": queue})
     return {"action": "purged", "rows_deleted": rows, "queue": queue}

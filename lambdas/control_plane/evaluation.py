@@ -15,7 +15,7 @@ count in ``ScalingErrors``, log, and look again only after 15 minutes (no crash 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import aws, contract
 from .bookkeeping import decision_record, history_from, undo_record
@@ -26,6 +26,9 @@ from .journal import log_decision, record_decision, record_error
 from .observability import emit, logger
 from .settings import Component, Settings
 from .state import ComponentState, Conflict, StateStore, StateUnavailable
+
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
 
 MAX_COMMIT_ATTEMPTS = 3  # re-read and decide again after a lost conditional write
 DEFAULT_PERIOD_S = 10
@@ -158,7 +161,7 @@ def snapshot_from(
 
 def evaluate(ev: Evaluation) -> Outcome:
     """Decide for ``ev.component`` and apply the decision; one call per alarm or re-evaluation."""
-    sagemaker = aws.client("sagemaker")
+    sagemaker = aws.sagemaker()
     cfg, component, now = ev.cfg, ev.component, ev.now
     for _ in range(MAX_COMMIT_ATTEMPTS):
         state, complete, others, image_cached = _load(ev)
@@ -241,7 +244,7 @@ def _load(ev: Evaluation) -> tuple[ComponentState, bool, dict[str, tuple[int, in
     return rows.get(component.name, ComponentState(component.name)), True, others, cached
 
 
-def _instances(sagemaker: Any, endpoint: str) -> int | None:
+def _instances(sagemaker: SageMakerClient, endpoint: str) -> int | None:
     try:
         return aws.describe_endpoint(sagemaker, endpoint).current_instances
     except Exception as exc:  # instances refine placement only; never block a decision
@@ -279,7 +282,7 @@ def _apply(
 ) -> Outcome:
     cfg, name = ev.cfg, ev.component.name
     try:
-        aws.set_copy_count(aws.client("sagemaker"), name, decision.target_copies)
+        aws.set_copy_count(aws.sagemaker(), name, decision.target_copies)
     except (aws.Busy, aws.Throttled, aws.CapacityError) as exc:
         undo(ev.store, state, version)
         if isinstance(exc, aws.CapacityError):

@@ -73,7 +73,7 @@ def reconcile_one(
 ) -> dict[str, Any]:
     """Restore ``component`` to the count recorded in the table now (``attempt``: deferrals
     so far, for the backoff)."""
-    sagemaker = aws.client("sagemaker")
+    sagemaker = aws.sagemaker()
     now = clock.now()
     try:
         state = store.load_component(component.name)

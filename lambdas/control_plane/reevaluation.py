@@ -75,7 +75,7 @@ def reevaluate(
                 extra={"chain_id": message.chain_id, "live_chain_id": live},
             )
             return Outcome(component.name, "superseded", "Superseded", detail=live)
-        reading = aws.read_alarm(aws.client("cloudwatch"), message.alarm_name, now)
+        reading = aws.read_alarm(aws.cloudwatch(), message.alarm_name, now)
         if reading is None:
             logger.warning("alarm no longer exists: re-evaluation chain ends")
             return Outcome(component.name, "stopped", "AlarmGone", detail=message.alarm_name)
