@@ -72,6 +72,10 @@ class NotFound(AwsFault):
     """The resource does not exist."""
 
 
+class Rejected(AwsFault):
+    """A ``ValidationException`` of no known meaning: SageMaker refused the request."""
+
+
 def classify(error: Exception) -> Exception:
     """Map a botocore ``ClientError`` to the project's exceptions; others pass through."""
     response = getattr(error, "response", None)
@@ -90,6 +94,8 @@ def classify(error: Exception) -> Exception:
         "could not find" in lowered or "not found" in lowered or "does not exist" in lowered
     ):
         return NotFound(code, message)
+    if code == "ValidationException":
+        return Rejected(code, message)
     return error
 
 
@@ -137,6 +143,12 @@ def _call(fn: Callable[..., T], **kwargs: Any) -> T:
 
 
 # --- SageMaker ---------------------------------------------------------------------------
+# DescribeEndpoint's EndpointStatus values during which the endpoint itself is changing.
+ENDPOINT_BUSY_STATUSES = frozenset(
+    {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
+)
+
+
 @dataclass(frozen=True)
 class ComponentObservation:
     name: str
@@ -144,6 +156,7 @@ class ComponentObservation:
     status: str
     desired_copies: int
     current_copies: int
+    failure_reason: str | None = None
 
     @property
     def busy(self) -> bool:
@@ -159,6 +172,7 @@ def describe_component(sagemaker: SageMakerClient, name: str) -> ComponentObserv
         raw["InferenceComponentStatus"],
         int(runtime.get("DesiredCopyCount", 0)),
         int(runtime.get("CurrentCopyCount", 0)),
+        raw.get("FailureReason"),
     )
 
 
@@ -176,6 +190,12 @@ class EndpointObservation:
     status: str
     current_instances: int | None
     desired_instances: int | None
+    failure_reason: str | None = None
+
+    @property
+    def busy(self) -> bool:
+        """An endpoint-level operation is running: SageMaker may refuse component updates."""
+        return self.status in ENDPOINT_BUSY_STATUSES
 
 
 def describe_endpoint(sagemaker: SageMakerClient, name: str) -> EndpointObservation:
@@ -188,6 +208,7 @@ def describe_endpoint(sagemaker: SageMakerClient, name: str) -> EndpointObservat
         raw.get("EndpointStatus", ""),
         int(current) if current is not None else None,
         int(desired) if desired is not None else None,
+        raw.get("FailureReason"),
     )
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from . import aws, clock, contract
 from .claims import once, open_store, superseded_by
-from .evaluation import Evaluation, Outcome, evaluate
+from .evaluation import evaluate
+from .evaluation_types import Evaluation, Outcome
 from .events import EventError, ForeignEndpoint, ReconcileRequest, Reevaluation, parse_queue_message
 from .observability import bind, emit, logger, reset
 from .reconcile import reconcile_one
