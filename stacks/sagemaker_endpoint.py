@@ -33,6 +33,34 @@ CONTAINER_STARTUP_HEALTH_CHECK_TIMEOUT_S = 900
 
 
 @dataclass(frozen=True)
+class WeightsLocation:
+    """What a model's execution role may read: ``objects`` is an S3 key pattern in ``bucket``."""
+
+    bucket: str
+    objects: str  # "models/qwen/*" for a prefix, "archives/qwen.tar.gz" for one object
+    is_prefix: bool
+
+
+def weights_location(model_data_url: str) -> WeightsLocation:
+    """The objects behind ``model_data_url``, never more.
+
+    A prefix is a folder: ``s3://shared/models/qwen`` and ``s3://shared/models/qwen/`` both mean
+    the keys under ``models/qwen/`` (SageMaker copies ``S3Prefix`` data with the trailing ``/``,
+    see ``_container``), so the grant is ``models/qwen/*`` and never ``models/qwen*``, which
+    would also match ``models/qwen-secret-finetune/``. A ``.tar.gz`` is one object, granted by
+    its exact key.
+    """
+    match = _S3_URI.match(model_data_url)
+    if match is None:
+        raise ValueError(f"{model_data_url!r} is not an S3 URI; allowed: s3://BUCKET/PREFIX")
+    key = match["prefix"]
+    if model_data_url.endswith(".tar.gz"):
+        return WeightsLocation(match["bucket"], key, is_prefix=False)
+    folder = key.rstrip("/")
+    return WeightsLocation(match["bucket"], f"{folder}/*" if folder else "*", is_prefix=True)
+
+
+@dataclass(frozen=True)
 class EcrRepository:
     account: str
     region: str
@@ -321,10 +349,8 @@ class SageMakerEndpoint(Construct):
         for model in endpoint.models:
             if model.model_data_url is None:
                 continue
-            s3 = _S3_URI.match(model.model_data_url)
-            assert s3 is not None  # validated by config.fleet
-            prefix = s3["prefix"]
-            object_arn = f"arn:{stack.partition}:s3:::{s3['bucket']}/{prefix}*"
+            weights = weights_location(model.model_data_url)
+            object_arn = f"arn:{stack.partition}:s3:::{weights.bucket}/{weights.objects}"
             role.add_to_policy(
                 iam.PolicyStatement(
                     sid=f"ReadWeights{len(acknowledgments)}",
@@ -332,19 +358,20 @@ class SageMakerEndpoint(Construct):
                     resources=[object_arn],
                 )
             )
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["s3:ListBucket"],
-                    resources=[f"arn:{stack.partition}:s3:::{s3['bucket']}"],
-                    conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+            if weights.is_prefix:
+                role.add_to_policy(
+                    iam.PolicyStatement(
+                        actions=["s3:ListBucket"],
+                        resources=[f"arn:{stack.partition}:s3:::{weights.bucket}"],
+                        conditions={"StringLike": {"s3:prefix": [weights.objects]}},
+                    )
                 )
-            )
-            acknowledgments.append(
-                (
-                    f"AwsSolutions-IAM5[Resource::{nag_arn(stack, object_arn)}]",
-                    f"Model {model.name} reads every object under its weights prefix.",
+                acknowledgments.append(
+                    (
+                        f"AwsSolutions-IAM5[Resource::{nag_arn(stack, object_arn)}]",
+                        f"Model {model.name} reads every object under its weights prefix.",
+                    )
                 )
-            )
         for rule_id, reason in acknowledgments:
             acknowledge(role, rule_id, reason)
         return role

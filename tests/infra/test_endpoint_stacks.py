@@ -377,6 +377,47 @@ def test_execution_role_pulls_only_its_images_and_reads_only_its_weights(synth: 
     assert not allowed(statements, "s3:PutObject", "arn:aws:s3:::alpha-b-weights/qwen3-8b/x")
 
 
+@pytest.fixture(scope="module")
+def weights_role() -> list[dict[str, Any]]:
+    """The execution role's statements for models at look-alike S3 locations (no app synth)."""
+    endpoint = load_fleet(Path(__file__).with_name("look_alike_weights.yaml")).endpoint("weights")
+    stack = cdk.Stack(cdk.App(), "Weights", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    images = {m.component_name: IMAGE for m in endpoint.models}
+    SageMakerEndpoint(stack, "E", endpoint=endpoint, images=images)
+    template = Template.from_stack(stack).to_json()
+    return [
+        s
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_weights_grant_stops_at_the_model_folder(weights_role: list[dict[str, Any]]) -> None:
+    # Given a model at s3://shared/models/qwen (no trailing slash) ...
+    statements = weights_role
+    assert allowed(statements, "s3:GetObject", "arn:aws:s3:::shared/models/qwen/config.json")
+    listing = {"s3:prefix": ["models/qwen/"]}
+    assert allowed(statements, "s3:ListBucket", "arn:aws:s3:::shared", listing)
+    # ... the role reads nothing of the look-alike folder next to it, nor lists it.
+    secret = "arn:aws:s3:::shared/models/qwen-secret-finetune/model.safetensors"
+    assert not allowed(statements, "s3:GetObject", secret)
+    assert not allowed(statements, "s3:GetObject", "arn:aws:s3:::shared/models/qwen.tar.gz")
+    look_alike = {"s3:prefix": ["models/qwen-secret-finetune/"]}
+    assert not allowed(statements, "s3:ListBucket", "arn:aws:s3:::shared", look_alike)
+    assert not allowed(statements, "s3:ListBucket", "arn:aws:s3:::shared", {"s3:prefix": [""]})
+
+
+def test_weights_grant_of_an_archive_is_that_object(weights_role: list[dict[str, Any]]) -> None:
+    statements = weights_role
+    assert allowed(statements, "s3:GetObject", "arn:aws:s3:::shared/archives/llama.tar.gz")
+    assert not allowed(statements, "s3:GetObject", "arn:aws:s3:::shared/archives/llama.tar.gz.1")
+    assert not allowed(statements, "s3:GetObject", "arn:aws:s3:::shared/archives/llama-v2.tar.gz")
+    assert not allowed(
+        statements, "s3:ListBucket", "arn:aws:s3:::shared", {"s3:prefix": ["archives/"]}
+    )
+
+
 # --- functions --------------------------------------------------------------------------------
 
 
