@@ -60,6 +60,10 @@ class EndpointStack(Stack):
             )
             for m in endpoint.models
         }
+        # An alarm that existed before its component would go INSUFFICIENT_DATA -> OK on a fresh
+        # deploy and invoke the scaler for a component SageMaker does not know yet.
+        for component_name, component_alarms in self.alarms.items():
+            component_alarms.node.add_dependency(self.sagemaker.components[component_name])
         self.events = EndpointEvents(
             self,
             "Events",

@@ -282,6 +282,20 @@ def test_alarms_per_component(synth: Synth) -> None:
     assert zero["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "alpha-chat"}]
 
 
+def test_alarms_are_created_after_their_component(synth: Synth) -> None:
+    # On a fresh deploy an alarm created before its component would go INSUFFICIENT_DATA -> OK
+    # and invoke the scaler for a component that does not exist yet.
+    components = {
+        r["Properties"]["InferenceComponentName"]: logical
+        for logical, r in synth.resources("alpha", "AWS::SageMaker::InferenceComponent").items()
+    }
+    alarms = synth.resources("alpha", "AWS::CloudWatch::Alarm").values()
+    assert len(alarms) == 6
+    for alarm in alarms:
+        [dimension] = alarm["Properties"]["Dimensions"]
+        assert components[dimension["Value"]] in alarm.get("DependsOn", [])
+
+
 # --- SageMaker resources ----------------------------------------------------------------------
 
 
