@@ -57,6 +57,13 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 FRAMEWORKS = ("djl-lmi",)
+# An SNS topic ARN (topic names: 1-256 letters, digits, hyphens, underscores; FIFO adds .fifo).
+SNS_TOPIC_ARN = re.compile(
+    r"arn:aws(-[a-z]+)*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?"
+)
+# An email address as SNS's email protocol takes it: one @, no spaces, a dot in the domain.
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
+EMAIL_MAX = 254
 
 
 class ConfigError(ValueError):
@@ -182,6 +189,11 @@ class Endpoint:
     max_instances: int
     scale_in_policy: ScaleInPolicy
     models: tuple[Model, ...]
+    # The endpoint config's MetricsConfig: EnableEnhancedMetrics (per-instance and per-container
+    # series, and invocation metrics at the publish frequency) and EnableDetailedObservability
+    # (per-GPU, host and container metrics; SageMaker's default for new endpoint configs).
+    enhanced_metrics: bool = False
+    detailed_observability: bool = True
 
     @property
     def instance(self) -> InstanceType:
@@ -199,10 +211,19 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class Notifications:
+    """Where operator alarms go: an existing SNS topic, an email address, both, or neither."""
+
+    topic_arn: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
 class ControlPlane:
     history_ttl_days: int
     log_retention_days: int
     powertools_layer_version: int
+    notifications: Notifications = Notifications()
 
 
 @dataclass(frozen=True)
@@ -576,7 +597,15 @@ def _endpoint(fleet: _Node, raw: Any, path: str) -> Endpoint:
         fleet.source,
         path,
         raw,
-        ("name", "instance_type", "min_instances", "max_instances", "scale_in_policy", "models"),
+        (
+            "name",
+            "instance_type",
+            "min_instances",
+            "max_instances",
+            "scale_in_policy",
+            "metrics",
+            "models",
+        ),
     )
     name = _name(node, "name", "endpoint")
     type_name = node.get("instance_type", str)
@@ -608,12 +637,22 @@ def _endpoint(fleet: _Node, raw: Any, path: str) -> Endpoint:
         maximum_step_size=p.number("maximum_step_size", int, minimum=1, maximum=100, default=1),
     )
 
+    metrics = node.child("metrics", ("enhanced", "detailed_observability"), default={})
     models = tuple(
         _model(node, name, item, node.sub_path("models", i), instance)
         for i, item in enumerate(node.items("models"))
     )
     _unique(node, "models", [m.name for m in models])
-    endpoint = Endpoint(name, type_name, min_instances, max_instances, policy, models)
+    endpoint = Endpoint(
+        name,
+        type_name,
+        min_instances,
+        max_instances,
+        policy,
+        models,
+        enhanced_metrics=metrics.get("enhanced", bool, False),
+        detailed_observability=metrics.get("detailed_observability", bool, True),
+    )
 
     # Every copy the models may ask for must fit on max_instances at once. A copy takes
     # 1/copies_per_instance of an instance, the tighter of accelerators and memory: on a
@@ -646,6 +685,25 @@ def _retention(node: _Node) -> int:
     return days
 
 
+def _notifications(node: _Node) -> Notifications:
+    n = node.child("notifications", ("topic_arn", "email"), default={})
+    topic_arn: str | None = n.get("topic_arn", str, None)
+    if topic_arn is not None and not SNS_TOPIC_ARN.fullmatch(topic_arn):
+        n.fail(
+            f"{topic_arn!r} is not an SNS topic ARN; allowed: "
+            "arn:PARTITION:sns:REGION:ACCOUNT:TOPIC (e.g. arn:aws:sns:us-east-1:123456789012:ops)",
+            "topic_arn",
+        )
+    email: str | None = n.get("email", str, None)
+    if email is not None and (len(email) > EMAIL_MAX or not EMAIL.fullmatch(email)):
+        n.fail(
+            f"{email!r} is not an email address; allowed: NAME@DOMAIN, at most {EMAIL_MAX} "
+            "characters",
+            "email",
+        )
+    return Notifications(topic_arn, email)
+
+
 def _unique(node: _Node, key: str, names: list[str]) -> None:
     # SageMaker names are case-insensitive: Chat and chat are the same endpoint.
     seen: dict[str, str] = {}
@@ -669,13 +727,14 @@ def parse_fleet(document: Any, source: Path) -> Fleet:
     slo = top.child("slo", ("ttft_s",), default={})
     cp = top.child(
         "control_plane",
-        ("history_ttl_days", "log_retention_days", "powertools_layer_version"),
+        ("history_ttl_days", "log_retention_days", "powertools_layer_version", "notifications"),
         default={},
     )
     control_plane = ControlPlane(
         history_ttl_days=cp.number("history_ttl_days", int, minimum=1, default=30),
         log_retention_days=_retention(cp),
         powertools_layer_version=cp.number("powertools_layer_version", int, minimum=1, default=27),
+        notifications=_notifications(cp),
     )
     endpoints = tuple(
         _endpoint(top, item, top.sub_path("endpoints", i))
