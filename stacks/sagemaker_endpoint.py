@@ -191,10 +191,14 @@ class SageMakerEndpoint(Construct):
                     ),
                 )
             ],
-            # ConcurrentRequestsPerCopy every 10 s instead of 60 s: the scale-out alarm can
-            # then fire after 2 datapoints, 20 s, instead of 2 minutes.
+            # Both switches written out from the fleet file, so the template says which series
+            # are published (and billed) instead of leaning on SageMaker's defaults (detailed
+            # observability is True for new endpoint configs). The publish frequency is the models'
+            # shortest; whether ConcurrentRequestsPerCopy follows it without enhanced metrics
+            # is not settled by AWS's documents (docs/architecture.md, "Endpoint metrics").
             metrics_config=sagemaker.CfnEndpointConfig.MetricsConfigProperty(
-                enable_enhanced_metrics=True,
+                enable_enhanced_metrics=endpoint.enhanced_metrics,
+                enable_detailed_observability=endpoint.detailed_observability,
                 metric_publish_frequency_in_seconds=publish_s,
             ),
         )

@@ -349,7 +349,23 @@ def test_endpoint_config_is_inference_component_style(synth: Synth) -> None:
         },
     }
     assert variant["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
-    assert props["MetricsConfig"]["MetricPublishFrequencyInSeconds"] == 10
+
+
+def test_endpoint_metrics_are_set_from_the_fleet_file(synth: Synth) -> None:
+    # alpha asks for enhanced metrics and no detailed observability; alpha-b keeps the defaults.
+    # Both are written out: SageMaker's own default for detailed observability is True.
+    [alpha] = synth.resources("alpha", "AWS::SageMaker::EndpointConfig").values()
+    assert alpha["Properties"]["MetricsConfig"] == {
+        "EnableEnhancedMetrics": True,
+        "EnableDetailedObservability": False,
+        "MetricPublishFrequencyInSeconds": 10,
+    }
+    [alpha_b] = synth.resources("alpha-b", "AWS::SageMaker::EndpointConfig").values()
+    assert alpha_b["Properties"]["MetricsConfig"] == {
+        "EnableEnhancedMetrics": False,
+        "EnableDetailedObservability": True,
+        "MetricPublishFrequencyInSeconds": 10,
+    }
 
 
 def test_model_sources(synth: Synth) -> None:
