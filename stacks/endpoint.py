@@ -50,8 +50,7 @@ class EndpointStack(Stack):
             control_plane=control_plane,
             table=table,
             components_json=components_json,
-            component_arns=self.sagemaker.component_arns,
-            endpoint_arn=self.sagemaker.endpoint_arn,
+            sagemaker=self.sagemaker,
             alarm_names=alarm_names(endpoint.models),
         )
         self.alarms = {

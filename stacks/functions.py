@@ -25,6 +25,7 @@ from config.fleet import ControlPlane, Endpoint
 from lambdas.control_plane import contract
 
 from .nag import acknowledge, acknowledge_wildcard_resources
+from .sagemaker_endpoint import SageMakerEndpoint
 
 LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambdas"
 ASSET_EXCLUDE = ["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache"]
@@ -116,8 +117,7 @@ class ControlPlaneFunctions(Construct):
         control_plane: ControlPlane,
         table: dynamodb.ITable,
         components_json: str,
-        component_arns: Sequence[str],
-        endpoint_arn: str,
+        sagemaker: SageMakerEndpoint,
         alarm_names: Sequence[str],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -248,23 +248,8 @@ class ControlPlaneFunctions(Construct):
         )
 
         # --- scaler -------------------------------------------------------------------------
-        self.scaler.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="ScaleOwnComponents",
-                actions=[
-                    "sagemaker:DescribeInferenceComponent",
-                    "sagemaker:UpdateInferenceComponentRuntimeConfig",
-                ],
-                resources=list(component_arns),
-            )
-        )
-        self.scaler.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="DescribeOwnEndpoint",
-                actions=["sagemaker:DescribeEndpoint"],
-                resources=[endpoint_arn],
-            )
-        )
+        sagemaker.grant_describe(self.scaler)
+        sagemaker.grant_update_components(self.scaler)
         self.scaler.add_to_role_policy(
             iam.PolicyStatement(
                 sid="DescribeOwnAlarms",
@@ -304,20 +289,7 @@ class ControlPlaneFunctions(Construct):
         )
 
         # --- cache tracker ------------------------------------------------------------------
-        self.tracker.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="DescribeOwnComponents",
-                actions=["sagemaker:DescribeInferenceComponent"],
-                resources=list(component_arns),
-            )
-        )
-        self.tracker.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="DescribeOwnEndpoint",
-                actions=["sagemaker:DescribeEndpoint"],
-                resources=[endpoint_arn],
-            )
-        )
+        sagemaker.grant_describe(self.tracker)
         self.tracker.add_to_role_policy(
             leading_keys_statement(
                 table.table_arn, endpoint.name, TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS

@@ -281,6 +281,32 @@ class SageMakerEndpoint(Construct):
         ]
         self.endpoint_arn = sagemaker_arn(stack, "endpoint", endpoint.name)
 
+    # --- grants: what others may do with this endpoint, by exact ARN ---------------------------
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Send requests to this endpoint (any of its inference components), streaming or not."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+            resource_arns=[self.endpoint_arn],
+        )
+
+    def grant_describe(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read the endpoint's and its inference components' status and copy counts."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:DescribeEndpoint", "sagemaker:DescribeInferenceComponent"],
+            resource_arns=[self.endpoint_arn, *self.component_arns],
+        )
+
+    def grant_update_components(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Change the copy count of this endpoint's inference components, and nothing else."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:UpdateInferenceComponentRuntimeConfig"],
+            resource_arns=list(self.component_arns),
+        )
+
     def _execution_role(self, endpoint: Endpoint, images: Mapping[str, str]) -> iam.Role:
         """The role SageMaker assumes: pull its images, read its weights, write its logs."""
         stack = Stack.of(self)

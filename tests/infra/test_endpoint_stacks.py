@@ -15,6 +15,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
 from config.fleet import Endpoint, Fleet, load_fleet
@@ -446,6 +447,57 @@ def test_weights_grant_of_an_archive_is_that_object(weights_role: list[dict[str,
     assert not allowed(
         statements, "s3:ListBucket", "arn:aws:s3:::shared", {"s3:prefix": ["archives/"]}
     )
+
+
+@pytest.fixture(scope="module")
+def granted() -> dict[str, list[dict[str, Any]]]:
+    """Statements of three roles, each given one of the endpoint construct's grants."""
+    endpoint = load_fleet(FLEET).endpoint("alpha")
+    stack = cdk.Stack(cdk.App(), "Grants", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    images = {m.component_name: IMAGE for m in endpoint.models}
+    sagemaker = SageMakerEndpoint(stack, "E", endpoint=endpoint, images=images)
+    roles = {}
+    for name, grant in (
+        ("invoke", sagemaker.grant_invoke),
+        ("describe", sagemaker.grant_describe),
+        ("update", sagemaker.grant_update_components),
+    ):
+        role = iam.Role(stack, name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        grant(role)
+        roles[name] = stack.get_logical_id(role.node.default_child)  # type: ignore[arg-type]
+    template = Template.from_stack(stack).to_json()
+    return {
+        name: [
+            s
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::IAM::Policy" and {"Ref": logical} in r["Properties"]["Roles"]
+            for s in r["Properties"]["PolicyDocument"]["Statement"]
+        ]
+        for name, logical in roles.items()
+    }
+
+
+def test_endpoint_grants_name_exactly_this_endpoint(granted: dict[str, Any]) -> None:
+    endpoint = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/alpha"
+    look_alike = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/alpha-b"
+    chat, other_chat = component_arn("alpha-chat"), component_arn("alpha-b-chat")
+    invoke, describe, update = granted["invoke"], granted["describe"], granted["update"]
+
+    assert allowed(invoke, "sagemaker:InvokeEndpoint", endpoint)
+    assert allowed(invoke, "sagemaker:InvokeEndpointWithResponseStream", endpoint)
+    assert not allowed(invoke, "sagemaker:InvokeEndpoint", look_alike)
+    assert not allowed(invoke, "sagemaker:UpdateInferenceComponentRuntimeConfig", chat)
+
+    assert allowed(describe, "sagemaker:DescribeEndpoint", endpoint)
+    assert allowed(describe, "sagemaker:DescribeInferenceComponent", chat)
+    assert not allowed(describe, "sagemaker:DescribeEndpoint", look_alike)
+    assert not allowed(describe, "sagemaker:DescribeInferenceComponent", other_chat)
+    assert not allowed(describe, "sagemaker:UpdateInferenceComponentRuntimeConfig", chat)
+
+    assert allowed(update, "sagemaker:UpdateInferenceComponentRuntimeConfig", chat)
+    assert not allowed(update, "sagemaker:UpdateInferenceComponentRuntimeConfig", other_chat)
+    assert not allowed(update, "sagemaker:UpdateInferenceComponent", chat)
+    assert not allowed(update, "sagemaker:InvokeEndpoint", endpoint)
 
 
 # --- functions --------------------------------------------------------------------------------
