@@ -13,6 +13,7 @@ from config.alarms import alarm_names
 from config.fleet import ControlPlane, Endpoint
 
 from .alarms import ComponentAlarms
+from .assets import PowertoolsRelease
 from .dashboard import EndpointDashboard
 from .events import EndpointEvents
 from .functions import RETENTION_DAYS, ControlPlaneFunctions
@@ -38,6 +39,7 @@ class EndpointStack(Stack):
         table: dynamodb.ITable,
         images: Mapping[str, str],
         components_json: str,
+        powertools: PowertoolsRelease,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -50,6 +52,7 @@ class EndpointStack(Stack):
             control_plane=control_plane,
             table=table,
             components_json=components_json,
+            powertools=powertools,
             sagemaker=self.sagemaker,
             alarm_names=alarm_names(endpoint.models),
         )

@@ -6,6 +6,7 @@ One synth per module (a synth costs seconds). The two endpoints are named ``alph
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -22,6 +23,7 @@ from config.fleet import Endpoint, Fleet, load_fleet
 from lambdas.control_plane import contract
 from lambdas.control_plane.decision import ScalingSpec
 from stacks.app import CONTROL_PLANE_STACK, build_app, endpoint_stack_name
+from stacks.assets import pinned_version
 from stacks.sagemaker_endpoint import SageMakerEndpoint
 
 pytestmark = pytest.mark.synth
@@ -37,6 +39,7 @@ IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.33.0-lmi15
 class Synth:
     fleet: Fleet
     templates: dict[str, dict[str, Any]]
+    outdir: Path
 
     def template(self, endpoint: str) -> dict[str, Any]:
         return self.templates[endpoint_stack_name(endpoint)]
@@ -44,16 +47,23 @@ class Synth:
     def resources(self, endpoint: str, kind: str) -> dict[str, dict[str, Any]]:
         return {k: r for k, r in self.template(endpoint)["Resources"].items() if r["Type"] == kind}
 
+    def asset(self, code: Mapping[str, Any]) -> Path:
+        """The staged folder of a function's or layer's ``Code``/``Content`` (``asset.<hash>``)."""
+        folder = self.outdir / f"asset.{code['S3Key'].removesuffix('.zip')}"
+        assert folder.is_dir(), folder
+        return folder
+
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     fleet = load_fleet(FLEET)
-    built = build_app(fleet, outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    built = build_app(fleet, outdir=str(outdir))
     assembly = built.app.synth()  # runs cdk-nag: any unacknowledged finding raises here
     templates = {
         s.stack_name: assembly.get_stack_by_name(s.stack_name).template for s in built.stacks
     }
-    return Synth(fleet, templates)
+    return Synth(fleet, templates, outdir)
 
 
 # --- a small IAM evaluator: enough to ask "may this role do X on Y?" ---------------------------
@@ -215,17 +225,28 @@ def test_queues_and_alarms_are_per_endpoint(synth: Synth, own: str, other: str) 
 
 
 def test_only_own_alarms_may_invoke_the_scaler(synth: Synth) -> None:
-    for endpoint in ("alpha", "alpha-b"):
-        permissions = synth.resources(endpoint, "AWS::Lambda::Permission")
-        alarm_permissions = [
+    # One permission per component (Lambda's 20 KB resource policy would not hold one per
+    # alarm on a packed endpoint), for the alarms named <component>-*.
+    alarm = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:"
+    for own, other in (("alpha", "alpha-b"), ("alpha-b", "alpha")):
+        permissions = [
             p["Properties"]
-            for p in permissions.values()
+            for p in synth.resources(own, "AWS::Lambda::Permission").values()
             if p["Properties"]["Principal"] == "lambda.alarms.cloudwatch.amazonaws.com"
         ]
-        own_alarms = set(synth.resources(endpoint, "AWS::CloudWatch::Alarm"))
-        assert len(alarm_permissions) == len(own_alarms)
-        for p in alarm_permissions:
-            assert p["SourceArn"]["Fn::GetAtt"][0] in own_alarms
+        assert len(permissions) == len(synth.fleet.endpoint(own).models)
+        for p in permissions:
+            assert p["FunctionName"]["Fn::GetAtt"][0].startswith("ControlPlaneScaler")
+            assert p["SourceAccount"] == {"Ref": "AWS::AccountId"}
+        patterns = [render(p["SourceArn"]) for p in permissions]
+
+        def may_invoke(alarm_name: str, patterns: list[str] = patterns) -> bool:
+            return any(fnmatchcase(alarm + alarm_name, pattern) for pattern in patterns)
+
+        for r in synth.resources(own, "AWS::CloudWatch::Alarm").values():
+            assert may_invoke(r["Properties"]["AlarmName"])
+        for r in synth.resources(other, "AWS::CloudWatch::Alarm").values():
+            assert not may_invoke(r["Properties"]["AlarmName"])
 
 
 # --- alarms -----------------------------------------------------------------------------------
@@ -521,7 +542,11 @@ def test_functions_environment(synth: Synth) -> None:
         assert env[contract.ENV_HISTORY_TTL_DAYS] == "30"
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == contract.METRICS_NAMESPACE
         assert {contract.ENV_TABLE_NAME, contract.ENV_REEVALUATION_QUEUE_URL} <= set(env)
-        components = json.loads(env[contract.ENV_COMPONENTS])
+        # The components document is a file in the function's code, named by the environment.
+        assert contract.ENV_COMPONENTS not in env
+        assert env[contract.ENV_COMPONENTS_FILE] == contract.COMPONENTS_FILE_NAME
+        code = synth.asset(props["Code"])
+        components = json.loads((code / contract.COMPONENTS_FILE_NAME).read_text())
         assert set(components) == {"alpha-chat", "alpha-code"}
         spec = ScalingSpec.from_dict(components["alpha-code"]["spec"])
         # 2 GPUs per copy on a 4-GPU ml.g6.12xlarge: 2 copies per instance.
@@ -530,9 +555,30 @@ def test_functions_environment(synth: Synth) -> None:
         assert components["alpha-chat"]["image"].startswith(
             "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.33.0"
         )
+        assert (code / "control_plane" / "scaler.py").is_file()
+        assert not list(code.rglob("__pycache__"))
         assert props["Runtime"].startswith("python3.1")
-        [layer] = props["Layers"]
-        assert ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:" in render(layer)
+
+
+def test_functions_run_the_powertools_release_the_tests_pin(synth: Synth) -> None:
+    # The layer is each endpoint stack's own, built from the pinned release: nothing to look up
+    # per partition (the public layer's publisher account and version differ by partition).
+    pinned = pinned_version()
+    assert pinned == importlib.metadata.version("aws-lambda-powertools")  # what the tests import
+    for endpoint in ("alpha", "alpha-b"):
+        layers = synth.resources(endpoint, "AWS::Lambda::LayerVersion")
+        [(layer_id, layer)] = layers.items()
+        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+        for logical, function in synth.resources(endpoint, "AWS::Lambda::Function").items():
+            if logical.startswith("ControlPlane"):
+                assert function["Properties"]["Layers"] == [{"Ref": layer_id}]
+        content = synth.asset(layer["Properties"]["Content"])
+        version_py = content / "python" / "aws_lambda_powertools" / "shared" / "version.py"
+        assert f'VERSION = "{pinned}"' in version_py.read_text()
+        assert (content / "python" / "typing_extensions.py").is_file()
+        assert (content / "python" / "jmespath" / "__init__.py").is_file()
+    for template in synth.templates.values():
+        assert "017000801446" not in json.dumps(template)  # no public layer, in any partition
 
 
 def test_async_failures_and_reevaluation_queue(synth: Synth) -> None:
