@@ -92,6 +92,7 @@ def build_app(
         env=env,
         tags=tags,
         description="SageMaker fast scaling: shared scaling-state table",
+        notifications=fleet.control_plane.notifications,
     )
     endpoints: dict[str, EndpointStack] = {}
     for endpoint in fleet.endpoints:

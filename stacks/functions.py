@@ -28,6 +28,8 @@ from .nag import acknowledge, acknowledge_wildcard_resources
 from .sagemaker_endpoint import SageMakerEndpoint
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
+# Each function's POWERTOOLS_SERVICE_NAME (Powertools adds it to every metric as ``service``).
+SERVICES = {"scaler": "scaler", "tracker": "cache-tracker", "cleanup": "cleanup"}
 
 SCALER_TIMEOUT_S = contract.SCALER_TIMEOUT_S  # the scaler's event claims expire with it
 # An SQS event source needs a visibility timeout of at least 6x the function timeout (Lambda
@@ -229,7 +231,7 @@ class ControlPlaneFunctions(Construct):
         self.scaler = function(
             "Scaler",
             "control_plane.scaler.handler",
-            "scaler",
+            SERVICES["scaler"],
             SCALER_TIMEOUT_S,
             2,
             Duration.minutes(10),
@@ -237,13 +239,18 @@ class ControlPlaneFunctions(Construct):
         self.tracker = function(
             "CacheTracker",
             "control_plane.cache_tracker.handler",
-            "cache-tracker",
+            SERVICES["tracker"],
             60,
             2,
             Duration.hours(1),
         )
         self.cleanup = function(
-            "Cleanup", "control_plane.cleanup.handler", "cleanup", 300, 2, Duration.hours(6)
+            "Cleanup",
+            "control_plane.cleanup.handler",
+            SERVICES["cleanup"],
+            300,
+            2,
+            Duration.hours(6),
         )
 
         # --- scaler -------------------------------------------------------------------------
@@ -308,3 +315,8 @@ class ControlPlaneFunctions(Construct):
     @property
     def functions(self) -> Mapping[str, lambda_.Function]:
         return {"scaler": self.scaler, "tracker": self.tracker, "cleanup": self.cleanup}
+
+    @property
+    def services(self) -> Mapping[str, str]:
+        """Each function's POWERTOOLS_SERVICE_NAME: the ``service`` dimension of its metrics."""
+        return dict(SERVICES)

@@ -19,11 +19,12 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
-from config.fleet import Endpoint, Fleet, load_fleet
+from config.fleet import Endpoint, Fleet, Notifications, load_fleet
 from lambdas.control_plane import contract
 from lambdas.control_plane.decision import ScalingSpec
 from stacks.app import CONTROL_PLANE_STACK, build_app, endpoint_stack_name
 from stacks.assets import pinned_version
+from stacks.health import OperatorTopic
 from stacks.sagemaker_endpoint import SageMakerEndpoint
 
 pytestmark = pytest.mark.synth
@@ -46,6 +47,14 @@ class Synth:
 
     def resources(self, endpoint: str, kind: str) -> dict[str, dict[str, Any]]:
         return {k: r for k, r in self.template(endpoint)["Resources"].items() if r["Type"] == kind}
+
+    def scaling_alarms(self, endpoint: str) -> dict[str, dict[str, Any]]:
+        """The alarms that invoke the scaler (the operator alarms notify a topic)."""
+        return {
+            k: r
+            for k, r in self.resources(endpoint, "AWS::CloudWatch::Alarm").items()
+            if any("Fn::GetAtt" in a for a in r["Properties"]["AlarmActions"])
+        }
 
     def asset(self, code: Mapping[str, Any]) -> Path:
         """The staged folder of a function's or layer's ``Code``/``Content`` (``asset.<hash>``)."""
@@ -243,9 +252,9 @@ def test_only_own_alarms_may_invoke_the_scaler(synth: Synth) -> None:
         def may_invoke(alarm_name: str, patterns: list[str] = patterns) -> bool:
             return any(fnmatchcase(alarm + alarm_name, pattern) for pattern in patterns)
 
-        for r in synth.resources(own, "AWS::CloudWatch::Alarm").values():
+        for r in synth.scaling_alarms(own).values():
             assert may_invoke(r["Properties"]["AlarmName"])
-        for r in synth.resources(other, "AWS::CloudWatch::Alarm").values():
+        for r in synth.scaling_alarms(other).values():
             assert not may_invoke(r["Properties"]["AlarmName"])
 
 
@@ -255,7 +264,7 @@ def test_only_own_alarms_may_invoke_the_scaler(synth: Synth) -> None:
 def test_alarms_per_component(synth: Synth) -> None:
     alarms = {
         r["Properties"]["AlarmName"]: r["Properties"]
-        for r in synth.resources("alpha", "AWS::CloudWatch::Alarm").values()
+        for r in synth.scaling_alarms("alpha").values()
     }
     scaler = next(
         k
@@ -311,7 +320,7 @@ def test_alarms_are_created_after_their_component(synth: Synth) -> None:
         r["Properties"]["InferenceComponentName"]: logical
         for logical, r in synth.resources("alpha", "AWS::SageMaker::InferenceComponent").items()
     }
-    alarms = synth.resources("alpha", "AWS::CloudWatch::Alarm").values()
+    alarms = synth.scaling_alarms("alpha").values()
     assert len(alarms) == 6
     for alarm in alarms:
         [dimension] = alarm["Properties"]["Dimensions"]
@@ -690,8 +699,170 @@ def test_dashboard(synth: Synth) -> None:
         contract.METRIC_SCALE_OUT_SECONDS,
     ):
         assert needle in body, needle
-    for alarm in synth.resources("alpha", "AWS::CloudWatch::Alarm"):  # the status widget
+    for alarm in synth.resources("alpha", "AWS::CloudWatch::Alarm"):  # the status widgets
         assert f"<{alarm}.Arn>" in body
+
+
+def test_dashboard_has_a_control_plane_health_row(synth: Synth) -> None:
+    [dashboard] = synth.resources("alpha", "AWS::CloudWatch::Dashboard").values()
+    body = str(render(dashboard["Properties"]["DashboardBody"]))  # the dashboard's JSON text
+    for needle in (
+        "Control plane health",
+        "Dead-letter messages",
+        "ApproximateNumberOfMessagesVisible",
+        "Function errors and throttles",
+        '"Errors"',
+        '"Throttles"',
+        contract.METRIC_CAPACITY_SHORTAGES,
+        contract.METRIC_SCALING_ERRORS,
+    ):
+        assert needle in body, needle
+    for name in operator_alarms(synth.template("alpha")):
+        [logical] = [
+            k
+            for k, r in synth.resources("alpha", "AWS::CloudWatch::Alarm").items()
+            if r["Properties"]["AlarmName"] == name
+        ]
+        assert f"<{logical}.Arn>" in body
+
+
+# --- operator alarms --------------------------------------------------------------------------
+
+
+def operator_alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Alarms that notify a topic (the scaling alarms invoke the scaler instead)."""
+    return {
+        r["Properties"]["AlarmName"]: r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+        and all("Ref" in a for a in r["Properties"].get("AlarmActions", [{}]))
+    }
+
+
+def watched(alarm: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(namespace, metric, dimensions) of every metric an alarm reads."""
+    stats = [m["MetricStat"] for m in alarm.get("Metrics", []) if "MetricStat" in m]
+    return [
+        (
+            s["Metric"]["Namespace"],
+            s["Metric"]["MetricName"],
+            {d["Name"]: d["Value"] for d in s["Metric"].get("Dimensions", [])},
+        )
+        for s in stats
+    ]
+
+
+def test_operator_alarms_watch_the_control_plane_and_notify_the_topic(synth: Synth) -> None:
+    template = synth.template("alpha")
+    [topic] = synth.resources("alpha", "AWS::SNS::Topic")
+    alarms = operator_alarms(template)
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [{"Ref": topic}]
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+        assert alarm["AlarmDescription"]
+
+    def alarms_on(namespace: str, metric: str, **dimensions: Any) -> list[str]:
+        return [
+            name
+            for name, alarm in alarms.items()
+            for ns, m, dims in watched(alarm)
+            if (ns, m) == (namespace, metric) and dimensions.items() <= dims.items()
+        ]
+
+    functions = {
+        k for k in synth.resources("alpha", "AWS::Lambda::Function") if k.startswith("ControlPlane")
+    }
+    assert len(functions) == 3
+    for function in functions:
+        for metric in ("Errors", "Throttles"):
+            assert len(alarms_on("AWS/Lambda", metric, FunctionName={"Ref": function})) == 1
+    queues = synth.resources("alpha", "AWS::SQS::Queue")
+    dead_letters = [k for k in queues if "DeadLetters" in k or "FailedInvocations" in k]
+    assert len(dead_letters) == 2
+    for queue in dead_letters:
+        [name] = alarms_on(
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            QueueName={"Fn::GetAtt": [queue, "QueueName"]},
+        )
+        assert alarms[name]["TreatMissingData"] == "notBreaching"
+    namespace = contract.METRICS_NAMESPACE
+    for model in synth.fleet.endpoint("alpha").models:
+        for metric in (contract.METRIC_SCALING_ERRORS, contract.METRIC_CAPACITY_SHORTAGES):
+            names = alarms_on(
+                namespace,
+                metric,
+                EndpointName="alpha",
+                InferenceComponentName=model.component_name,
+                service="scaler",
+            )
+            assert len(set(names)) == 1, (model.name, metric)
+    endpoint_wide = [
+        n
+        for n in alarms_on(namespace, contract.METRIC_SCALING_ERRORS, EndpointName="alpha")
+        if all("InferenceComponentName" not in dims for _, _, dims in watched(alarms[n]))
+    ]
+    assert len(set(endpoint_wide)) == 1
+    # 3 functions x (errors, throttles) + 2 dead-letter queues + 1 endpoint-wide
+    # + 2 models x (scaling errors, capacity shortages)
+    assert len(alarms) == 6 + 2 + 1 + 4
+
+
+def test_operator_topic_is_encrypted_tls_only_and_mails_the_fleets_address(
+    synth: Synth,
+) -> None:
+    for template in (synth.template("alpha"), synth.templates[CONTROL_PLANE_STACK]):
+        resources = template["Resources"]
+        [(topic_id, topic)] = [
+            (k, r) for k, r in resources.items() if r["Type"] == "AWS::SNS::Topic"
+        ]
+        key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+        key = resources[key_id]["Properties"]
+        assert key["EnableKeyRotation"] is True
+        cloudwatch_may = [
+            st
+            for st in key["KeyPolicy"]["Statement"]
+            if st.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+        ]
+        assert cloudwatch_may and "kms:GenerateDataKey*" in cloudwatch_may[0]["Action"]
+        [policy] = [r for r in resources.values() if r["Type"] == "AWS::SNS::TopicPolicy"]
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for st in statements
+        )
+        [subscription] = [
+            r["Properties"] for r in resources.values() if r["Type"] == "AWS::SNS::Subscription"
+        ]
+        assert subscription["Protocol"] == "email"
+        assert subscription["Endpoint"] == "ops@example.com"
+        assert subscription["TopicArn"] == {"Ref": topic_id}
+
+
+def test_an_existing_topic_receives_the_alarms_instead() -> None:
+    stack = cdk.Stack(cdk.App(), "Existing", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:ops-alarms"
+    operator = OperatorTopic(stack, "Operator", notifications=Notifications(topic_arn=arn))
+    assert stack.resolve(operator.topic.topic_arn) == arn
+    resources = Template.from_stack(stack).to_json().get("Resources", {})
+    assert not [r for r in resources.values() if r["Type"].startswith("AWS::SNS::Topic")]
+
+
+def test_state_table_throttling_alarms(synth: Synth) -> None:
+    template = synth.templates[CONTROL_PLANE_STACK]
+    [table] = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"]
+    [topic] = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::SNS::Topic"]
+    alarms = operator_alarms(template)
+    metrics = {
+        m
+        for alarm in alarms.values()
+        for _, m, dims in watched(alarm)
+        if dims.get("TableName") == {"Ref": table}
+    }
+    assert {"ReadThrottleEvents", "WriteThrottleEvents"} <= metrics
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [{"Ref": topic}]
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
 
 
 # --- the shared stack -------------------------------------------------------------------------
