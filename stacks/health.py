@@ -211,7 +211,7 @@ class ControlPlaneHealth(Construct):
                         treat_missing_data_override=cloudwatch.TreatMissingData.NOT_BREACHING,
                         alarm_description_override=f"The {name} queue of endpoint "
                         f"{endpoint.name} holds messages that failed every retry: inspect "
-                        "them (docs/control-plane.md, failure modes), then purge or redrive.",
+                        "them (each body is the event that failed), then purge or redrive.",
                     )
                 },
             )
