@@ -254,4 +254,4 @@ def test_endpoint_metrics_default_and_explicit(base: Document) -> None:
 
 def test_endpoint_metrics_must_be_booleans(base: Document) -> None:
     message = error_for(base, lambda d: d["endpoints"][0].update(metrics={"enhanced": "yes"}))
-    assert "endpoints[0].metrics.enhanced: must be bool; got str 'yes'" in message
+    assert "endpoints[0].metrics.enhanced: must be true or false; got str 'yes'" in message
