@@ -74,8 +74,8 @@ def read_fleet_bytes(data: bytes, source: Path) -> Any:
     """The document in ``data`` as dicts, lists and scalars; ``ConfigError`` when refused."""
     if len(data) > MAX_BYTES:
         raise ConfigError(
-            f"{source}: (file): {len(data)} bytes; allowed: at most {MAX_BYTES} bytes "
-            "(a fleet file is a few kilobytes)"
+            f"{source}: (file): more than {MAX_BYTES} bytes; allowed: at most {MAX_BYTES} "
+            "bytes (a fleet file is a few kilobytes)"
         )
     try:
         text = data.decode("utf-8")
