@@ -41,6 +41,8 @@ def shown(value: Any) -> str:
         return value.text if len(value.text) <= 40 else f"{value.text[:30]}..."
     if isinstance(value, dict | list):
         return f"a {'mapping' if isinstance(value, dict) else 'list'} of {len(value)}"
+    if isinstance(value, int) and value.bit_length() > 128:  # repr fails past 4300 digits
+        return f"an integer of {value.bit_length()} bits"
     return repr(value)[:80]
 
 
@@ -115,11 +117,6 @@ def one_of(values: Collection[Any], wrong: str) -> Check:
     )
 
 
-def described_as(description: str, **json: Any) -> Check:
-    """No check: ``description`` (and any other keywords) for the JSON Schema only."""
-    return Check(lambda _: True, lambda _: "", {"description": description, **json})
-
-
 # A field that expects text takes a number as it was written (``version: 0.30`` is "0.30").
 Text = Annotated[str, BeforeValidator(as_written)]
 Count = Annotated[int, between(1, INT32_MAX)]  # SageMaker's counts are 32-bit integers
@@ -138,7 +135,9 @@ class FileModel(BaseModel):
         allowed = ", ".join(cls.model_fields)
         if not isinstance(value, dict):
             raise problem(f"must be a mapping with keys {allowed}; got {described(value)}")
-        unknown = [str(k)[:40] for k in value if k not in cls.model_fields]
+        unknown = [
+            k[:40] if isinstance(k, str) else shown(k) for k in value if k not in cls.model_fields
+        ]
         if unknown:
             more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
             raise problem(

@@ -32,14 +32,18 @@ scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=40),
     st.sampled_from(["", "\n", "us-east-1\n", "012", "0.30", "yes", "1:30", "x" * 2000]),
+    st.sampled_from([2**31, 2**63, -(2**63)]),
 )
 values = st.recursive(
     scalars,
     lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(st.text(max_size=12), scalars), inner, max_size=4),
     ),
     max_leaves=12,
 )
+# Past Python's 4300-digit str() limit: only in documents (yaml.safe_dump cannot write them).
+huge_integers = st.sampled_from([4301, 5000]).map(lambda digits: 10**digits)
 
 
 def outcome(parse: Any) -> Fleet | ConfigError:
@@ -51,7 +55,7 @@ def outcome(parse: Any) -> Fleet | ConfigError:
     return fleet
 
 
-def mutate(document: Any, data: st.DataObject) -> Any:
+def mutate(document: Any, data: st.DataObject, new: st.SearchStrategy[Any] = values) -> Any:
     """Walk down to a random value of ``document`` and replace, drop or add a key there."""
     node = document
     for _ in range(data.draw(st.integers(0, 8))):
@@ -63,11 +67,11 @@ def mutate(document: Any, data: st.DataObject) -> Any:
     keys = list(node) if isinstance(node, dict) else list(range(len(node)))
     action = data.draw(st.sampled_from(["replace", "drop", "add"]))
     if action == "add" and isinstance(node, dict):
-        node[data.draw(st.text(max_size=12))] = data.draw(values)
+        node[data.draw(st.text(max_size=12))] = data.draw(new)
     elif action == "drop" and keys:
         del node[data.draw(st.sampled_from(keys))]
     elif keys:
-        node[data.draw(st.sampled_from(keys))] = data.draw(values)
+        node[data.draw(st.sampled_from(keys))] = data.draw(new)
     return document
 
 
@@ -76,7 +80,7 @@ def mutate(document: Any, data: st.DataObject) -> Any:
 def test_mutated_documents_give_a_fleet_or_a_config_error(data: st.DataObject) -> None:
     document = copy.deepcopy(BASE)
     for _ in range(data.draw(st.integers(1, 4))):
-        document = mutate(document, data)
+        document = mutate(document, data, st.one_of(values, huge_integers))
     outcome(lambda: parse_fleet(document, SOURCE))
 
 

@@ -7,8 +7,9 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+import yaml
 
-from config.fleet import DEFAULT_FLEET, ConfigError, Fleet, FrameworkImage, load_fleet
+from config.fleet import DEFAULT_FLEET, ConfigError, Fleet, FrameworkImage, load_fleet, parse_fleet
 from config.reader import MAX_BYTES
 from config.regions import partitions, sagemaker_regions
 
@@ -307,4 +308,14 @@ def test_notification_topic_in_another_partition(tmp_path: Path) -> None:
     )
     assert f"control_plane.notifications.topic_arn: '{topic}' is not in the fleet's partition" in (
         message
+    )
+
+
+def test_an_integer_past_python_str_limit_in_a_loaded_document() -> None:
+    document = yaml.safe_load(BASE)
+    document["endpoints"][0]["max_instances"] = 10**5000
+    with pytest.raises(ConfigError) as caught:
+        parse_fleet(document, Path("doc.yaml"))
+    assert "endpoints[0].max_instances: an integer of 16610 bits is out of range" in str(
+        caught.value
     )
