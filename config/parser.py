@@ -27,7 +27,7 @@ MAX_PROBLEMS = 20  # listed in one error; the rest are counted
 _EXPECTED = {
     "int_type": "must be int",
     "float_type": "must be a number",
-    "string_type": "must be text (quote it)",
+    "string_type": "must be text",
     "bool_type": "must be true or false",
     "list_type": "must be a list",
     "dict_type": "must be a mapping",
@@ -83,6 +83,8 @@ def _problem(error: ErrorDetails) -> str:
         return "is required"
     if kind == "too_short":
         return f"must be a non-empty list; got {described(error['input'])}"
+    if kind == "string_type" and isinstance(error["input"], bool | int | float):
+        return f"must be text; got {described(error['input'])} (quote it to keep it text)"
     if kind in _EXPECTED:
         return f"{_EXPECTED[kind]}; got {described(error['input'])}"
     return f"{error['msg']}; got {described(error['input'])}"
