@@ -254,4 +254,11 @@ def test_endpoint_metrics_default_and_explicit(base: Document) -> None:
 
 def test_endpoint_metrics_must_be_booleans(base: Document) -> None:
     message = error_for(base, lambda d: d["endpoints"][0].update(metrics={"enhanced": "yes"}))
-    assert "endpoints[0].metrics.enhanced: must be bool; got str 'yes'" in message
+    assert "endpoints[0].metrics.enhanced: must be true or false; got str 'yes'" in message
+
+
+def test_a_number_where_text_is_expected_says_to_quote_it(base: Document) -> None:
+    message = error_for(base, lambda d: model(d)["image"].update(version=0.3))
+    assert "models[0].image.version: must be text; got float 0.3 (quote it to keep it text)" in (
+        message
+    )
