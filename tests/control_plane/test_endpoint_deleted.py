@@ -232,3 +232,52 @@ def test_the_cleanup_resource_of_a_new_stack_clears_the_tombstone(world: World) 
     assert world.row_keys("ep-a") == []
     scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
     assert survivors(world)  # writes are allowed again
+
+
+class _Conflicting:
+    """A table whose transactions are cancelled by concurrent ones ``times`` times."""
+
+    def __init__(self, times: int, reasons: tuple[str, str] = ("None", "TransactionConflict")):
+        self.times = times
+        self.reasons = reasons
+        self.calls = 0
+
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        self.calls += 1
+        if self.calls <= self.times:
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                    "CancellationReasons": [{"Code": code} for code in self.reasons],
+                },
+                "TransactWriteItems",
+            )
+        return {}
+
+
+def test_a_write_cancelled_by_a_concurrent_transaction_is_retried() -> None:
+    slept: list[float] = []
+    db = _Conflicting(times=2)
+    store = state.StateStore(db, "t", "ep-a", 30, sleep=slept.append)
+    store.observe("ENDPOINT", {"status": "InService"})
+    assert db.calls == 3
+    assert slept == [state.PURGE_BACKOFF_BASE_S, 2 * state.PURGE_BACKOFF_BASE_S]
+    # A conditional write that keeps losing is a Conflict (re-read and decide again); an
+    # unconditional one is the table being unavailable.
+    with pytest.raises(state.Conflict):
+        state.StateStore(
+            _Conflicting(times=9), "t", "ep-a", 30, sleep=slept.append
+        ).commit_component("chat-a", 1, {"scaler_copies": 2})
+    with pytest.raises(state.StateUnavailable):
+        state.StateStore(_Conflicting(times=9), "t", "ep-a", 30, sleep=slept.append).observe(
+            "ENDPOINT", {"status": "InService"}
+        )
+    # A conflict on the tombstone's key (another writer checking it, or cleanup writing it) is
+    # retried, not taken for the endpoint's end: the retry's check then decides.
+    tombstone_busy = _Conflicting(times=1, reasons=("TransactionConflict", "None"))
+    state.StateStore(tombstone_busy, "t", "ep-a", 30, sleep=slept.append).observe(
+        "ENDPOINT", {"status": "InService"}
+    )
+    assert tombstone_busy.calls == 2
