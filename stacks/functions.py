@@ -307,7 +307,13 @@ class ControlPlaneFunctions(Construct):
             leading_keys_statement(
                 table.table_arn,
                 endpoint.name,
-                ["dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+                # PutItem: the deletion marker that stops late writers (state.mark_deleted).
+                [
+                    "dynamodb:Query",
+                    "dynamodb:PutItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:BatchWriteItem",
+                ],
             )
         )
         self.reevaluation_queue.grant_purge(self.cleanup)

@@ -225,6 +225,9 @@ def test_queues_and_alarms_are_per_endpoint(synth: Synth, own: str, other: str) 
     )
     assert allowed(scaler, "sqs:SendMessage", f"<{own_queue}.Arn>")
     assert allowed(cleanup, "sqs:PurgeQueue", f"<{own_queue}.Arn>")
+    # Cleanup leaves its deletion marker (a PutItem) in its own partition only.
+    assert allowed(cleanup, "dynamodb:PutItem", TABLE_ARN, {"dynamodb:LeadingKeys": [own]})
+    assert not allowed(cleanup, "dynamodb:PutItem", TABLE_ARN, {"dynamodb:LeadingKeys": [other]})
     assert not allowed(scaler, "sqs:SendMessage", "arn:aws:sqs:us-east-1:111111111111:other")
     alarm = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:"
     own_component = synth.fleet.endpoint(own).models[0].component_name
