@@ -191,6 +191,7 @@ class EndpointObservation:
     current_instances: int | None
     desired_instances: int | None
     failure_reason: str | None = None
+    created_at: float | None = None  # CreationTime, epoch seconds
 
     @property
     def busy(self) -> bool:
@@ -203,12 +204,14 @@ def describe_endpoint(sagemaker: SageMakerClient, name: str) -> EndpointObservat
     variants = raw.get("ProductionVariants") or []
     current = variants[0].get("CurrentInstanceCount") if variants else None
     desired = variants[0].get("DesiredInstanceCount") if variants else None
+    created = raw.get("CreationTime")
     return EndpointObservation(
         name,
         raw.get("EndpointStatus", ""),
         int(current) if current is not None else None,
         int(desired) if desired is not None else None,
         raw.get("FailureReason"),
+        created.timestamp() if isinstance(created, datetime) else None,
     )
 
 
