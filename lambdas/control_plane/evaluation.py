@@ -85,14 +85,14 @@ def evaluate(ev: Evaluation) -> Outcome:
         except aws.NotFound as exc:
             return _absent(ev, exc)
         except aws.Throttled as exc:
+            _start_chain(ev)  # the deferred look belongs to this transition's chain
             return _deferred(ev, exc, backoff_s(THROTTLE_BASE_S, ev.attempt), counted=True)
         if observed.endpoint != cfg.endpoint:
             raise ForeignEndpoint(
                 f"inference component {component.name!r} belongs to endpoint "
                 f"{observed.endpoint!r}, not {cfg.endpoint!r}; nothing changed"
             )
-        if ev.starts_chain:  # (an unconditional write: repeating it after a Conflict is harmless)
-            start_chain(ev.store, component.name, ev.trigger.value, ev.chain_id)
+        _start_chain(ev)
         endpoint = _endpoint(sagemaker, cfg.endpoint)
         instances = endpoint.current_instances if endpoint else None
         seen = snapshot_from(
@@ -153,6 +153,13 @@ def evaluate(ev: Evaluation) -> Outcome:
         reevaluate_after_s=after,
         detail=f"{MAX_COMMIT_ATTEMPTS} conditional writes lost in a row",
     )
+
+
+def _start_chain(ev: Evaluation) -> None:
+    """A transition to ALARM makes its chain the live one, once its component is known to exist
+    (an unconditional write: repeating it after a Conflict is harmless)."""
+    if ev.starts_chain:
+        start_chain(ev.store, ev.component.name, ev.trigger.value, ev.chain_id)
 
 
 def _load(ev: Evaluation) -> tuple[ComponentState, bool, dict[str, tuple[int, int]], bool | None]:

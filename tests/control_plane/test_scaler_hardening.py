@@ -88,6 +88,11 @@ def test_a_throttled_describe_defers_through_the_queue_with_backoff(world: World
             "DescribeInferenceComponent", "chat-a", "ThrottlingException", "Rate exceeded", 4
         )
 
+    # An earlier transition's chain exists: the deferred look must not read as superseded by it.
+    scaler.handler(
+        alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [3.0], timestamp="t-earlier"), CONTEXT
+    )
+    world.sent.clear()
     throttle_one_invocation()
     out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     assert out["action"] == "deferred" and out["reason"] == "Throttled"
