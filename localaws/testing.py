@@ -214,7 +214,7 @@ def alarm_event(
     }
     return events.alarm_event(
         contract.alarm_name(component, trigger),
-        component,
+        {COMPONENT_DIMENSION: component},
         state,
         previous,
         metric="ConcurrentRequestsPerCopy",
