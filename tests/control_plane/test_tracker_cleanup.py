@@ -7,7 +7,7 @@ import pytest
 from lambdas.control_plane import cache_tracker, cleanup, scaler
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import EventError, ForeignEndpoint, UnknownComponent
-from localaws.testing import (
+from tests.helpers import (
     READY_S,
     World,
     alarm_event,
