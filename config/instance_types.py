@@ -7,6 +7,9 @@ Source: the Amazon EC2 accelerated-computing instance pages (G4dn, G5, G6, G6e, 
 the SageMaker AI pricing page for the ``ml.`` variants. ``network_gbps`` is the figure AWS
 publishes; where AWS writes "up to N Gbps" the instance has a burst allowance over a lower
 baseline and ``network_burst`` is true.
+
+Per-GPU serving facts (``GPUS``: memory bandwidth and dense tensor throughput, read by the copy
+speed model ``sim.serving``) come from the vendor data sheets named beside each entry.
 """
 
 from __future__ import annotations
@@ -32,6 +35,51 @@ class InstanceType:
     @property
     def memory_mb(self) -> int:
         return self.memory_gib * 1024
+
+    @property
+    def gpu(self) -> Gpu:
+        """Memory bandwidth and tensor throughput of one of the instance's GPUs."""
+        return GPUS[self.gpu_model]
+
+    @property
+    def gpu_memory_bandwidth_gb_s(self) -> float:
+        return self.gpu.memory_bandwidth_gb_s
+
+    @property
+    def gpu_bf16_dense_tflops(self) -> float:
+        return self.gpu.bf16_dense_tflops
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """One GPU's figures from its vendor data sheet.
+
+    ``bf16_dense_tflops`` is tensor-core BF16 throughput without structured sparsity (data sheets
+    print the sparse figure, twice this, with an asterisk).
+    """
+
+    name: str
+    memory_bandwidth_gb_s: float
+    bf16_dense_tflops: float
+    source: str
+
+
+GPUS: dict[str, Gpu] = {
+    g.name: g
+    for g in (
+        # The T4 has no BF16 tensor path: its FP16 figure (65 TFLOPS mixed precision).
+        Gpu("NVIDIA T4", 320.0, 65.0, "NVIDIA T4 Tensor Core GPU data sheet"),
+        # AWS publishes no A10G data sheet; the A10G is a variant of the A10 with the same
+        # 600 GB/s memory. Its tensor figure is the A10's (125 TFLOPS BF16 dense, 250 sparse):
+        # the prefill rates published for the A10G (docs/scaling-model.md, "Copy speed under
+        # load") imply more than the 70 TFLOPS some third parties list for it.
+        Gpu("NVIDIA A10G", 600.0, 125.0, "NVIDIA A10 Tensor Core GPU data sheet"),
+        Gpu("NVIDIA L4", 300.0, 121.0, "NVIDIA L4 Tensor Core GPU data sheet (242 sparse)"),
+        Gpu("NVIDIA L40S", 864.0, 362.0, "NVIDIA L40S GPU data sheet (733 sparse)"),
+        Gpu("NVIDIA A100", 1555.0, 312.0, "NVIDIA A100 Tensor Core GPU data sheet, 40 GB SXM"),
+        Gpu("NVIDIA H100", 3350.0, 989.0, "NVIDIA H100 Tensor Core GPU data sheet, SXM"),
+    )
+}
 
 
 def _family(

@@ -1,4 +1,5 @@
-"""Command line: ``python -m sim coldstart ...`` and ``python -m sim replay ...``."""
+"""Command line: ``python -m sim coldstart ...``, ``python -m sim replay ...`` and
+``python -m sim trace ...`` (``sim.trace_builder``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from config.fleet import DEFAULT_FLEET, ConfigError, load_fleet
 from config.instance_types import INSTANCE_TYPES
 
 from .policies import POLICIES
+from .trace_builder import add_trace_parser
 from .traffic import SCENARIOS, TRACES
 
 
@@ -121,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--model", default=None, help="model of that endpoint (default: first)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_replay)
+
+    add_trace_parser(sub)
     return parser
 
 

@@ -4,7 +4,8 @@ A workload is three aligned arrays (arrival time, prompt tokens, output tokens),
 arrival. Synthetic scenarios draw arrivals from a Poisson process whose rate follows the
 scenario's shape, and draw token counts from the Azure trace, so every scenario has the mix of
 long prompts and short answers real code-completion traffic has. All randomness comes from one
-seeded generator: the same seed gives the same workload.
+seeded generator: the same seed gives the same workload. ``multi-model`` is the one scenario
+that gives an endpoint's components one workload each (``multi_model``).
 
 Service time of a request on one copy (``service_time_s``) is prefill plus decode::
 
@@ -18,9 +19,9 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -99,7 +100,12 @@ def load_trace(path: str | Path) -> Workload:
             for line, row in enumerate(reader, start=2):
                 try:
                     # The trace has 7 fractional digits; fromisoformat (3.11+) reads them.
-                    stamps.append(datetime.fromisoformat(row[0].strip()).timestamp())
+                    # Times without a zone are UTC (not local time, which would shift a
+                    # trace that spans a daylight-saving change by an hour).
+                    stamp = datetime.fromisoformat(row[0].strip())
+                    if stamp.tzinfo is None:
+                        stamp = stamp.replace(tzinfo=UTC)
+                    stamps.append(stamp.timestamp())
                     prompts.append(float(row[1]))
                     outputs.append(float(row[2]))
                 except (ValueError, IndexError):
@@ -203,6 +209,30 @@ def _bursty(duration_s: float, rng: np.random.Generator) -> FloatArray:
     return _thinned(rate, 20.0, duration_s, rng)
 
 
+WEEK_S = 7 * 86_400.0
+WEEKDAY_PEAK, WEEKEND_PEAK, NIGHT_RATE = 12.0, 5.0, 1.0
+WEEK_NOISE_SIGMA, WEEK_NOISE_CLIP = 0.15, 0.4  # hourly lognormal noise, clipped to +-40 %
+
+
+def _diurnal_week(duration_s: float, rng: np.random.Generator) -> FloatArray:
+    """A week from Monday 00:00: each day quiet at midnight and busiest at noon, weekdays peaking
+    at 12 req/s and Saturday and Sunday at 5; every hour's rate is scaled by its own seeded
+    lognormal factor (sigma 0.15, clipped to 0.6..1.4), so no two weeks look the same."""
+    hours = math.ceil(duration_s / 3600.0)
+    noise = np.clip(
+        rng.lognormal(0.0, WEEK_NOISE_SIGMA, hours), 1 - WEEK_NOISE_CLIP, 1 + WEEK_NOISE_CLIP
+    )
+
+    def rate(t: FloatArray) -> FloatArray:
+        weekend = (np.floor(t / 86_400.0) % 7) >= 5
+        peak = np.where(weekend, WEEKEND_PEAK, WEEKDAY_PEAK)
+        day = NIGHT_RATE + (peak - NIGHT_RATE) * (1 - np.cos(2 * np.pi * t / 86_400.0)) / 2
+        hour = np.minimum((t // 3600.0).astype(np.int64), hours - 1)
+        return np.asarray(day * noise[hour], dtype=np.float64)
+
+    return _thinned(rate, WEEKDAY_PEAK * (1 + WEEK_NOISE_CLIP), duration_s, rng)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "step-spike": Scenario(
         "step-spike",
@@ -232,6 +262,14 @@ SCENARIOS: dict[str, Scenario] = {
         _bursty,
         20.0,
     ),
+    "diurnal-week": Scenario(
+        "diurnal-week",
+        "a week from Monday: 1 req/s at night, noon peaks of 12 req/s on weekdays and 5 at the "
+        "weekend, hourly noise (seeded)",
+        WEEK_S,
+        _diurnal_week,
+        WEEKDAY_PEAK * (1 + WEEK_NOISE_CLIP),
+    ),
 }
 
 
@@ -254,6 +292,11 @@ def workload(
     name_or_path: str, *, seed: int = 0, duration_s: float | None = None, load: float = 1.0
 ) -> Workload:
     """A bundled trace (``azure-code``), a scenario name, or a path to a trace CSV."""
+    if name_or_path == MULTI_MODEL:
+        raise ValueError(
+            f"{MULTI_MODEL!r} gives each component of an endpoint its own traffic: "
+            "use sim.traffic.multi_model(components, seed=...) for one workload per component"
+        )
     if name_or_path in SCENARIOS:
         w = synthetic(name_or_path, seed=seed, duration_s=duration_s)
     elif name_or_path in TRACES or Path(name_or_path).suffix == ".csv":
@@ -266,7 +309,82 @@ def workload(
     else:
         raise ValueError(
             f"unknown trace {name_or_path!r}; allowed: a scenario "
-            f"({', '.join(SCENARIOS)}), a bundled trace ({', '.join(TRACES)}) or "
+            f"({', '.join(SCENARIOS)}), {MULTI_MODEL!r} (one workload per component), "
+            f"a bundled trace ({', '.join(TRACES)}) or "
             "a path to a .csv in the Azure LLM trace format"
         )
     return w.scaled(load, seed)
+
+
+# --- Several models on one endpoint ----------------------------------------------------------
+# ``multi-model``: three models with different traffic on one 4-GPU endpoint. The components of
+# an endpoint take the shapes in the order the fleet file lists them (the first model gets
+# ``steady``, the second ``spike``, the third ``wave``; a fourth starts over at ``steady``, with
+# its own random stream). Rates suit 8B-class copies: each shape alone needs one to three copies.
+
+MULTI_MODEL = "multi-model"
+MULTI_MODEL_DURATION_S = 7200.0
+
+
+def _steady(duration_s: float) -> RateFn:
+    return lambda t: np.full_like(t, 6.0)
+
+
+def multi_model_spike_window_s(duration_s: float) -> tuple[float, float]:
+    """When the ``spike`` shape's burst runs: from 1/3 of the run for 1/6 of it."""
+    return duration_s / 3, duration_s / 3 + duration_s / 6
+
+
+def _spike(duration_s: float) -> RateFn:
+    start, end = multi_model_spike_window_s(duration_s)
+    return lambda t: np.where((t >= start) & (t < end), 15.0, 1.0)
+
+
+WAVE_PERIOD_S = 1800.0
+
+
+def _wave(duration_s: float) -> RateFn:
+    # 0.5 to 8 req/s and back every half hour: a batch client that comes and goes.
+    return lambda t: 0.5 + 7.5 * (1 - np.cos(2 * np.pi * t / WAVE_PERIOD_S)) / 2
+
+
+MULTI_MODEL_SHAPES: dict[str, tuple[str, Callable[[float], RateFn], float]] = {
+    "steady": ("6 req/s all the time", _steady, 6.0),
+    "spike": ("1 req/s, 15 req/s from 1/3 of the run for 1/6 of it", _spike, 15.0),
+    "wave": ("0.5 to 8 req/s and back every 30 minutes", _wave, 8.0),
+}
+
+
+def multi_model_shape(index: int) -> str:
+    """The shape the ``index``-th component of an endpoint (fleet-file order, from 0) gets."""
+    return list(MULTI_MODEL_SHAPES)[index % len(MULTI_MODEL_SHAPES)]
+
+
+def multi_model(
+    components: Sequence[str], *, seed: int, duration_s: float | None = None
+) -> dict[str, Workload]:
+    """One workload per component name, shaped by its position (``multi_model_shape``).
+
+    Each component's arrivals and token counts come from its own generator derived from
+    ``seed`` and its position, so the same seed gives the same traffic to every component.
+    """
+    if not components:
+        raise ValueError("multi-model needs at least one component name; got none")
+    duplicates = sorted({c for c in components if list(components).count(c) > 1})
+    if duplicates:
+        raise ValueError(f"component names must be distinct; repeated: {', '.join(duplicates)}")
+    duration = MULTI_MODEL_DURATION_S if duration_s is None else duration_s
+    if not (math.isfinite(duration) and duration > 0):
+        raise ValueError(f"duration must be > 0 seconds; got {duration!r}")
+    prompts, outputs = _token_pool()
+    out: dict[str, Workload] = {}
+    for index, component in enumerate(components):
+        shape = multi_model_shape(index)
+        _, rate, peak = MULTI_MODEL_SHAPES[shape]
+        rng = np.random.default_rng([seed, index])
+        arrival = _thinned(rate(duration), peak, duration, rng)
+        pick = rng.integers(0, prompts.size, arrival.size)
+        out[component] = Workload(
+            f"{MULTI_MODEL}:{shape}", arrival, prompts[pick], outputs[pick], duration
+        )
+    return out

@@ -14,14 +14,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from config.fleet import Endpoint, Model
+from config.fleet import ECR_IMAGE, Endpoint, Model
 
 from .nag import acknowledge, nag_arn
 
-_ECR_URI = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
-    r"(?P<repository>[a-z0-9._/-]+)(:[\w.-]+|@sha256:[0-9a-f]{64})$"
-)
+_ECR_URI = ECR_IMAGE
 _S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/?(?P<prefix>.*)$")
 
 # On a cache miss a new instance pulls a 17.7 GB image (333 s) while it downloads 16 GB of
