@@ -21,7 +21,7 @@ from config.alarms import (
     alarm_plans,
 )
 from config.fleet import Endpoint, Fleet
-from lambdas.control_plane import contract
+from lambdas.control_plane import contract, state
 from localaws.events import ACCOUNT_ID
 
 TABLE_NAME = "SageMakerFastScale-state"
@@ -194,7 +194,12 @@ def create_fleet(
 
 
 def partition_rows(ddb: Any, table: str, endpoint: str) -> dict[str, dict[str, Any]]:
-    """Every row of ``endpoint``'s partition, keyed by sort key (raw DynamoDB attributes)."""
+    """Every state row of ``endpoint``'s partition, keyed by sort key (raw DynamoDB attributes).
+
+    Cleanup's deletion marker (``state.TOMBSTONE_KEY``, expiring a day later) is left out: it
+    records that the endpoint is gone so that late writers cannot re-create its rows, and holds
+    no state of the endpoint itself.
+    """
     rows: dict[str, dict[str, Any]] = {}
     kwargs: dict[str, Any] = {
         "TableName": table,
@@ -206,7 +211,8 @@ def partition_rows(ddb: Any, table: str, endpoint: str) -> dict[str, dict[str, A
     while True:
         page = ddb.query(**kwargs)
         for item in page.get("Items", []):
-            rows[item[contract.TABLE_SORT_KEY]["S"]] = item
+            if item[contract.TABLE_SORT_KEY]["S"] != state.TOMBSTONE_KEY:
+                rows[item[contract.TABLE_SORT_KEY]["S"]] = item
         if not page.get("LastEvaluatedKey"):
             return rows
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

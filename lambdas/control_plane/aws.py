@@ -148,6 +148,7 @@ class EndpointObservation:
     status: str
     current_instances: int | None
     desired_instances: int | None
+    created_at: float | None = None  # CreationTime, epoch seconds
 
 
 def describe_endpoint(sagemaker: Any, name: str) -> EndpointObservation:
@@ -155,11 +156,13 @@ def describe_endpoint(sagemaker: Any, name: str) -> EndpointObservation:
     variants = raw.get("ProductionVariants") or [{}]
     current = variants[0].get("CurrentInstanceCount")
     desired = variants[0].get("DesiredInstanceCount")
+    created = raw.get("CreationTime")
     return EndpointObservation(
         name,
         raw.get("EndpointStatus", ""),
         int(current) if current is not None else None,
         int(desired) if desired is not None else None,
+        created.timestamp() if isinstance(created, datetime) else None,
     )
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+
 import pytest
 
-from lambdas.control_plane import cache_tracker, cleanup, scaler
+from lambdas.control_plane import cache_tracker, cleanup, scaler, settings
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import EventError, ForeignEndpoint, UnknownComponent
+from lambdas.control_plane.observability import logger
 from tests.helpers import (
+    IMAGE,
     READY_S,
     World,
     alarm_event,
@@ -74,7 +80,7 @@ def test_the_tracker_times_a_scale_out_by_path_and_marks_the_image_cached(
     assert {"DesiredCopies", "CurrentCopies", "Instances"} <= {m["name"] for m in metrics}
 
 
-def test_cache_states_move_from_cold_to_warming_to_cached(world: World) -> None:
+def test_cache_states_move_from_cold_to_warming_to_served(world: World) -> None:
     # zero-a has never run a copy; its model row starts cold (the image is shared and cached).
     cache_tracker.handler(tick("t0"))
     assert world.cache_state("ep-a", "MODEL#m-zero-a") == "cold"
@@ -85,7 +91,56 @@ def test_cache_states_move_from_cold_to_warming_to_cached(world: World) -> None:
     assert world.cache_state("ep-a", "MODEL#m-zero-a") == "warming"
     world.clock.advance(READY_S["uncached"])
     cache_tracker.handler(tick("t1"))
-    assert world.cache_state("ep-a", "MODEL#m-zero-a") == "cached"
+    assert world.cache_state("ep-a", "MODEL#m-zero-a") == "served"
+
+
+def _attrs(world: World, sk: str) -> dict[str, str]:
+    row = world.row("ep-a", sk)
+    assert row is not None
+    return {k: v["S"] for k, v in row.items() if "S" in v and k not in ("pk", "sk")}
+
+
+def test_cache_rows_say_what_is_observed_and_what_is_inferred(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache_tracker.handler(tick("t0"))
+    # A copy of chat-a served on this endpoint (observed). Its weights are cached only where
+    # that copy runs: a new instance downloads them, so the model row never says "cached".
+    assert _attrs(world, "MODEL#m-chat-a") == {
+        "state": "served",
+        "evidence": "observed",
+        "scope": "running-instances",
+    }
+    # SageMaker reports no image-cache hit or miss: "cached" for new instances of this
+    # endpoint is inferred from that served copy.
+    image = "IMAGE#" + IMAGE
+    assert _attrs(world, image) == {
+        "state": "cached",
+        "evidence": "inferred",
+        "scope": "new-instances",
+    }
+    # The scaler reads the image row as before: its snapshot says the image is cached.
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    stream = io.StringIO()
+    monkeypatch.setattr(handler, "stream", stream)
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    decisions = [line for line in lines if line.get("message") == "decision"]
+    assert decisions and decisions[0]["inputs"]["image_cached"] is True
+
+
+def test_a_model_row_an_older_tracker_marked_cached_is_corrected(world: World) -> None:
+    store = scaler._store(settings.settings())
+    store.observe("MODEL#m-chat-a", {"state": "cached", "cached_at": 1.0})
+    store.observe("IMAGE#" + IMAGE, {"state": "cached", "cached_at": 1.0})
+    cache_tracker.handler(tick("t0"))
+    assert _attrs(world, "MODEL#m-chat-a") == {
+        "state": "served",
+        "evidence": "observed",
+        "scope": "running-instances",
+    }
+    assert _attrs(world, "IMAGE#" + IMAGE)["evidence"] == "inferred"
 
 
 def test_the_tracker_refuses_another_endpoints_components(world: World) -> None:
@@ -122,7 +177,7 @@ def test_cleanup_purges_only_its_endpoint_and_is_idempotent(
     assert cleanup.handler(state_change("ep-a", "IN_SERVICE"))["action"] == "ignored"
     out = cleanup.handler(state_change("ep-a", "DELETING"))
     assert out["action"] == "purged" and out["rows_deleted"] > 0
-    assert world.rows("ep-a") == []
+    assert world.row_keys("ep-a") == ["DELETED"]  # the tombstone alone (TTL)
     assert world.rows("ep-b") == rows_b
     attrs = world.sqs.get_queue_attributes(QueueUrl=world.queues["ep-a"], AttributeNames=["All"])[
         "Attributes"
