@@ -7,7 +7,7 @@ import pytest
 from lambdas.control_plane import aws, cache_tracker, cleanup, contract, scaler, settings, state
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import parse_alarm_event
-from localaws.testing import World, alarm_event, custom_resource, eventbridge, sqs_event
+from tests.helpers import World, alarm_event, custom_resource, eventbridge, sqs_event
 
 
 def test_an_unexpected_update_error_puts_the_recorded_intent_back(

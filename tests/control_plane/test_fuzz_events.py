@@ -33,7 +33,7 @@ from lambdas.control_plane.events import (
     parse_alarm_event,
     parse_queue_message,
 )
-from localaws.testing import TABLE, World, alarm_event, custom_resource, eventbridge, sqs_event
+from tests.helpers import TABLE, World, alarm_event, custom_resource, eventbridge, sqs_event
 
 OWN_ENDPOINT = "ep-a"
 COMPONENTS = ("chat-a", "zero-a")

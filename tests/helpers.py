@@ -1,6 +1,7 @@
-"""Support for the control plane's tests and the local demo: real-shaped events, EMF parsing, a
-fake clock, and ``World``, two endpoints on moto with one state table and one re-evaluation
-queue per endpoint."""
+"""What the control plane's tests share: real-shaped events with the tests' fixed time and region
+(built by ``localaws.events``), EMF parsing, a fake clock, a scaling spec with the default
+fleet's numbers, and ``World``, two endpoints on moto with one state table and one re-evaluation
+queue per endpoint (``tests/control_plane/conftest.py`` builds it)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from config.alarms import (
 )
 from lambdas.control_plane import contract, settings
 from lambdas.control_plane.decision import ReadyTimes, ScalingSpec, Step, Trigger
-from localaws import events, sagemaker_ic
+from localaws import events
+from localaws.inference_components import InferenceComponentControl
 
 REGION = "us-east-1"
 TABLE = "fast-scale-state"
@@ -87,7 +89,7 @@ class World:
     sqs: Any
     queues: dict[str, str]
     sent: list[Sent] = field(default_factory=list)
-    control: sagemaker_ic.InferenceComponentControl | None = None
+    control: InferenceComponentControl | None = None
     delivered: int = 0  # message ids of deliver(): unique per world, as SQS's are
 
     # --- SageMaker ---------------------------------------------------------------------------
@@ -214,7 +216,7 @@ def alarm_event(
     }
     return events.alarm_event(
         contract.alarm_name(component, trigger),
-        component,
+        {COMPONENT_DIMENSION: component},
         state,
         previous,
         metric="ConcurrentRequestsPerCopy",
