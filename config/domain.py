@@ -141,7 +141,7 @@ class Endpoint:
     # The endpoint config's MetricsConfig: EnableEnhancedMetrics (per-instance and per-container
     # series, and invocation metrics at the publish frequency) and EnableDetailedObservability
     # (per-GPU, host and container metrics; SageMaker's default for new endpoint configs).
-    enhanced_metrics: bool = False
+    enhanced_metrics: bool = True
     detailed_observability: bool = True
 
     @property
@@ -169,7 +169,6 @@ class Notifications:
 class ControlPlane:
     history_ttl_days: int
     log_retention_days: int
-    powertools_layer_version: int
     notifications: Notifications = Notifications()
 
 

@@ -99,7 +99,6 @@ def _fleet(f: schema.Fleet, source: Path) -> domain.Fleet:
         control_plane=domain.ControlPlane(
             history_ttl_days=cp.history_ttl_days,
             log_retention_days=cp.log_retention_days,
-            powertools_layer_version=cp.powertools_layer_version,
             notifications=domain.Notifications(cp.notifications.topic_arn, cp.notifications.email),
         ),
         endpoints=tuple(_endpoint(e) for e in f.endpoints),

@@ -66,9 +66,10 @@ class Metrics(FileModel):
         bool,
         Field(
             description="EnableEnhancedMetrics: per-instance and per-container series, and "
-            "invocation metrics at the publish frequency instead of 60 s"
+            "invocation metrics at the publish frequency instead of 60 s (on by default: the "
+            "scaling alarms read 10 s datapoints)"
         ),
-    ] = False
+    ] = True
     detailed_observability: Annotated[
         bool,
         Field(
@@ -191,9 +192,6 @@ class ControlPlane(FileModel):
     log_retention_days: Annotated[
         int, one_of(LOG_RETENTION_DAYS, "is not a retention CloudWatch Logs offers")
     ] = 30
-    powertools_layer_version: Annotated[
-        Count, Field(description="version of the public AWSLambdaPowertoolsPythonV3 layer")
-    ] = 27
     notifications: Notifications = Notifications()
 
 

@@ -246,10 +246,10 @@ def test_endpoint_metrics_default_and_explicit(base: Document) -> None:
     document = copy.deepcopy(base)
     del document["endpoints"][0]["metrics"]
     endpoint = parse_fleet(document, SOURCE).endpoints[0]
-    assert (endpoint.enhanced_metrics, endpoint.detailed_observability) == (False, True)
-    document["endpoints"][0]["metrics"] = {"enhanced": True, "detailed_observability": False}
+    assert (endpoint.enhanced_metrics, endpoint.detailed_observability) == (True, True)
+    document["endpoints"][0]["metrics"] = {"enhanced": False, "detailed_observability": False}
     endpoint = parse_fleet(document, SOURCE).endpoints[0]
-    assert (endpoint.enhanced_metrics, endpoint.detailed_observability) == (True, False)
+    assert (endpoint.enhanced_metrics, endpoint.detailed_observability) == (False, False)
 
 
 def test_endpoint_metrics_must_be_booleans(base: Document) -> None:

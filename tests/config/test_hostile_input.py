@@ -81,7 +81,7 @@ def test_sexagesimal_is_text_not_ninety(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("word", ["yes", "no", "on", "off", "y", "Y"])
 def test_yaml_1_1_booleans_are_not_booleans(tmp_path: Path, word: str) -> None:
-    message = error(tmp_path, edited("enhanced: false", f"enhanced: {word}"))
+    message = error(tmp_path, edited("enhanced: true", f"enhanced: {word}"))
     assert f"endpoints[0].metrics.enhanced: must be true or false; got str '{word}'" in message
 
 

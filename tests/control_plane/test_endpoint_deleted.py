@@ -13,7 +13,7 @@ from moto.sagemaker.models import sagemaker_backends
 
 from lambdas.control_plane import aws, cache_tracker, claims, cleanup, scaler, settings, state
 from lambdas.control_plane.decision import Trigger
-from localaws.testing import (
+from tests.helpers import (
     CONTEXT,
     IMAGE,
     READY_S,

@@ -18,7 +18,7 @@ from lambdas.control_plane.events import (
     parse_alarm_event,
     parse_queue_message,
 )
-from localaws.testing import CONTEXT, World, alarm_event, sqs_event
+from tests.helpers import CONTEXT, World, alarm_event, sqs_event
 
 
 def _with_reason(reason_data: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from lambdas.control_plane import (
 )
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import parse_alarm_event
-from localaws.testing import CONTEXT, World, alarm_event, custom_resource, eventbridge, sqs_event
+from tests.helpers import CONTEXT, World, alarm_event, custom_resource, eventbridge, sqs_event
 
 
 def test_an_unexpected_update_error_puts_the_recorded_intent_back(

@@ -33,7 +33,7 @@ from lambdas.control_plane.events import (
     parse_alarm_event,
     parse_queue_message,
 )
-from localaws.testing import (
+from tests.helpers import (
     CONTEXT,
     TABLE,
     World,

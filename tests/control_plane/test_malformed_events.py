@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from lambdas.control_plane import cache_tracker, cleanup, scaler
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import EventError
-from localaws.testing import CONTEXT, World, alarm_event, custom_resource, eventbridge
+from tests.helpers import CONTEXT, World, alarm_event, custom_resource, eventbridge
 
 HANDLERS: dict[str, Callable[[Any, Any], Any]] = {
     "scaler": scaler.handler,

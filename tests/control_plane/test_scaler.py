@@ -9,7 +9,7 @@ import pytest
 from lambdas.control_plane import followups, scaler, state
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import ForeignEndpoint, UnknownComponent
-from localaws.testing import (
+from tests.helpers import (
     CONTEXT,
     TABLE,
     World,

@@ -12,7 +12,7 @@ import pytest
 from lambdas.control_plane import aws, followups, scaler
 from lambdas.control_plane.decision import History, Trigger
 from lambdas.control_plane.state import ComponentState
-from localaws.testing import (
+from tests.helpers import (
     CONTEXT,
     World,
     alarm_event,

@@ -10,7 +10,7 @@ import pytest
 
 from lambdas.control_plane import contract
 from lambdas.control_plane.settings import CODE_ROOT, SettingsError, parse_settings
-from localaws.testing import IMAGE, make_spec
+from tests.helpers import IMAGE, make_spec
 
 
 def document(endpoint: str, components: list[str]) -> str:

@@ -12,7 +12,7 @@ from lambdas.control_plane import cache_tracker, claims, cleanup, scaler, settin
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import EventError, ForeignEndpoint, UnknownComponent
 from lambdas.control_plane.observability import logger
-from localaws.testing import (
+from tests.helpers import (
     CONTEXT,
     IMAGE,
     READY_S,

@@ -386,17 +386,17 @@ def test_endpoint_config_is_inference_component_style(synth: Synth) -> None:
 
 
 def test_endpoint_metrics_are_set_from_the_fleet_file(synth: Synth) -> None:
-    # alpha asks for enhanced metrics and no detailed observability; alpha-b keeps the defaults.
-    # Both are written out: SageMaker's own default for detailed observability is True.
+    # alpha turns enhanced metrics and detailed observability off; alpha-b keeps the defaults
+    # (both on). Both are written out: SageMaker's own default for detailed observability is True.
     [alpha] = synth.resources("alpha", "AWS::SageMaker::EndpointConfig").values()
     assert alpha["Properties"]["MetricsConfig"] == {
-        "EnableEnhancedMetrics": True,
+        "EnableEnhancedMetrics": False,
         "EnableDetailedObservability": False,
         "MetricPublishFrequencyInSeconds": 10,
     }
     [alpha_b] = synth.resources("alpha-b", "AWS::SageMaker::EndpointConfig").values()
     assert alpha_b["Properties"]["MetricsConfig"] == {
-        "EnableEnhancedMetrics": False,
+        "EnableEnhancedMetrics": True,
         "EnableDetailedObservability": True,
         "MetricPublishFrequencyInSeconds": 10,
     }

@@ -23,9 +23,9 @@ from config.fleet import Fleet, load_fleet
 from lambdas.control_plane import aws, cache_tracker, clock, contract, scaler, settings
 from lambdas.control_plane.decision import Trigger
 from localaws import sagemaker_ic
-from localaws.testing import CONTEXT, IMAGE, READY_S, REGION, FakeClock, World, alarm_event
-from localaws.testing import eventbridge as eventbridge_event
 from stacks.app import build_app, endpoint_stack_name
+from tests.helpers import CONTEXT, IMAGE, READY_S, REGION, FakeClock, World, alarm_event
+from tests.helpers import eventbridge as eventbridge_event
 
 pytestmark = pytest.mark.synth
 
