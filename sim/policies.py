@@ -38,7 +38,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from config.alarms import alarm_plans
 from config.specs import scaling_spec
-from lambdas.control_plane.decision import History, Snapshot, Trigger, decide, snapshot
+from lambdas.control_plane.bookkeeping import apply_record, decision_record, history_from
+from lambdas.control_plane.decision import Snapshot, Trigger, decide, snapshot
+from lambdas.control_plane.state import ComponentState
 
 from .cloudwatch import AAS_REACTION_S, LAMBDA_REACTION_S, Alarm, AlarmSpec, State, alarm_spec
 
@@ -269,7 +271,9 @@ class Project:
         plans = alarm_plans(sim.c.model)
         self.alarms = {p.trigger: Alarm(alarm_spec(p)) for p in plans}
         self.metric = {p.trigger: p.metric for p in plans}
-        self.history = History()
+        # The component's row as the scaler's table would hold it: each applied decision's
+        # record goes in, and History comes out, by the scaler's own bookkeeping functions.
+        self.row = ComponentState(self.spec.component)
         self.decisions: list[tuple[float, str, int, int]] = []
 
     def on_tick(self, sim: Simulation) -> None:
@@ -301,20 +305,14 @@ class Project:
         )
 
     def _invoke(self, sim: Simulation, trigger: Trigger) -> None:
-        decision = decide(self._snapshot(sim, trigger), self.spec, self.history, sim.now)
+        observed = self._snapshot(sim, trigger)
+        decision = decide(observed, self.spec, history_from(self.row), sim.now)
         self.decisions.append(
             (sim.now, decision.reason.value, decision.desired_copies, decision.target_copies)
         )
         if decision.changes:
             sim.set_desired(decision.target_copies, f"project: {decision.reason.value}")
-            if decision.target_copies > decision.desired_copies:
-                self.history = History(
-                    sim.now, self.history.last_scale_in_at, self.history.observed_ready_s
-                )
-            else:
-                self.history = History(
-                    self.history.last_scale_out_at, sim.now, self.history.observed_ready_s
-                )
+            self.row = apply_record(self.row, decision_record(decision, observed, sim.now))
         if decision.reevaluate_after_s and self.alarms[trigger].in_alarm:
             sim.schedule(sim.now + decision.reevaluate_after_s, partial(self._invoke, sim, trigger))
 

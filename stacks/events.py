@@ -17,13 +17,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config.fleet import Endpoint
+from lambdas.control_plane import contract
 
-COMPONENT_API_CALLS = [
-    "CreateInferenceComponent",
-    "UpdateInferenceComponent",
-    "UpdateInferenceComponentRuntimeConfig",
-    "DeleteInferenceComponent",
-]
 POLL_RATE = Duration.minutes(1)
 
 
@@ -54,8 +49,8 @@ class EndpointEvents(Construct):
             "EndpointStateChange",
             description=f"State changes of endpoint {endpoint.name}",
             event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=["SageMaker Endpoint State Change"],
+                source=[contract.SAGEMAKER_SOURCE],
+                detail_type=[contract.DETAIL_ENDPOINT_STATE_CHANGE],
                 detail={"EndpointName": [endpoint.name]},
             ),
             targets=[target(tracker), target(cleanup)],
@@ -65,11 +60,11 @@ class EndpointEvents(Construct):
             "InferenceComponentCalls",
             description=f"CloudTrail: inference component calls on endpoint {endpoint.name}",
             event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=["AWS API Call via CloudTrail"],
+                source=[contract.SAGEMAKER_SOURCE],
+                detail_type=[contract.DETAIL_API_CALL],
                 detail={
-                    "eventSource": ["sagemaker.amazonaws.com"],
-                    "eventName": COMPONENT_API_CALLS,
+                    "eventSource": [contract.SAGEMAKER_EVENT_SOURCE],
+                    "eventName": list(contract.COMPONENT_API_CALLS),
                     "requestParameters": {
                         "inferenceComponentName": [m.component_name for m in endpoint.models],
                     },
@@ -82,11 +77,11 @@ class EndpointEvents(Construct):
             "EndpointDeleted",
             description=f"CloudTrail: DeleteEndpoint of {endpoint.name}",
             event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=["AWS API Call via CloudTrail"],
+                source=[contract.SAGEMAKER_SOURCE],
+                detail_type=[contract.DETAIL_API_CALL],
                 detail={
-                    "eventSource": ["sagemaker.amazonaws.com"],
-                    "eventName": ["DeleteEndpoint"],
+                    "eventSource": [contract.SAGEMAKER_EVENT_SOURCE],
+                    "eventName": list(contract.ENDPOINT_DELETE_CALLS),
                     "requestParameters": {"endpointName": [endpoint.name]},
                 },
             ),

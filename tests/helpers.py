@@ -23,12 +23,16 @@ from lambdas.control_plane import contract, settings
 from lambdas.control_plane.decision import ReadyTimes, ScalingSpec, Step, Trigger
 from localaws import events
 from localaws.inference_components import InferenceComponentControl
+from localaws.lambda_runtime import LambdaContext
 
 REGION = "us-east-1"
 TABLE = "fast-scale-state"
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.33.0-lmi15.0.0-cu128"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-execution"
 READY_S = {"warm_instance": 30.0, "cached": 258.0, "uncached": 525.0}
+# The context the tests invoke every handler with: the local runtime's stand-in for Powertools'
+# LambdaContext, which the handlers declare (Powertools reads it on each invocation).
+CONTEXT: Any = LambdaContext("control-plane-test", REGION)
 
 
 def make_spec(endpoint: str, component: str, **overrides: Any) -> ScalingSpec:
@@ -189,7 +193,7 @@ class World:
         if concurrency:
             self.put_concurrency(json.loads(sent.body)["component"], concurrency, period_s)
         self.delivered += 1
-        return scaler.handler(sqs_event(sent.body, message_id or f"m-{self.delivered}"))
+        return scaler.handler(sqs_event(sent.body, message_id or f"m-{self.delivered}"), CONTEXT)
 
 
 def alarm_event(

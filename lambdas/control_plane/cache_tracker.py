@@ -33,20 +33,23 @@ one of the same name: the tracker removes the tombstone and starts from empty ro
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import aws, clock, contract
 from .events import (
-    COMPONENT_CALLS,
     ApiCallEvent,
     EndpointStateEvent,
     ForeignEndpoint,
     ScheduledEvent,
     parse_eventbridge,
 )
-from .observability import bind, emit, logger, reset
+from .observability import bind, emit, logger
 from .settings import Component, Settings, settings
 from .state import ComponentState, Conflict, EndpointGone, StateStore
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from types_boto3_sagemaker import SageMakerClient
 
 # How much a new observed scale-out time moves the remembered one: halfway, so one outlier
 # (a slow instance) does not dominate and two agreeing observations nearly replace it.
@@ -59,13 +62,14 @@ IMAGE_FACTS = {"evidence": "inferred", "scope": "new-instances"}
 MODEL_FACTS = {"evidence": "observed", "scope": "running-instances"}
 
 
-def handler(event: Any, context: Any = None) -> dict[str, Any]:
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
     cfg = settings()
-    reset(cfg.endpoint)
-    parsed = parse_eventbridge(event, COMPONENT_CALLS)
+    bind(endpoint=cfg.endpoint)
+    parsed = parse_eventbridge(event, contract.COMPONENT_API_CALLS)
     bind(event_id=parsed.event_id)
-    store = StateStore(aws.client("dynamodb"), cfg.table_name, cfg.endpoint, cfg.history_ttl_days)
+    store = StateStore(aws.dynamodb(), cfg.table_name, cfg.endpoint, cfg.history_ttl_days)
     try:
         if isinstance(parsed, EndpointStateEvent):
             return _endpoint_state(parsed, cfg, store)
@@ -87,7 +91,7 @@ def _endpoint_state(event: EndpointStateEvent, cfg: Settings, store: StateStore)
     if event.status.upper() == "DELETING":
         # Cleanup owns the end of an endpoint; writing now could outlive its purge.
         return {"action": "ignored", "status": event.status}
-    sagemaker = aws.client("sagemaker")
+    sagemaker = aws.sagemaker()
     endpoint = live_endpoint(sagemaker, cfg, store)
     if endpoint is None:
         return {"action": "ignored", "reason": "EndpointNotLive"}
@@ -107,7 +111,7 @@ def _api_call(event: ApiCallEvent, cfg: Settings, store: StateStore) -> dict[str
     bind(component=component.name)
     if event.error_code:
         return {"action": "ignored", "error_code": event.error_code}
-    sagemaker = aws.client("sagemaker")
+    sagemaker = aws.sagemaker()
     endpoint = live_endpoint(sagemaker, cfg, store)
     if endpoint is None:
         return {"action": "ignored", "reason": "EndpointNotLive"}
@@ -140,7 +144,7 @@ def _instances(endpoint: aws.EndpointObservation) -> int | None:
 
 
 def live_endpoint(
-    sagemaker: Any, cfg: Settings, store: StateStore
+    sagemaker: SageMakerClient, cfg: Settings, store: StateStore
 ) -> aws.EndpointObservation | None:
     """The endpoint when the tracker may write for it, else ``None``: it does not exist, it
     is ``Deleting``, or it is the one the tombstone says was deleted (created before it).
@@ -178,7 +182,7 @@ def live_endpoint(
 def observe_all(cfg: Settings, store: StateStore) -> list[dict[str, Any]]:
     """Observe every component of the endpoint (the polling fallback); nothing unless the
     endpoint is live, so the 1-minute poll never re-creates rows cleanup purged."""
-    sagemaker = aws.client("sagemaker")
+    sagemaker = aws.sagemaker()
     endpoint = live_endpoint(sagemaker, cfg, store)
     if endpoint is None:
         return []
@@ -186,7 +190,7 @@ def observe_all(cfg: Settings, store: StateStore) -> list[dict[str, Any]]:
 
 
 def _observe_all(
-    cfg: Settings, store: StateStore, sagemaker: Any, endpoint: aws.EndpointObservation
+    cfg: Settings, store: StateStore, sagemaker: SageMakerClient, endpoint: aws.EndpointObservation
 ) -> list[dict[str, Any]]:
     instances = _instances(endpoint)
     if instances is not None:
@@ -195,7 +199,11 @@ def _observe_all(
 
 
 def observe(
-    cfg: Settings, store: StateStore, component: Component, instances: int | None, sagemaker: Any
+    cfg: Settings,
+    store: StateStore,
+    component: Component,
+    instances: int | None,
+    sagemaker: SageMakerClient,
 ) -> dict[str, Any]:
     """One look at ``component``: record it, advance cache states, close a pending scale-out."""
     now = clock.now()

@@ -16,9 +16,9 @@ enforces the same.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import aws, clock
+from . import aws, clock, contract
 from .events import (
     ApiCallEvent,
     EndpointStateEvent,
@@ -29,17 +29,19 @@ from .events import (
     parse_custom_resource,
     parse_eventbridge,
 )
-from .observability import bind, logger, reset
+from .observability import bind, logger
 from .settings import Settings, settings
 from .state import StateStore
 
-DELETE_CALLS = ("DeleteEndpoint",)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
-def handler(event: Any, context: Any = None) -> dict[str, Any]:
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
     cfg = settings()
-    reset(cfg.endpoint)
+    bind(endpoint=cfg.endpoint)
     if is_custom_resource_event(event):
         resource = parse_custom_resource(event)
         _check(resource.endpoint, cfg, "Cleanup custom resource")
@@ -55,7 +57,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
             "PhysicalResourceId": physical_id,
             "Data": {"RowsDeleted": str(done["rows_deleted"]), "Queue": done["queue"]},
         }
-    parsed = parse_eventbridge(event, DELETE_CALLS)
+    parsed = parse_eventbridge(event, contract.ENDPOINT_DELETE_CALLS)
     bind(event_id=parsed.event_id)
     if isinstance(parsed, ScheduledEvent):
         raise EventError(
@@ -82,7 +84,7 @@ def _check(endpoint: str | None, cfg: Settings, what: str) -> None:
 
 
 def _store(cfg: Settings) -> StateStore:
-    return StateStore(aws.client("dynamodb"), cfg.table_name, cfg.endpoint, cfg.history_ttl_days)
+    return StateStore(aws.dynamodb(), cfg.table_name, cfg.endpoint, cfg.history_ttl_days)
 
 
 def purge(cfg: Settings, deleted_at: float | None) -> dict[str, Any]:
@@ -91,7 +93,7 @@ def purge(cfg: Settings, deleted_at: float | None) -> dict[str, Any]:
     so that a retried event arriving after a new endpoint of the name does not block it."""
     store = _store(cfg)
     store.mark_deleted(clock.now() if deleted_at is None else deleted_at)
-    queue = aws.purge_queue(aws.client("sqs"), cfg.queue_url)
+    queue = aws.purge_queue(aws.sqs(), cfg.queue_url)
     rows = store.purge()
     logger.info("endpoint state purged", extra={"rows_deleted": rows, "queue": queue})
     return {"action": "purged", "rows_deleted": rows, "queue": queue}

@@ -58,6 +58,24 @@ METRIC_DESIRED_COPIES = "DesiredCopies"
 METRIC_CURRENT_COPIES = "CurrentCopies"
 METRIC_INSTANCES = "Instances"  # dimension EndpointName only
 
+# --- EventBridge events the tracker and cleanup subscribe to ---------------------------------
+# SageMaker publishes endpoint state changes; inference-component calls arrive only as CloudTrail
+# API calls (with a trail recording management events); the schedule is the polling fallback.
+SAGEMAKER_SOURCE = "aws.sagemaker"
+SAGEMAKER_EVENT_SOURCE = "sagemaker.amazonaws.com"  # CloudTrail's detail.eventSource
+SCHEDULE_SOURCE = "aws.events"
+DETAIL_ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
+DETAIL_API_CALL = "AWS API Call via CloudTrail"
+DETAIL_SCHEDULED = "Scheduled Event"
+# The inference-component calls the tracker observes, and the call that ends an endpoint.
+COMPONENT_API_CALLS = (
+    "CreateInferenceComponent",
+    "UpdateInferenceComponent",
+    "UpdateInferenceComponentRuntimeConfig",
+    "DeleteInferenceComponent",
+)
+ENDPOINT_DELETE_CALLS = ("DeleteEndpoint",)
+
 # --- Alarms -------------------------------------------------------------------------------
 _ALARM_SUFFIX = {
     Trigger.SCALE_OUT: "scale-out",

@@ -254,29 +254,44 @@ def place(
     return Placement(warm, rest, new_instances, path), ready(path)
 
 
+def free_slots(
+    spec: ScalingSpec,
+    instances: int | None,
+    own_desired: int,
+    others: Mapping[str, tuple[int, int]],
+) -> int | None:
+    """Copies of ``spec``'s component that fit on the running instances now (``None``: the
+    instance count is unknown); the scaler's ``Snapshot.free_copy_slots``.
+
+    Each copy of a component with ``copies_per_instance`` c takes 1/c of an instance. With 2
+    instances, this component (c = 1) at 1 copy and another (c = 2) at 1 copy: 2 - 1 - 0.5 =
+    0.5 instance free, floor(0.5 x 1) = 0 copies of this one fit.
+    ``others`` maps each other component to (desired copies, copies per instance).
+    """
+    if instances is None:
+        return None
+    used = own_desired / spec.copies_per_instance + sum(
+        copies / max(1, per) for copies, per in others.values()
+    )
+    return max(0, math.floor((instances - used) * spec.copies_per_instance + 1e-9))
+
+
 def decide(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float) -> Decision:
     """The copy count ``spec.component`` should have now, and why."""
     desired = snapshot.desired_copies
     if not snapshot.alarm_in_alarm:
-        return Decision(
-            desired,
-            desired,
-            Reason.ALARM_NOT_IN_ALARM,
-            True,
-            detail="alarm left ALARM: stop re-evaluating",
-        )
+        return _hold(desired, Reason.ALARM_NOT_IN_ALARM, "alarm left ALARM: stop re-evaluating")
     if desired != clamp(desired, spec):
         if clamp(desired, spec) < desired and not history.complete:
             # A clamp down is a scale-in: it fails closed like one, since without the table
             # it could not be recorded and its cooldown would be lost.
-            return Decision(
-                desired,
+            return _hold(
                 desired,
                 Reason.STATE_UNAVAILABLE,
-                False,
-                reevaluate_after_s=spec.scale_in_cooldown_s,
-                detail=f"desired {desired} above max_copies {spec.max_copies} but "
+                f"desired {desired} above max_copies {spec.max_copies} but "
                 "history unreadable: never scale in blind",
+                spec.scale_in_cooldown_s,
+                valid=False,
             )
         return _out(
             clamp(desired, spec),
@@ -291,6 +306,13 @@ def decide(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float) 
     if snapshot.trigger is Trigger.SCALE_OUT:
         return _scale_out(snapshot, spec, history)
     return _scale_in(snapshot, spec, history, now)
+
+
+def _hold(
+    desired: int, reason: Reason, detail: str, after: int | None = None, valid: bool = True
+) -> Decision:
+    """No change: ``desired`` stays, for ``reason``; look again ``after`` s while in ALARM."""
+    return Decision(desired, desired, reason, valid, reevaluate_after_s=after, detail=detail)
 
 
 def _out(
@@ -317,18 +339,10 @@ def _out(
 def _from_zero(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decision:
     desired = snapshot.desired_copies
     if desired > 0:
-        return Decision(
-            desired,
-            desired,
-            Reason.IN_FLIGHT,
-            True,
-            reevaluate_after_s=spec.scale_out_cooldown_s,
-            detail=f"{desired} copies already asked for",
-        )
+        after = spec.scale_out_cooldown_s
+        return _hold(desired, Reason.IN_FLIGHT, f"{desired} copies already asked for", after)
     if snapshot.no_capacity_failures is not None and snapshot.no_capacity_failures <= 0:
-        return Decision(
-            desired, desired, Reason.WITHIN_TARGET, True, detail="no NoCapacityInvocationFailures"
-        )
+        return _hold(desired, Reason.WITHIN_TARGET, "no NoCapacityInvocationFailures")
     target = clamp(max(spec.from_zero_copies, 1), spec)
     return _out(
         target,
@@ -343,15 +357,9 @@ def _from_zero(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decis
 def _scale_out(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decision:
     desired = snapshot.desired_copies
     value = snapshot.concurrency_per_copy
+    after = spec.scale_out_cooldown_s
     if desired >= spec.max_copies:
-        return Decision(
-            desired,
-            desired,
-            Reason.AT_MAX,
-            True,
-            reevaluate_after_s=spec.scale_out_cooldown_s,
-            detail=f"at max_copies {spec.max_copies}",
-        )
+        return _hold(desired, Reason.AT_MAX, f"at max_copies {spec.max_copies}", after)
     serving = max(snapshot.current_copies, 0)
     if value is None:
         # The alarm saw a breach that we cannot read back: fail open with the smallest step.
@@ -360,14 +368,7 @@ def _scale_out(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decis
     else:
         why = f"{value:.2f} per copy over {serving} copies vs threshold {spec.scale_out_threshold}"
     if value < spec.scale_out_threshold and serving > 0:
-        return Decision(
-            desired,
-            desired,
-            Reason.WITHIN_TARGET,
-            True,
-            reevaluate_after_s=spec.scale_out_cooldown_s,
-            detail=why,
-        )
+        return _hold(desired, Reason.WITHIN_TARGET, why, after)
     # Demand-sized: what target tracking would ask for. With no copy serving yet the copies
     # already asked for carry the demand once they arrive, so they are the base.
     base = serving if serving > 0 else max(desired, 1)
@@ -382,14 +383,8 @@ def _scale_out(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decis
         target, reason = spec.max_copies, Reason.AT_MAX
     target = clamp(target, spec)
     if target <= desired:
-        return Decision(
-            desired,
-            desired,
-            Reason.IN_FLIGHT,
-            True,
-            reevaluate_after_s=spec.scale_out_cooldown_s,
-            detail=f"{why}; {desired} copies already asked for cover {wanted}",
-        )
+        cover = f"{why}; {desired} copies already asked for cover {wanted}"
+        return _hold(desired, Reason.IN_FLIGHT, cover, after)
     return _out(
         target,
         snapshot,
@@ -404,14 +399,7 @@ def _scale_in(snapshot: Snapshot, spec: ScalingSpec, history: History, now: floa
     desired = snapshot.desired_copies
 
     def hold(reason: Reason, detail: str, valid: bool = True) -> Decision:
-        return Decision(
-            desired,
-            desired,
-            reason,
-            valid,
-            reevaluate_after_s=spec.scale_in_cooldown_s,
-            detail=detail,
-        )
+        return _hold(desired, reason, detail, spec.scale_in_cooldown_s, valid)
 
     if not history.complete:
         return hold(

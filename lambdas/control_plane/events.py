@@ -489,15 +489,10 @@ def parse_custom_resource(event: Any) -> CustomResourceEvent:
 
 
 # --- EventBridge: SageMaker state changes, CloudTrail API calls, schedules --------------------
-ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
-API_CALL = "AWS API Call via CloudTrail"
-SCHEDULED = "Scheduled Event"
-COMPONENT_CALLS = (
-    "CreateInferenceComponent",
-    "UpdateInferenceComponent",
-    "UpdateInferenceComponentRuntimeConfig",
-    "DeleteInferenceComponent",
-)
+# Detail types and call names are the contract's (the stacks' rules subscribe with the same).
+ENDPOINT_STATE_CHANGE = contract.DETAIL_ENDPOINT_STATE_CHANGE
+API_CALL = contract.DETAIL_API_CALL
+SCHEDULED = contract.DETAIL_SCHEDULED
 
 
 @dataclass(frozen=True)
@@ -548,11 +543,11 @@ def parse_eventbridge(event: Any, allowed_calls: tuple[str, ...]) -> EventBridge
     kind = _field(event, "detail-type", str)
     event_id = _name(event, "id")
     if kind == SCHEDULED:
-        if event.get("source") != "aws.events":
+        if event.get("source") != contract.SCHEDULE_SOURCE:
             raise EventError("a Scheduled Event must come from source 'aws.events'")
         return ScheduledEvent(event_id)
     if kind == ENDPOINT_STATE_CHANGE:
-        if event.get("source") != "aws.sagemaker":
+        if event.get("source") != contract.SAGEMAKER_SOURCE:
             raise EventError(f"{kind!r} must come from source 'aws.sagemaker'")
         return EndpointStateEvent(
             _name(event, "detail.EndpointName"),

@@ -11,9 +11,10 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
-from lambdas.control_plane import aws, cache_tracker, cleanup, scaler, settings, state
+from lambdas.control_plane import aws, cache_tracker, claims, cleanup, scaler, settings, state
 from lambdas.control_plane.decision import Trigger
 from tests.helpers import (
+    CONTEXT,
     IMAGE,
     READY_S,
     REGION,
@@ -54,9 +55,9 @@ def survivors(world: World, endpoint: str = "ep-a") -> list[str]:
 def _state_before_deletion(world: World) -> None:
     """ep-a scaled out by an alarm still in ALARM (a re-evaluation queued), tracker rows."""
     world.set_copies("chat-a", 2)
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     world.set_alarm("chat-a", Trigger.SCALE_OUT, "ALARM")
-    cache_tracker.handler(tick("before"))
+    cache_tracker.handler(tick("before"), CONTEXT)
     assert len(survivors(world)) >= 6
 
 
@@ -66,10 +67,10 @@ def test_no_row_outlives_an_endpoint_deleted_outside_cloudformation(world: World
     copies = world.copies("chat-a")
     # The operator deletes the endpoint from the console: it is Deleting for a while.
     _moto_endpoint("ep-a").endpoint_status = "Deleting"
-    assert cleanup.handler(deleting(world))["action"] == "purged"
+    assert cleanup.handler(deleting(world), CONTEXT)["action"] == "purged"
     assert survivors(world) == []
     # The 1-minute poll runs while SageMaker still describes the endpoint and its components.
-    polled = cache_tracker.handler(tick("late-poll"))
+    polled = cache_tracker.handler(tick("late-poll"), CONTEXT)
     # The re-evaluation that was already in flight is processed after the purge.
     world.clock.advance(60)
     done = scaler.handler(
@@ -81,7 +82,8 @@ def test_no_row_outlives_an_endpoint_deleted_outside_cloudformation(world: World
                     "body": in_flight.body,
                 }
             ]
-        }
+        },
+        CONTEXT,
     )
     # Before the fix: ENDPOINT, COMPONENT# x2, IMAGE#, MODEL# x2, DECISION#, EVENT# (eight).
     assert survivors(world) == []
@@ -92,7 +94,7 @@ def test_no_row_outlives_an_endpoint_deleted_outside_cloudformation(world: World
     assert tombstone is not None and "expires_at" in tombstone  # it goes by itself too
     # Once SageMaker has finished deleting, the poll still writes nothing.
     world.sagemaker.delete_endpoint(EndpointName="ep-a")
-    cache_tracker.handler(tick("gone"))
+    cache_tracker.handler(tick("gone"), CONTEXT)
     assert survivors(world) == []
 
 
@@ -108,7 +110,7 @@ def _cleanup_during_first(
         result = original(*args, **kwargs)
         if not ran:
             ran.append(True)
-            cleanup.handler(event())
+            cleanup.handler(event(), CONTEXT)
         return result
 
     monkeypatch.setattr(aws, name, racing)
@@ -117,10 +119,10 @@ def _cleanup_during_first(
 def test_a_tracker_poll_racing_cleanup_writes_nothing_after_the_purge(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cache_tracker.handler(tick("before"))
+    cache_tracker.handler(tick("before"), CONTEXT)
     # The poll has seen the endpoint live; cleanup runs before it writes its observations.
     _cleanup_during_first(monkeypatch, "describe_component", lambda: deleting(world))
-    out = cache_tracker.handler(tick("racing"))
+    out = cache_tracker.handler(tick("racing"), CONTEXT)
     assert out == {"action": "ignored", "reason": "EndpointDeleted"}
     assert survivors(world) == []
 
@@ -132,12 +134,12 @@ def test_an_evaluation_racing_cleanup_writes_nothing_after_the_purge(
     # The scaler has claimed the alarm event and is describing the component when the
     # endpoint's cleanup runs; its intent, decision and claim must not come back.
     _cleanup_during_first(monkeypatch, "describe_component", lambda: deleting(world))
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     assert survivors(world) == []
 
 
 def test_every_write_is_refused_once_the_tombstone_exists(world: World) -> None:
-    store = scaler._store(settings.settings())
+    store = claims.open_store(settings.settings())
     store.mark_deleted(world.clock())
     with pytest.raises(state.EndpointGone):
         store.observe("ENDPOINT", {"status": "InService"})
@@ -156,7 +158,7 @@ def test_every_write_is_refused_once_the_tombstone_exists(world: World) -> None:
 
 
 def test_a_tombstone_keeps_the_later_deletion_time(world: World) -> None:
-    store = scaler._store(settings.settings())
+    store = claims.open_store(settings.settings())
     store.mark_deleted(1000.0)
     store.mark_deleted(2000.0)
     store.mark_deleted(1500.0)  # an old deletion event retried late
@@ -168,10 +170,10 @@ def test_a_tombstone_keeps_the_later_deletion_time(world: World) -> None:
 
 def test_the_old_endpoint_still_in_service_after_cleanup_gets_no_rows(world: World) -> None:
     # cdk destroy: the Cleanup custom resource's Delete may run while SageMaker still serves.
-    cache_tracker.handler(tick("before"))
-    cleanup.handler(custom_resource("Delete", "ep-a", [], "Custom::Cleanup"))
+    cache_tracker.handler(tick("before"), CONTEXT)
+    cleanup.handler(custom_resource("Delete", "ep-a", [], "Custom::Cleanup"), CONTEXT)
     assert survivors(world) == []
-    out = cache_tracker.handler(tick("after"))
+    out = cache_tracker.handler(tick("after"), CONTEXT)
     assert out["components"] == []
     assert survivors(world) == []
 
@@ -204,33 +206,33 @@ def test_a_new_endpoint_of_the_same_name_starts_fresh(world: World) -> None:
     _state_before_deletion(world)
     assert world.cache_state("ep-a", image) == "cached"
     _moto_endpoint("ep-a").endpoint_status = "Deleting"
-    cleanup.handler(deleting(world))
-    cache_tracker.handler(tick("late-poll"))
+    cleanup.handler(deleting(world), CONTEXT)
+    cache_tracker.handler(tick("late-poll"), CONTEXT)
     world.clock.advance(600)
     _recreate_endpoint(world, world.clock())
     # Its first copy is still coming up: SageMaker's image cache went with the old endpoint,
     # so no row may say the image is cached.
     assert world.cache_state("ep-a", image) is None
-    out = cache_tracker.handler(tick("new-1"))
+    out = cache_tracker.handler(tick("new-1"), CONTEXT)
     assert world.row("ep-a", state.TOMBSTONE_KEY) is None  # the new endpoint cleared it
     assert [c["cache_state"] for c in out["components"]] == ["warming", "cold"]
     assert world.cache_state("ep-a", image) == "warming"
     # And the scaler works for it again.
     world.clock.advance(READY_S["uncached"] + 1)
-    cache_tracker.handler(tick("new-2"))
+    cache_tracker.handler(tick("new-2"), CONTEXT)
     assert world.cache_state("ep-a", image) == "cached"
     out = scaler.handler(
-        alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0], timestamp="new-endpoint")
+        alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0], timestamp="new-endpoint"), CONTEXT
     )
     assert out["action"] == "scaled"
 
 
 def test_the_cleanup_resource_of_a_new_stack_clears_the_tombstone(world: World) -> None:
-    cleanup.handler(custom_resource("Delete", "ep-a", [], "Custom::Cleanup"))
+    cleanup.handler(custom_resource("Delete", "ep-a", [], "Custom::Cleanup"), CONTEXT)
     assert world.row_keys("ep-a") == [state.TOMBSTONE_KEY]
-    cleanup.handler(custom_resource("Create", "ep-a", [], "Custom::Cleanup"))
+    cleanup.handler(custom_resource("Create", "ep-a", [], "Custom::Cleanup"), CONTEXT)
     assert world.row_keys("ep-a") == []
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     assert survivors(world)  # writes are allowed again
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambdas.control_plane import contract, events, scaler
+from lambdas.control_plane import contract, evaluation_types, events, scaler
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import (
     EventError,
@@ -18,7 +18,7 @@ from lambdas.control_plane.events import (
     parse_alarm_event,
     parse_queue_message,
 )
-from tests.helpers import World, alarm_event, sqs_event
+from tests.helpers import CONTEXT, World, alarm_event, sqs_event
 
 
 def _with_reason(reason_data: Any) -> dict[str, Any]:
@@ -132,7 +132,7 @@ def test_every_alarm_the_scaler_accepts_makes_a_follow_up_it_accepts(
         alarm.trigger,
         alarm.alarm_name,
         0,
-        alarm.period_s or scaler.DEFAULT_PERIOD_S,
+        alarm.period_s or evaluation_types.DEFAULT_PERIOD_S,
         alarm.stat or "Average",
         alarm.event_id,
     )
@@ -180,7 +180,7 @@ def test_a_reevaluation_for_one_component_cannot_carry_anothers_alarm(world: Wor
     world.put_concurrency("chat-b", [30.0, 30.0, 30.0])
     before = world.copies("chat-a")
     forged = _message(alarm_name="chat-b-scale-out", chain_id="")
-    out = scaler.handler(sqs_event(forged, "forged-1"))
+    out = scaler.handler(sqs_event(forged, "forged-1"), CONTEXT)
     assert out["batchItemFailures"] == [{"itemIdentifier": "forged-1"}]
     assert world.copies("chat-a") == before
     assert world.rows("ep-a") == []
@@ -200,7 +200,7 @@ def test_forged_alarm_events_reach_the_handler_as_clear_errors(world: World) -> 
         event = copy.deepcopy(base)
         mutate(event)
         with pytest.raises(EventError):
-            scaler.handler(event)
+            scaler.handler(event, CONTEXT)
     assert world.rows("ep-a") == [] and world.sent == []
 
 

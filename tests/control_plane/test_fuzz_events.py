@@ -33,7 +33,15 @@ from lambdas.control_plane.events import (
     parse_alarm_event,
     parse_queue_message,
 )
-from tests.helpers import TABLE, World, alarm_event, custom_resource, eventbridge, sqs_event
+from tests.helpers import (
+    CONTEXT,
+    TABLE,
+    World,
+    alarm_event,
+    custom_resource,
+    eventbridge,
+    sqs_event,
+)
 
 OWN_ENDPOINT = "ep-a"
 COMPONENTS = ("chat-a", "zero-a")
@@ -153,7 +161,7 @@ def fuzz_world(world: World) -> World:
     return world
 
 
-def _run(world: World, handler: Callable[[Any], Any], event: Any) -> Any:
+def _run(world: World, handler: Callable[[Any, Any], Any], event: Any) -> Any:
     """Call ``handler``: ``EventError`` or a result, nothing else; nothing changed; bounded
     memory. Returns the result (``None`` after an ``EventError``)."""
     before = _snapshot(world)
@@ -162,10 +170,10 @@ def _run(world: World, handler: Callable[[Any], Any], event: Any) -> Any:
     return result
 
 
-def _call(handler: Callable[[Any], Any], event: Any) -> Any:
+def _call(handler: Callable[[Any, Any], Any], event: Any) -> Any:
     tracemalloc.start()
     try:
-        result = handler(event)
+        result = handler(event, CONTEXT)
     except EventError as exc:
         assert str(exc)  # says what was wrong
         result = None

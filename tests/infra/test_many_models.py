@@ -24,7 +24,7 @@ from lambdas.control_plane import aws, cache_tracker, clock, contract, scaler, s
 from lambdas.control_plane.decision import Trigger
 from localaws import sagemaker_ic
 from stacks.app import build_app, endpoint_stack_name
-from tests.helpers import IMAGE, READY_S, REGION, FakeClock, World, alarm_event
+from tests.helpers import CONTEXT, IMAGE, READY_S, REGION, FakeClock, World, alarm_event
 from tests.helpers import eventbridge as eventbridge_event
 
 pytestmark = pytest.mark.synth
@@ -279,9 +279,11 @@ def test_the_handlers_know_and_scale_all_twenty_models(synth: Synth, packed: Wor
         # Given a load spike on this model, when its scale-out alarm fires ...
         packed.set_alarm(component, Trigger.SCALE_OUT, "ALARM")
         packed.put_concurrency(component, [20.0, 20.0, 20.0])
-        scaler.handler(alarm_event(component, Trigger.SCALE_OUT, "ALARM", [20.0, 20.0, 20.0]))
+        scaler.handler(
+            alarm_event(component, Trigger.SCALE_OUT, "ALARM", [20.0, 20.0, 20.0]), CONTEXT
+        )
         # ... the scaler adds a copy (max 2 per model in this fleet).
         assert packed.copies(component)[0] == 2, component
     tick = eventbridge_event("Scheduled Event", {}, source="aws.events", event_id="tick-1")
-    polled = cache_tracker.handler(tick)
+    polled = cache_tracker.handler(tick, CONTEXT)
     assert sorted(c["component"] for c in polled["components"]) == sorted(components)

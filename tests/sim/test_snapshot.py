@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lambdas.control_plane import aws
 from lambdas.control_plane.decision import Trigger, snapshot
-from lambdas.control_plane.scaler import snapshot_from
+from lambdas.control_plane.evaluation import snapshot_from
 
 
 def test_each_trigger_reads_its_window_as_documented() -> None:

@@ -1,0 +1,117 @@
+"""What an applied decision leaves behind on its component's row, and the History read back.
+
+Pure, like ``decision``: the scaler commits a ``Record`` to the state table's ``COMPONENT#``
+row, and the simulator applies the same ``Record`` to an in-memory row; both then read the
+next decision's ``History`` with ``history_from``. So cooldowns and pending scale-outs evolve
+by one rule in the Lambda and in the simulation.
+
+The row is anything with the component row's attributes (``state.ComponentState`` is the one
+both use): ``last_scale_out_at`` and ``last_scale_in_at`` start the cooldowns;
+``scaler_copies`` and ``scaler_set_at`` are the last target set (Reconcile restores it);
+``pending_*`` describe the scale-out still arriving (the cache tracker closes it when the copies
+serve); ``observed_ready_s`` holds the tracker's measured ready times by path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from .decision import Decision, History, Path, Snapshot
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+# The pending scale-out: set by a scale-out, removed by a scale-in (and by the tracker once the
+# copies serve).
+PENDING_FIELDS = ("pending_since", "pending_target", "pending_path", "pending_instances")
+# Every attribute a decision's record may change; an undo puts exactly these back.
+DECISION_FIELDS = (
+    "scaler_copies",
+    "scaler_set_at",
+    "last_scale_out_at",
+    "last_scale_in_at",
+    *PENDING_FIELDS,
+)
+
+
+class ComponentRow(Protocol):
+    """The attributes of a component row that History is read from."""
+
+    @property
+    def last_scale_out_at(self) -> float | None: ...
+    @property
+    def last_scale_in_at(self) -> float | None: ...
+    @property
+    def observed_ready_s(self) -> Mapping[str, float]: ...
+
+
+@dataclass(frozen=True)
+class Record:
+    """A change to a component row: attributes set to ``values``, attributes in ``remove``
+    deleted (in the table: one conditional ``UpdateItem``; in memory: ``apply_record``)."""
+
+    values: Mapping[str, Any]
+    remove: tuple[str, ...] = ()
+
+
+def decision_record(decision: Decision, snapshot: Snapshot, now: float) -> Record:
+    """What applying ``decision`` at ``now`` records on its component's row.
+
+    Every change records its target (``scaler_copies``, ``scaler_set_at``). A scale-out starts
+    the scale-out cooldown and a pending scale-out (since, target, predicted path, instances
+    before it) for the tracker to time; a scale-in (a clamp down included) starts the scale-in
+    cooldown and drops any pending scale-out, whose target it no longer reaches.
+    """
+    values: dict[str, Any] = {"scaler_copies": decision.target_copies, "scaler_set_at": now}
+    if decision.delta <= 0:
+        values["last_scale_in_at"] = now
+        return Record(values, PENDING_FIELDS)
+    path = decision.placement.path or Path.WARM_INSTANCE
+    values.update(
+        last_scale_out_at=now,
+        pending_since=now,
+        pending_target=decision.target_copies,
+        pending_path=path.value,
+    )
+    if snapshot.instances is not None:
+        values["pending_instances"] = snapshot.instances
+    return Record(values)
+
+
+def undo_record(before: object) -> Record:
+    """The record that puts a row's ``DECISION_FIELDS`` back as they were in ``before`` (a row
+    read before the decision was recorded): for an update that did not happen."""
+    values: dict[str, Any] = {}
+    remove: list[str] = []
+    for key in DECISION_FIELDS:
+        old = getattr(before, key, None)
+        if old is None:
+            remove.append(key)
+        else:
+            values[key] = old
+    return Record(values, tuple(remove))
+
+
+RowT = TypeVar("RowT", bound="DataclassInstance")
+
+
+def apply_record(row: RowT, record: Record) -> RowT:
+    """An in-memory row (a dataclass such as ``state.ComponentState``) after ``record``, as the
+    table's row is after the scaler commits it: set values replace, removed ones become None."""
+    changes = {key: None for key in record.remove}
+    changes.update(record.values)
+    return dataclasses.replace(row, **changes)
+
+
+def history_from(row: ComponentRow, complete: bool = True) -> History:
+    """The ``History`` a decision sees from its component's row (``complete=False`` when the
+    table could not be read, so that scale-in holds)."""
+    return History(
+        row.last_scale_out_at,
+        row.last_scale_in_at,
+        dict(row.observed_ready_s),
+        complete=complete,
+    )
