@@ -13,7 +13,8 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 20
 CDK := npx --no-install cdk
 
-.PHONY: setup synth demo test lint bench deploy destroy clean
+.PHONY: setup synth demo test test-unit test-infra test-e2e format-check lint bench deploy destroy \
+	clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -47,12 +48,28 @@ deploy: synth
 destroy: setup
 	$(CDK) destroy --all -c fleet=$(FLEET)
 
+format-check: setup
+	$(PY) -m ruff format --check .
+
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-test: setup lint
-	$(PY) -m pytest -q
+# Test tiers, each runnable alone; together they are every test, each once (by pytest marker):
+# unit: the decision core, handlers on in-process moto, config, simulator, local AWS, structure;
+# infra: the CDK templates (marker `synth`, a synth costs seconds); e2e: the demo's whole story
+# on moto's server (marker `e2e`).
+test-unit: setup
+	$(PY) -m pytest -q -m "not synth and not e2e"
+
+test-infra: setup
+	$(PY) -m pytest -q -m synth
+
+test-e2e: setup
+	$(PY) -m pytest -q -m e2e
+
+# What CI runs (.ci/run): formatting, lint, types, then every tier.
+test: setup format-check lint test-unit test-infra test-e2e
 
 # Benchmarks (speed goals live here, never in timed tests): each prints its figures and writes
 # benchmarks/results/<name>.json.

@@ -9,6 +9,7 @@ import aws_cdk as cdk
 
 from config.fleet import ConfigError, load_fleet
 from stacks.app import build_app
+from stacks.assets import AssetError
 
 
 def main() -> None:
@@ -17,7 +18,7 @@ def main() -> None:
     try:
         fleet = load_fleet(fleet_path)
         build_app(fleet, app=app)
-    except ConfigError as exc:
+    except (ConfigError, AssetError) as exc:
         # The message names the file, the field and what is allowed; a traceback adds nothing.
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -16,13 +16,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sim.cloudwatch import HIGH_RES_PUBLISH_DELAY_S, LAMBDA_REACTION_S
 from sim.simulator import TICK_S
 
-if TYPE_CHECKING:
-    from .run import Check, DemoResult
+from .results import Check, DemoResult
 
 
 def scale_out_deadline_s(result: DemoResult) -> float:
@@ -73,8 +70,6 @@ def serving_at_least(
 
 
 def evaluate_story(result: DemoResult) -> list[Check]:
-    from .run import Check
-
     checks: list[Check] = []
     main = result.endpoints[0].endpoint.models[0].component_name
     spike_start, spike_end = result.spike_s

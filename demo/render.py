@@ -10,7 +10,7 @@ from lambdas.control_plane.decision import Trigger
 from sim.cloudwatch import LAMBDA_REACTION_S
 
 from .fleet import SCENARIO
-from .run import DemoResult, Event, Sample
+from .results import DemoResult, Event, Sample
 
 STATUS_EVERY_S = 300  # a status line per component at least this often, and on every change
 _ALARM_LETTER = {
@@ -269,11 +269,11 @@ def _shade(ax: object, t_min: list[float], on: list[bool], color: str, label: st
             start = t
         elif not flag and start is not None:
             end = t if math.isfinite(t) else t_min[-1]
-            ax.axvspan(
+            ax.axvspan(  # type: ignore[attr-defined]
                 start,
                 end,
                 color=color,
-                alpha=0.12,  # type: ignore[attr-defined]
+                alpha=0.12,
                 label=None if labelled else label,
             )
             labelled, start = True, None

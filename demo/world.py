@@ -1,4 +1,4 @@
-"""The embedded AWS: moto's server on loopback, and the fleet created in it through boto3.
+"""The fleet created in the embedded AWS (``localaws.server``) through boto3.
 
 moto's CloudFormation cannot create inference components, inference-component endpoint configs
 or GPU instance types, so the demo does not deploy the synthesized templates: it makes the same
@@ -6,19 +6,11 @@ API calls the stacks' resources stand for (table with the control-plane stack's 
 one re-evaluation queue and dead-letter queue per endpoint, models, an inference-component
 endpoint config, endpoint, inference components, and the three alarms per component named by
 ``contract.alarm_name``), with the values the stacks take from the same fleet file.
-
-Everything goes over HTTP to ``127.0.0.1``: ``AWS_ENDPOINT_URL`` points every boto3 client of the
-process (the handlers' too) at the server, with fake credentials. ``Environment`` restores the
-variables it changed when the run ends.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,76 +21,10 @@ from config.alarms import (
     alarm_plans,
 )
 from config.fleet import Endpoint, Fleet
-from lambdas.control_plane import contract
+from lambdas.control_plane import contract, state
+from localaws.events import ACCOUNT_ID
 
-ACCOUNT_ID = "123456789012"  # moto's default account
 TABLE_NAME = "SageMakerFastScale-state"
-
-
-class Environment:
-    """Sets process environment variables and puts the old values back on ``restore``."""
-
-    def __init__(self) -> None:
-        self._saved: dict[str, str | None] = {}
-
-    def set(self, **values: str) -> None:
-        for key, value in values.items():
-            if key not in self._saved:
-                self._saved[key] = os.environ.get(key)
-            os.environ[key] = value
-
-    def restore(self) -> None:
-        for key, old in self._saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-        self._saved.clear()
-
-
-@contextmanager
-def moto_server(region: str) -> Iterator[str]:
-    """moto's server with the inference-component extension, on a free loopback port.
-
-    Yields the endpoint URL. Every backend is reset first, so a run never sees an earlier
-    run's resources in the same process.
-    """
-    import urllib.request
-
-    from moto.server import ThreadedMotoServer
-
-    from localaws import sagemaker_ic
-
-    sagemaker_ic.install()
-    # werkzeug logs each request to stderr; a run makes thousands.
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        url = f"http://{host}:{port}"
-        request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):
-            pass
-        yield url
-    finally:
-        server.stop()
-
-
-def local_credentials(url: str, region: str) -> dict[str, str]:
-    """Environment that sends every boto3 client to the local server with fake credentials."""
-    return {
-        "AWS_ENDPOINT_URL": url,
-        "AWS_ACCESS_KEY_ID": "demo",
-        "AWS_SECRET_ACCESS_KEY": "demo",
-        "AWS_SESSION_TOKEN": "demo",
-        "AWS_DEFAULT_REGION": region,
-        "AWS_REGION": region,
-        # Nothing may leave the machine: no instance metadata lookups, no config files.
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
 
 
 @dataclass
@@ -110,6 +36,10 @@ class Created:
     queue_names: dict[str, str]
     alarms: dict[str, list[AlarmPlan]]  # component -> alarms
     images: dict[str, str]  # component -> image URI
+
+
+def alarm_description(plan: AlarmPlan) -> str:
+    return f"{plan.trigger.value} for inference component {plan.component}"
 
 
 def function_arn(region: str, endpoint: str, function: str) -> str:
@@ -257,14 +187,19 @@ def create_fleet(
                     ActionsEnabled=True,
                     AlarmActions=[scaler],
                     OKActions=[scaler],
-                    AlarmDescription=f"{a.trigger.value} for inference component {a.component}",
+                    AlarmDescription=alarm_description(a),
                 )
             alarms[model.component_name] = defs
     return Created(TABLE_NAME, queue_urls, queue_names, alarms, dict(images))
 
 
 def partition_rows(ddb: Any, table: str, endpoint: str) -> dict[str, dict[str, Any]]:
-    """Every row of ``endpoint``'s partition, keyed by sort key (raw DynamoDB attributes)."""
+    """Every state row of ``endpoint``'s partition, keyed by sort key (raw DynamoDB attributes).
+
+    Cleanup's deletion marker (``state.TOMBSTONE_KEY``, expiring a day later) is left out: it
+    records that the endpoint is gone so that late writers cannot re-create its rows, and holds
+    no state of the endpoint itself.
+    """
     rows: dict[str, dict[str, Any]] = {}
     kwargs: dict[str, Any] = {
         "TableName": table,
@@ -276,7 +211,8 @@ def partition_rows(ddb: Any, table: str, endpoint: str) -> dict[str, dict[str, A
     while True:
         page = ddb.query(**kwargs)
         for item in page.get("Items", []):
-            rows[item[contract.TABLE_SORT_KEY]["S"]] = item
+            if item[contract.TABLE_SORT_KEY]["S"] != state.TOMBSTONE_KEY:
+                rows[item[contract.TABLE_SORT_KEY]["S"]] = item
         if not page.get("LastEvaluatedKey"):
             return rows
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -5,21 +5,35 @@ its simulated clock and the tests their fixed ones.
 
 Shapes: the CloudWatch alarm -> Lambda event (Amazon CloudWatch User Guide, "Using Amazon
 CloudWatch alarms", Lambda alarm actions), EventBridge events (EventBridge User Guide, "Amazon
-EventBridge events") and the CloudFormation custom resource request (CloudFormation User Guide,
-"Custom resource request objects").
+EventBridge events"), among them SageMaker's endpoint state changes (SageMaker Developer Guide,
+"Automating SageMaker with Amazon EventBridge"), CloudTrail's API calls ("AWS API Call via
+CloudTrail") and the scheduled rule's event, and the CloudFormation custom resource request
+(CloudFormation User Guide, "Custom resource request objects").
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 
 
+def alarm_time(epoch_s: float) -> str:
+    """CloudWatch's timestamp format in alarm events: 2026-01-05T09:10:50.000+0000."""
+    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+def event_time(epoch_s: float) -> str:
+    """EventBridge's (and CloudTrail's) timestamp format, whole seconds: 2026-01-05T09:10:50Z."""
+    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def alarm_event(
     alarm_name: str,
-    component: str,
+    dimensions: Mapping[str, str],
     state: str,
     previous: str,
     *,
@@ -34,7 +48,8 @@ def alarm_event(
     description: str = "",
     namespace: str = "AWS/SageMaker",
 ) -> dict[str, Any]:
-    """The event a CloudWatch alarm's Lambda action sends on a transition to ``state``."""
+    """The event a CloudWatch alarm's Lambda action sends on a transition to ``state``, for an
+    alarm on one metric with ``dimensions`` (name -> value)."""
     return {
         "source": "aws.cloudwatch",
         "alarmArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{alarm_name}",
@@ -60,7 +75,7 @@ def alarm_event(
                             "metric": {
                                 "namespace": namespace,
                                 "name": metric,
-                                "dimensions": {"InferenceComponentName": component},
+                                "dimensions": dict(dimensions),
                             },
                             "period": period_s,
                             "stat": statistic,
@@ -95,6 +110,70 @@ def eventbridge(
         "resources": [],
         "detail": detail,
     }
+
+
+def endpoint_state_change(
+    endpoint: str, status: str, *, timestamp: str, region: str, account: str = ACCOUNT_ID
+) -> dict[str, Any]:
+    """SageMaker's ``SageMaker Endpoint State Change`` event for ``endpoint`` (its config named
+    ``<endpoint>-config``, as the stacks name it) entering ``status``."""
+    return eventbridge(
+        "SageMaker Endpoint State Change",
+        {
+            "EndpointName": endpoint,
+            "EndpointArn": f"arn:aws:sagemaker:{region}:{account}:endpoint/{endpoint.lower()}",
+            "EndpointStatus": status,
+            "EndpointConfigName": f"{endpoint}-config",
+            "Tags": {},
+        },
+        source="aws.sagemaker",
+        timestamp=timestamp,
+        region=region,
+        account=account,
+    )
+
+
+def scheduled(*, timestamp: str, region: str, account: str = ACCOUNT_ID) -> dict[str, Any]:
+    """The ``Scheduled Event`` a rate or cron rule sends its target."""
+    return eventbridge(
+        "Scheduled Event",
+        {},
+        source="aws.events",
+        timestamp=timestamp,
+        region=region,
+        account=account,
+    )
+
+
+def cloudtrail_call(
+    event_name: str,
+    request: dict[str, Any],
+    *,
+    timestamp: str,
+    region: str,
+    account: str = ACCOUNT_ID,
+) -> dict[str, Any]:
+    """CloudTrail's ``AWS API Call via CloudTrail`` event for a SageMaker management call
+    ``event_name`` with its ``requestParameters``."""
+    return eventbridge(
+        "AWS API Call via CloudTrail",
+        {
+            "eventVersion": "1.09",
+            "eventSource": "sagemaker.amazonaws.com",
+            "eventName": event_name,
+            "awsRegion": region,
+            "eventType": "AwsApiCall",
+            "eventTime": timestamp,
+            "requestParameters": request,
+            "responseElements": None,
+            "eventID": str(uuid.uuid4()),
+            "readOnly": False,
+        },
+        source="aws.sagemaker",
+        timestamp=timestamp,
+        region=region,
+        account=account,
+    )
 
 
 def custom_resource(

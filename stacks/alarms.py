@@ -1,8 +1,15 @@
 """The three alarms per inference component that invoke the scaler.
 
-Each alarm calls the scaler directly (``LambdaAction``) on ALARM and on OK: ALARM starts a
+Each alarm calls the scaler directly (a Lambda alarm action) on ALARM and on OK: ALARM starts a
 scaling decision, OK tells the scaler to stop re-evaluating. An alarm invokes its actions only
 on transitions, which is why the scaler keeps itself going through its re-evaluation queue.
+
+One invoke permission per component, for the alarms named ``<component>-*``, rather than one
+per alarm: every permission is a statement of the scaler's resource-based policy, which Lambda
+caps at 20 KB, and three statements of ~470 bytes per model would stop an endpoint at about 14
+models. The pattern also matches an alarm of another component whose name starts with
+``<component>-``; the scaler refuses an alarm that is not one of its own components' (it
+parses the name back to a component and trigger), so such an invocation changes nothing.
 
 Missing data, per alarm (``TreatMissingData``):
 
@@ -18,9 +25,9 @@ Missing data, per alarm (``TreatMissingData``):
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+import jsii
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -44,6 +51,21 @@ _OPERATORS = {
 }
 
 
+ALARMS_PRINCIPAL = "lambda.alarms.cloudwatch.amazonaws.com"
+
+
+@jsii.implements(cloudwatch.IAlarmAction)
+class _InvokeFunction:
+    """An alarm action that invokes ``function``; the permission is granted once per component
+    (see the module docstring), where aws-cdk-lib's ``LambdaAction`` adds one per alarm."""
+
+    def __init__(self, function: lambda_.IFunction) -> None:
+        self._function = function
+
+    def bind(self, scope: Construct, alarm: cloudwatch.IAlarm) -> cloudwatch.AlarmActionConfig:
+        return cloudwatch.AlarmActionConfig(alarm_action_arn=self._function.function_arn)
+
+
 class ComponentAlarms(Construct):
     """The alarms of one inference component, each wired to the scaler on ALARM and OK."""
 
@@ -52,7 +74,22 @@ class ComponentAlarms(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.alarms: dict[Trigger, cloudwatch.Alarm] = {}
-        action = actions.LambdaAction(scaler, use_unique_permission_id=True)
+        stack = Stack.of(self)
+        self.invoke_permission = lambda_.CfnPermission(
+            self,
+            "InvokeScaler",
+            action="lambda:InvokeFunction",
+            function_name=scaler.function_arn,
+            principal=ALARMS_PRINCIPAL,
+            source_account=stack.account,
+            source_arn=stack.format_arn(
+                service="cloudwatch",
+                resource="alarm",
+                resource_name=f"{model.component_name}-*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            ),
+        )
+        action = _InvokeFunction(scaler)
         for plan in alarm_plans(model):
             metric = cloudwatch.Metric(
                 namespace=SAGEMAKER_NAMESPACE,
@@ -88,4 +125,6 @@ class ComponentAlarms(Construct):
                 cfn_alarm.add_property_override("Period", 20)
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
+            # An alarm whose action may not yet invoke the scaler fails its first transitions.
+            alarm.node.add_dependency(self.invoke_permission)
             self.alarms[plan.trigger] = alarm

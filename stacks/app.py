@@ -18,7 +18,14 @@ from cdk_nag import AwsSolutionsChecks
 from config.fleet import Fleet
 from config.specs import scaling_spec
 
-from .components import ImageFor, SpecFor, components_env, default_image_for
+from .assets import powertools_release
+from .components import (
+    ImageFor,
+    SpecFor,
+    components_document,
+    default_image_for,
+    encode_components,
+)
 from .control_plane import ControlPlaneStack
 from .endpoint import EndpointStack
 
@@ -60,13 +67,17 @@ def build_app(
 ) -> FleetApp:
     """All stacks of ``fleet`` in ``app`` (a new one with cdk.json's context if not given).
 
-    Raises ``ConfigError`` before any construct is made if an endpoint cannot be deployed.
+    Raises ``ConfigError`` before any construct is made if an endpoint cannot be deployed, and
+    ``AssetError`` if the installed Powertools release is not the pinned one.
     """
     # Everything that can reject the fleet runs first: nothing half-built on an error.
-    environments = {
-        e.name: components_env(fleet, e, spec_for=spec_for, image_for=image_for)
+    documents = {
+        e.name: encode_components(
+            components_document(e, region=fleet.region, spec_for=spec_for, image_for=image_for)
+        )
         for e in fleet.endpoints
     }
+    powertools = powertools_release()
     images = {m.component_name: image_for(m, fleet.region) for m in fleet.models}
 
     if app is None:
@@ -81,6 +92,7 @@ def build_app(
         env=env,
         tags=tags,
         description="SageMaker fast scaling: shared scaling-state table",
+        notifications=fleet.control_plane.notifications,
     )
     endpoints: dict[str, EndpointStack] = {}
     for endpoint in fleet.endpoints:
@@ -95,6 +107,7 @@ def build_app(
             control_plane=fleet.control_plane,
             table=control_plane.table,
             images={m.component_name: images[m.component_name] for m in endpoint.models},
-            components_json=environments[endpoint.name],
+            components_json=documents[endpoint.name],
+            powertools=powertools,
         )
     return FleetApp(app, control_plane, endpoints)

@@ -1,4 +1,5 @@
-"""What the control-plane functions of one endpoint are told about its inference components.
+"""What the control-plane functions of one endpoint are told about its inference components:
+the components document, which the stacks bundle with the functions' code.
 
 Pure: no aws_cdk here, so the size rule is testable in milliseconds and the summary can reuse it.
 """
@@ -53,12 +54,13 @@ def components_env(
     spec_for: SpecFor = scaling_spec,
     image_for: ImageFor = default_image_for,
 ) -> str:
-    """The ``COMPONENTS`` environment value for ``endpoint``'s functions.
+    """The document as an inline ``COMPONENTS`` environment value, for local runs.
 
-    Lambda allows 4 KB of environment in all; ``contract.ENV_COMPONENTS_MAX_BYTES`` (3072) is
-    this variable's share. One component takes about 620 bytes (a 490-byte spec, an 85-byte
-    image URI, the model name and keys), so an endpoint holds about 4 models. Beyond that the
-    synth stops with a ``ConfigError`` that says how to split the endpoint.
+    The stacks ship the document as a file in the functions' code (``stacks.assets``); a local
+    run (the demo) may pass it inline instead. Lambda allows 4 KB of environment in all;
+    ``contract.ENV_COMPONENTS_MAX_BYTES`` (3072) is this variable's share. One component takes
+    about 620 bytes (a 490-byte spec, an 85-byte image URI, the model name and keys), so about 4
+    models fit; beyond that this stops with a ``ConfigError``.
     """
     document = components_document(
         endpoint, region=fleet.region, spec_for=spec_for, image_for=image_for

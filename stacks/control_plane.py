@@ -8,11 +8,15 @@ from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from config.fleet import Notifications
 from lambdas.control_plane import contract
+
+from .health import OperatorTopic, TableHealth
 
 
 class ControlPlaneStack(Stack):
-    """The state table, shared by all endpoints but partitioned by endpoint name.
+    """The state table, shared by all endpoints but partitioned by endpoint name, and the alarms
+    on its throttling.
 
     Every row of endpoint E has ``pk = E``; each endpoint's functions may touch only that
     partition (``dynamodb:LeadingKeys`` in their roles, see ``stacks.functions``), so sharing
@@ -22,7 +26,14 @@ class ControlPlaneStack(Stack):
     plans without knowing what is cached.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        notifications: Notifications,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.table = dynamodb.Table(
             self,
@@ -41,6 +52,9 @@ class ControlPlaneStack(Stack):
             time_to_live_attribute=contract.TABLE_TTL_ATTRIBUTE,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        self.operator = OperatorTopic(self, "Operator", notifications=notifications)
+        self.health = TableHealth(self, "Health", table=self.table, topic=self.operator.topic)
+        CfnOutput(self, "OperatorTopicArn", value=self.operator.topic.topic_arn)
         CfnOutput(
             self,
             "StateTableName",

@@ -1,11 +1,14 @@
-"""A CloudWatch dashboard per endpoint: load, copies, instances, decisions, alarm states."""
+"""A CloudWatch dashboard per endpoint: load, copies, instances, decisions, alarm states, and a
+control-plane health row (operator alarms, dead letters, function failures, shortages)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config.alarms import COMPONENT_DIMENSION, CONCURRENCY_METRIC, SAGEMAKER_NAMESPACE
@@ -46,6 +49,9 @@ class EndpointDashboard(Construct):
         *,
         endpoint: Endpoint,
         alarms: Sequence[cloudwatch.IAlarm],
+        health_alarms: Sequence[cloudwatch.IAlarm],
+        functions: Mapping[str, lambda_.IFunction],
+        dead_letters: Mapping[str, sqs.IQueue],
     ) -> None:
         super().__init__(scope, construct_id)
         name = endpoint.name
@@ -116,9 +122,59 @@ class EndpointDashboard(Construct):
             height=max(2, len(alarms) // 4 + 2),
             alarms=list(alarms),
         )
+        # --- control-plane health: is the machinery that scales this endpoint working? -----
+        health_status = cloudwatch.AlarmStatusWidget(
+            title="Control plane health (operator alarms)",
+            width=WIDTH // 3,
+            height=max(6, len(health_alarms) // 3 + 2),
+            alarms=list(health_alarms),
+        )
+        dead_letter_depth = cloudwatch.GraphWidget(
+            title="Dead-letter messages",
+            width=WIDTH // 3,
+            height=6,
+            left=[
+                queue.metric_approximate_number_of_messages_visible(
+                    statistic="Maximum", period=Duration.minutes(1), label=label
+                )
+                for label, queue in dead_letters.items()
+            ],
+        )
+        function_failures = cloudwatch.GraphWidget(
+            title="Function errors and throttles",
+            width=WIDTH // 3,
+            height=6,
+            left=[
+                fn.metric_errors(
+                    statistic="Sum", period=Duration.minutes(1), label=f"{label} errors"
+                )
+                for label, fn in functions.items()
+            ],
+            right=[
+                fn.metric_throttles(
+                    statistic="Sum", period=Duration.minutes(1), label=f"{label} throttles"
+                )
+                for label, fn in functions.items()
+            ],
+        )
+        shortages = cloudwatch.GraphWidget(
+            title="Capacity shortages and scaling errors",
+            width=WIDTH,
+            height=6,
+            left=[
+                handler_metric(contract.METRIC_CAPACITY_SHORTAGES, name, "Sum", 60, "shortages"),
+                handler_metric(contract.METRIC_SCALING_ERRORS, name, "Sum", 60, "scaling errors"),
+            ],
+        )
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
             dashboard_name=f"{name}-scaling",
-            widgets=[[concurrency, copies], [instances, decisions, scale_out_s], [status]],
+            widgets=[
+                [concurrency, copies],
+                [instances, decisions, scale_out_s],
+                [status],
+                [health_status, dead_letter_depth, function_failures],
+                [shortages],
+            ],
         )

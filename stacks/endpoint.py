@@ -13,16 +13,18 @@ from config.alarms import alarm_names
 from config.fleet import ControlPlane, Endpoint
 
 from .alarms import ComponentAlarms
+from .assets import PowertoolsRelease
 from .dashboard import EndpointDashboard
 from .events import EndpointEvents
 from .functions import RETENTION_DAYS, ControlPlaneFunctions
+from .health import ControlPlaneHealth, OperatorTopic
 from .lifecycle import LifecycleHooks
 from .sagemaker_endpoint import SageMakerEndpoint
 
 
 class EndpointStack(Stack):
     """Endpoint, inference components, alarms, the endpoint's own control-plane functions,
-    event rules, lifecycle hooks and dashboard.
+    event rules, lifecycle hooks, operator alarms and dashboard.
 
     Each endpoint has its own functions and roles, so a fault or a bug acting for one endpoint
     is confined to it by IAM (see ``stacks.functions``).
@@ -38,6 +40,7 @@ class EndpointStack(Stack):
         table: dynamodb.ITable,
         images: Mapping[str, str],
         components_json: str,
+        powertools: PowertoolsRelease,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -50,8 +53,8 @@ class EndpointStack(Stack):
             control_plane=control_plane,
             table=table,
             components_json=components_json,
-            component_arns=self.sagemaker.component_arns,
-            endpoint_arn=self.sagemaker.endpoint_arn,
+            powertools=powertools,
+            sagemaker=self.sagemaker,
             alarm_names=alarm_names(endpoint.models),
         )
         self.alarms = {
@@ -60,6 +63,10 @@ class EndpointStack(Stack):
             )
             for m in endpoint.models
         }
+        # An alarm that existed before its component would go INSUFFICIENT_DATA -> OK on a fresh
+        # deploy and invoke the scaler for a component SageMaker does not know yet.
+        for component_name, component_alarms in self.alarms.items():
+            component_alarms.node.add_dependency(self.sagemaker.components[component_name])
         self.events = EndpointEvents(
             self,
             "Events",
@@ -88,13 +95,32 @@ class EndpointStack(Stack):
             component.node.add_dependency(self.hooks.cleanup)
             self.hooks.reconcile.node.add_dependency(component)
 
+        self.operator = OperatorTopic(self, "Operator", notifications=control_plane.notifications)
+        dead_letters = {
+            "reevaluation-dlq": self.functions.reevaluation_dlq,
+            "failed-invocations": self.functions.failures,
+        }
+        self.health = ControlPlaneHealth(
+            self,
+            "Health",
+            endpoint=endpoint,
+            functions=self.functions.functions,
+            services=self.functions.services,
+            dead_letters=dead_letters,
+            topic=self.operator.topic,
+        )
+
         self.dashboard = EndpointDashboard(
             self,
             "Dashboard",
             endpoint=endpoint,
             alarms=[a for c in self.alarms.values() for a in c.alarms.values()],
+            health_alarms=self.health.alarms,
+            functions=self.functions.functions,
+            dead_letters=dead_letters,
         )
 
         CfnOutput(self, "EndpointName", value=endpoint.name)
         CfnOutput(self, "ReevaluationQueueUrl", value=self.functions.reevaluation_queue.queue_url)
         CfnOutput(self, "FailedInvocationsQueueUrl", value=self.functions.failures.queue_url)
+        CfnOutput(self, "OperatorTopicArn", value=self.operator.topic.topic_arn)

@@ -9,7 +9,6 @@ scale B's components nor read or write B's rows, whatever its code does.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -24,16 +23,13 @@ from constructs import Construct
 from config.fleet import ControlPlane, Endpoint
 from lambdas.control_plane import contract
 
+from .assets import PowertoolsRelease, function_code, powertools_layer_code
 from .nag import acknowledge, acknowledge_wildcard_resources
+from .sagemaker_endpoint import SageMakerEndpoint
 
-LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambdas"
-ASSET_EXCLUDE = ["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache"]
 RUNTIME = lambda_.Runtime.PYTHON_3_13
-# Powertools' public layer (docs.aws.amazon.com/powertools/python, "Lambda Layer"): one account
-# publishes it in every commercial region, named by major version, Python version and
-# architecture.
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"
-POWERTOOLS_LAYER = "AWSLambdaPowertoolsPythonV3-python313-x86_64"
+# Each function's POWERTOOLS_SERVICE_NAME (Powertools adds it to every metric as ``service``).
+SERVICES = {"scaler": "scaler", "tracker": "cache-tracker", "cleanup": "cleanup"}
 
 SCALER_TIMEOUT_S = contract.SCALER_TIMEOUT_S  # the scaler's event claims expire with it
 # An SQS event source needs a visibility timeout of at least 6x the function timeout (Lambda
@@ -116,8 +112,8 @@ class ControlPlaneFunctions(Construct):
         control_plane: ControlPlane,
         table: dynamodb.ITable,
         components_json: str,
-        component_arns: Sequence[str],
-        endpoint_arn: str,
+        powertools: PowertoolsRelease,
+        sagemaker: SageMakerEndpoint,
         alarm_names: Sequence[str],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -158,17 +154,22 @@ class ControlPlaneFunctions(Construct):
                 "kept 14 days for inspection rather than forwarded again.",
             )
 
-        layer = lambda_.LayerVersion.from_layer_version_arn(
+        # The pinned Powertools release as this stack's own layer (see stacks.assets): the
+        # same release in every partition, and the one the tests run with.
+        layer = lambda_.LayerVersion(
             self,
             "Powertools",
-            f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
-            f"{POWERTOOLS_LAYER}:{control_plane.powertools_layer_version}",
+            code=powertools_layer_code(powertools),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[lambda_.Architecture.X86_64],
+            description=f"Powertools for AWS Lambda (Python) {powertools.version}",
         )
-        code = lambda_.Code.from_asset(str(LAMBDA_ROOT), exclude=ASSET_EXCLUDE)
+        # The endpoint's components document travels in the code, not in the 4 KB environment.
+        code = function_code(components_json)
         environment = {
             contract.ENV_TABLE_NAME: table.table_name,
             contract.ENV_ENDPOINT_NAME: endpoint.name,
-            contract.ENV_COMPONENTS: components_json,
+            contract.ENV_COMPONENTS_FILE: contract.COMPONENTS_FILE_NAME,
             contract.ENV_REEVALUATION_QUEUE_URL: self.reevaluation_queue.queue_url,
             contract.ENV_HISTORY_TTL_DAYS: str(control_plane.history_ttl_days),
             "POWERTOOLS_METRICS_NAMESPACE": contract.METRICS_NAMESPACE,
@@ -219,8 +220,8 @@ class ControlPlaneFunctions(Construct):
             acknowledge(
                 fn,
                 "AwsSolutions-L1",
-                f"{RUNTIME.name} is the newest runtime for which the Powertools layer "
-                f"{POWERTOOLS_LAYER} is published and the handlers are tested.",
+                f"{RUNTIME.name} is the runtime the handlers are tested for; the "
+                "bundled Powertools layer is pure Python.",
             )
             return fn
 
@@ -230,7 +231,7 @@ class ControlPlaneFunctions(Construct):
         self.scaler = function(
             "Scaler",
             "control_plane.scaler.handler",
-            "scaler",
+            SERVICES["scaler"],
             SCALER_TIMEOUT_S,
             2,
             Duration.minutes(10),
@@ -238,33 +239,23 @@ class ControlPlaneFunctions(Construct):
         self.tracker = function(
             "CacheTracker",
             "control_plane.cache_tracker.handler",
-            "cache-tracker",
+            SERVICES["tracker"],
             60,
             2,
             Duration.hours(1),
         )
         self.cleanup = function(
-            "Cleanup", "control_plane.cleanup.handler", "cleanup", 300, 2, Duration.hours(6)
+            "Cleanup",
+            "control_plane.cleanup.handler",
+            SERVICES["cleanup"],
+            300,
+            2,
+            Duration.hours(6),
         )
 
         # --- scaler -------------------------------------------------------------------------
-        self.scaler.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="ScaleOwnComponents",
-                actions=[
-                    "sagemaker:DescribeInferenceComponent",
-                    "sagemaker:UpdateInferenceComponentRuntimeConfig",
-                ],
-                resources=list(component_arns),
-            )
-        )
-        self.scaler.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="DescribeOwnEndpoint",
-                actions=["sagemaker:DescribeEndpoint"],
-                resources=[endpoint_arn],
-            )
-        )
+        sagemaker.grant_describe(self.scaler)
+        sagemaker.grant_update_components(self.scaler)
         self.scaler.add_to_role_policy(
             iam.PolicyStatement(
                 sid="DescribeOwnAlarms",
@@ -304,20 +295,7 @@ class ControlPlaneFunctions(Construct):
         )
 
         # --- cache tracker ------------------------------------------------------------------
-        self.tracker.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="DescribeOwnComponents",
-                actions=["sagemaker:DescribeInferenceComponent"],
-                resources=list(component_arns),
-            )
-        )
-        self.tracker.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="DescribeOwnEndpoint",
-                actions=["sagemaker:DescribeEndpoint"],
-                resources=[endpoint_arn],
-            )
-        )
+        sagemaker.grant_describe(self.tracker)
         self.tracker.add_to_role_policy(
             leading_keys_statement(
                 table.table_arn, endpoint.name, TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS
@@ -329,7 +307,13 @@ class ControlPlaneFunctions(Construct):
             leading_keys_statement(
                 table.table_arn,
                 endpoint.name,
-                ["dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+                # PutItem: the deletion marker that stops late writers (state.mark_deleted).
+                [
+                    "dynamodb:Query",
+                    "dynamodb:PutItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:BatchWriteItem",
+                ],
             )
         )
         self.reevaluation_queue.grant_purge(self.cleanup)
@@ -337,3 +321,8 @@ class ControlPlaneFunctions(Construct):
     @property
     def functions(self) -> Mapping[str, lambda_.Function]:
         return {"scaler": self.scaler, "tracker": self.tracker, "cleanup": self.cleanup}
+
+    @property
+    def services(self) -> Mapping[str, str]:
+        """Each function's POWERTOOLS_SERVICE_NAME: the ``service`` dimension of its metrics."""
+        return dict(SERVICES)

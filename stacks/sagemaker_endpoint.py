@@ -14,14 +14,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from config.fleet import Endpoint, Model
+from config.fleet import ECR_IMAGE, Endpoint, Model
 
 from .nag import acknowledge, nag_arn
 
-_ECR_URI = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
-    r"(?P<repository>[a-z0-9._/-]+)(:[\w.-]+|@sha256:[0-9a-f]{64})$"
-)
+_ECR_URI = ECR_IMAGE
 _S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/?(?P<prefix>.*)$")
 
 # On a cache miss a new instance pulls a 17.7 GB image (333 s) while it downloads 16 GB of
@@ -30,6 +27,34 @@ _S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/?(?P<prefix>.*)$")
 # 1200 s downloads and 900 s to pass the health check leave about 2x margin over that test.
 MODEL_DATA_DOWNLOAD_TIMEOUT_S = 1200
 CONTAINER_STARTUP_HEALTH_CHECK_TIMEOUT_S = 900
+
+
+@dataclass(frozen=True)
+class WeightsLocation:
+    """What a model's execution role may read: ``objects`` is an S3 key pattern in ``bucket``."""
+
+    bucket: str
+    objects: str  # "models/qwen/*" for a prefix, "archives/qwen.tar.gz" for one object
+    is_prefix: bool
+
+
+def weights_location(model_data_url: str) -> WeightsLocation:
+    """The objects behind ``model_data_url``, never more.
+
+    A prefix is a folder: ``s3://shared/models/qwen`` and ``s3://shared/models/qwen/`` both mean
+    the keys under ``models/qwen/`` (SageMaker copies ``S3Prefix`` data with the trailing ``/``,
+    see ``_container``), so the grant is ``models/qwen/*`` and never ``models/qwen*``, which
+    would also match ``models/qwen-secret-finetune/``. A ``.tar.gz`` is one object, granted by
+    its exact key.
+    """
+    match = _S3_URI.match(model_data_url)
+    if match is None:
+        raise ValueError(f"{model_data_url!r} is not an S3 URI; allowed: s3://BUCKET/PREFIX")
+    key = match["prefix"]
+    if model_data_url.endswith(".tar.gz"):
+        return WeightsLocation(match["bucket"], key, is_prefix=False)
+    folder = key.rstrip("/")
+    return WeightsLocation(match["bucket"], f"{folder}/*" if folder else "*", is_prefix=True)
 
 
 @dataclass(frozen=True)
@@ -163,10 +188,14 @@ class SageMakerEndpoint(Construct):
                     ),
                 )
             ],
-            # ConcurrentRequestsPerCopy every 10 s instead of 60 s: the scale-out alarm can
-            # then fire after 2 datapoints, 20 s, instead of 2 minutes.
+            # Both switches written out from the fleet file, so the template says which series
+            # are published (and billed) instead of leaning on SageMaker's defaults (detailed
+            # observability is True for new endpoint configs). The publish frequency is the models'
+            # shortest; whether ConcurrentRequestsPerCopy follows it without enhanced metrics
+            # is not settled by AWS's documents (docs/architecture.md, "Endpoint metrics").
             metrics_config=sagemaker.CfnEndpointConfig.MetricsConfigProperty(
-                enable_enhanced_metrics=True,
+                enable_enhanced_metrics=endpoint.enhanced_metrics,
+                enable_detailed_observability=endpoint.detailed_observability,
                 metric_publish_frequency_in_seconds=publish_s,
             ),
         )
@@ -249,6 +278,32 @@ class SageMakerEndpoint(Construct):
         ]
         self.endpoint_arn = sagemaker_arn(stack, "endpoint", endpoint.name)
 
+    # --- grants: what others may do with this endpoint, by exact ARN ---------------------------
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Send requests to this endpoint (any of its inference components), streaming or not."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+            resource_arns=[self.endpoint_arn],
+        )
+
+    def grant_describe(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read the endpoint's and its inference components' status and copy counts."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:DescribeEndpoint", "sagemaker:DescribeInferenceComponent"],
+            resource_arns=[self.endpoint_arn, *self.component_arns],
+        )
+
+    def grant_update_components(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Change the copy count of this endpoint's inference components, and nothing else."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:UpdateInferenceComponentRuntimeConfig"],
+            resource_arns=list(self.component_arns),
+        )
+
     def _execution_role(self, endpoint: Endpoint, images: Mapping[str, str]) -> iam.Role:
         """The role SageMaker assumes: pull its images, read its weights, write its logs."""
         stack = Stack.of(self)
@@ -321,10 +376,8 @@ class SageMakerEndpoint(Construct):
         for model in endpoint.models:
             if model.model_data_url is None:
                 continue
-            s3 = _S3_URI.match(model.model_data_url)
-            assert s3 is not None  # validated by config.fleet
-            prefix = s3["prefix"]
-            object_arn = f"arn:{stack.partition}:s3:::{s3['bucket']}/{prefix}*"
+            weights = weights_location(model.model_data_url)
+            object_arn = f"arn:{stack.partition}:s3:::{weights.bucket}/{weights.objects}"
             role.add_to_policy(
                 iam.PolicyStatement(
                     sid=f"ReadWeights{len(acknowledgments)}",
@@ -332,19 +385,20 @@ class SageMakerEndpoint(Construct):
                     resources=[object_arn],
                 )
             )
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["s3:ListBucket"],
-                    resources=[f"arn:{stack.partition}:s3:::{s3['bucket']}"],
-                    conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+            if weights.is_prefix:
+                role.add_to_policy(
+                    iam.PolicyStatement(
+                        actions=["s3:ListBucket"],
+                        resources=[f"arn:{stack.partition}:s3:::{weights.bucket}"],
+                        conditions={"StringLike": {"s3:prefix": [weights.objects]}},
+                    )
                 )
-            )
-            acknowledgments.append(
-                (
-                    f"AwsSolutions-IAM5[Resource::{nag_arn(stack, object_arn)}]",
-                    f"Model {model.name} reads every object under its weights prefix.",
+                acknowledgments.append(
+                    (
+                        f"AwsSolutions-IAM5[Resource::{nag_arn(stack, object_arn)}]",
+                        f"Model {model.name} reads every object under its weights prefix.",
+                    )
                 )
-            )
         for rule_id, reason in acknowledgments:
             acknowledge(role, rule_id, reason)
         return role

@@ -119,11 +119,21 @@ def render(
     lines += [
         "Control plane per endpoint: scaler, cache tracker and cleanup functions, a",
         "re-evaluation queue, EventBridge rules (endpoint state, CloudTrail calls, 1-minute poll),",
-        "Cleanup and Reconcile custom resources, a dashboard. Shared: the state table.",
+        "Cleanup and Reconcile custom resources, a dashboard, and operator alarms (dead letters,",
+        "function errors and throttles, scaling errors, capacity shortages) sent to",
+        f"{_topic(fleet)}.",
+        "Shared: the state table and its throttling alarms.",
         "Costs: GPU instances bill per instance-hour while in service; alarms with periods",
         "under 60 s bill as high-resolution alarms. No price table is bundled, so no estimate.",
     ]
     return "\n".join(lines)
+
+
+def _topic(fleet: Fleet) -> str:
+    """Where the operator alarms go, as the summary says it."""
+    notifications = fleet.control_plane.notifications
+    topic = notifications.topic_arn or "each stack's own SNS topic"
+    return topic + (f", mailed to {notifications.email}" if notifications.email else "")
 
 
 def main(argv: list[str] | None = None) -> int:

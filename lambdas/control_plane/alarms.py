@@ -3,14 +3,15 @@
 CloudWatch invokes the scaler on every state change of its alarms, asynchronously (Lambda
 retries a failure twice). The transition's id (alarm, new state, timestamp) is claimed so that
 a redelivery does nothing; a transition to ALARM becomes the live re-evaluation chain of its
-(component, trigger).
+(component, trigger) once the component is seen to exist (``evaluation``).
 """
 
 from __future__ import annotations
 
 from . import clock
-from .claims import once, open_store, start_chain
-from .evaluation import Evaluation, Outcome, evaluate
+from .claims import once, open_store
+from .evaluation import evaluate
+from .evaluation_types import Evaluation, Outcome
 from .events import AlarmEvent
 from .observability import bind, logger
 from .settings import Settings
@@ -38,9 +39,5 @@ def handle_alarm(alarm: AlarmEvent, cfg: Settings) -> Outcome:
                 "datapoints": list(alarm.datapoints),
             },
         )
-        chain_id = (
-            start_chain(store, component.name, alarm.trigger.value, alarm.event_id)
-            if alarm.in_alarm
-            else ""
-        )
+        chain_id = alarm.event_id if alarm.in_alarm else ""
         return evaluate(Evaluation.of_alarm(alarm, cfg, store, component, now, chain_id))

@@ -2,15 +2,26 @@
 
 Clients are built on first use (``client``) and cached for the life of the execution
 environment: never at import time, so that an import stays cheap and tests can start moto
-first. Each adapter accepts a client, so a test can hand it whatever it likes.
+first. Each adapter accepts a client, so a test can hand it whatever it likes. The clients'
+types come from types-boto3, a development dependency the Lambda runtime does not have: they
+are imported for the type checker only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+if TYPE_CHECKING:
+    from types_boto3_cloudwatch import CloudWatchClient
+    from types_boto3_dynamodb import DynamoDBClient
+    from types_boto3_sagemaker import SageMakerClient
+    from types_boto3_sqs import SQSClient
+
+T = TypeVar("T")
 
 MAX_SQS_DELAY_S = 900  # SQS DelaySeconds ceiling
 
@@ -61,6 +72,10 @@ class NotFound(AwsFault):
     """The resource does not exist."""
 
 
+class Rejected(AwsFault):
+    """A ``ValidationException`` of no known meaning: SageMaker refused the request."""
+
+
 def classify(error: Exception) -> Exception:
     """Map a botocore ``ClientError`` to the project's exceptions; others pass through."""
     response = getattr(error, "response", None)
@@ -79,12 +94,15 @@ def classify(error: Exception) -> Exception:
         "could not find" in lowered or "not found" in lowered or "does not exist" in lowered
     ):
         return NotFound(code, message)
+    if code == "ValidationException":
+        return Rejected(code, message)
     return error
 
 
 @cache
 def client(service: str) -> Any:
-    """A boto3 client for ``service``, built once per execution environment.
+    """A boto3 client for ``service``, built once per execution environment (``cache_clear``
+    forgets them: tests and the demo build new ones per embedded AWS).
 
     Standard retry mode retries throttling with exponential backoff and jitter; 3 attempts keep
     a throttled invocation short (the scaler then defers through its queue rather than
@@ -96,10 +114,26 @@ def client(service: str) -> Any:
     config = Config(
         retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10
     )
-    return boto3.client(service, config=config)
+    return boto3.client(cast(Any, service), config=config)
 
 
-def _call(fn: Any, **kwargs: Any) -> Any:
+def sagemaker() -> SageMakerClient:
+    return cast("SageMakerClient", client("sagemaker"))
+
+
+def dynamodb() -> DynamoDBClient:
+    return cast("DynamoDBClient", client("dynamodb"))
+
+
+def cloudwatch() -> CloudWatchClient:
+    return cast("CloudWatchClient", client("cloudwatch"))
+
+
+def sqs() -> SQSClient:
+    return cast("SQSClient", client("sqs"))
+
+
+def _call(fn: Callable[..., T], **kwargs: Any) -> T:
     from botocore.exceptions import ClientError
 
     try:
@@ -109,6 +143,12 @@ def _call(fn: Any, **kwargs: Any) -> Any:
 
 
 # --- SageMaker ---------------------------------------------------------------------------
+# DescribeEndpoint's EndpointStatus values during which the endpoint itself is changing.
+ENDPOINT_BUSY_STATUSES = frozenset(
+    {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
+)
+
+
 @dataclass(frozen=True)
 class ComponentObservation:
     name: str
@@ -116,13 +156,14 @@ class ComponentObservation:
     status: str
     desired_copies: int
     current_copies: int
+    failure_reason: str | None = None
 
     @property
     def busy(self) -> bool:
         return self.status in ("Creating", "Updating", "Deleting")
 
 
-def describe_component(sagemaker: Any, name: str) -> ComponentObservation:
+def describe_component(sagemaker: SageMakerClient, name: str) -> ComponentObservation:
     raw = _call(sagemaker.describe_inference_component, InferenceComponentName=name)
     runtime = raw.get("RuntimeConfig") or {}
     return ComponentObservation(
@@ -131,10 +172,11 @@ def describe_component(sagemaker: Any, name: str) -> ComponentObservation:
         raw["InferenceComponentStatus"],
         int(runtime.get("DesiredCopyCount", 0)),
         int(runtime.get("CurrentCopyCount", 0)),
+        raw.get("FailureReason"),
     )
 
 
-def set_copy_count(sagemaker: Any, name: str, copies: int) -> None:
+def set_copy_count(sagemaker: SageMakerClient, name: str, copies: int) -> None:
     _call(
         sagemaker.update_inference_component_runtime_config,
         InferenceComponentName=name,
@@ -148,18 +190,28 @@ class EndpointObservation:
     status: str
     current_instances: int | None
     desired_instances: int | None
+    failure_reason: str | None = None
+    created_at: float | None = None  # CreationTime, epoch seconds
+
+    @property
+    def busy(self) -> bool:
+        """An endpoint-level operation is running: SageMaker may refuse component updates."""
+        return self.status in ENDPOINT_BUSY_STATUSES
 
 
-def describe_endpoint(sagemaker: Any, name: str) -> EndpointObservation:
+def describe_endpoint(sagemaker: SageMakerClient, name: str) -> EndpointObservation:
     raw = _call(sagemaker.describe_endpoint, EndpointName=name)
-    variants = raw.get("ProductionVariants") or [{}]
-    current = variants[0].get("CurrentInstanceCount")
-    desired = variants[0].get("DesiredInstanceCount")
+    variants = raw.get("ProductionVariants") or []
+    current = variants[0].get("CurrentInstanceCount") if variants else None
+    desired = variants[0].get("DesiredInstanceCount") if variants else None
+    created = raw.get("CreationTime")
     return EndpointObservation(
         name,
         raw.get("EndpointStatus", ""),
         int(current) if current is not None else None,
         int(desired) if desired is not None else None,
+        raw.get("FailureReason"),
+        created.timestamp() if isinstance(created, datetime) else None,
     )
 
 
@@ -174,7 +226,7 @@ class AlarmReading:
 METRIC_LAG_S = 60
 
 
-def read_alarm(cloudwatch: Any, alarm_name: str, now: float) -> AlarmReading | None:
+def read_alarm(cloudwatch: CloudWatchClient, alarm_name: str, now: float) -> AlarmReading | None:
     """The alarm's state now and its metric's recent datapoints (``None``: no such alarm).
 
     An alarm's state reason is written on transitions only, so while it stays in ALARM the
@@ -223,14 +275,14 @@ def read_alarm(cloudwatch: Any, alarm_name: str, now: float) -> AlarmReading | N
 
 
 # --- SQS ---------------------------------------------------------------------------------
-def send_delayed(sqs: Any, queue_url: str, body: str, delay_s: int) -> int:
+def send_delayed(sqs: SQSClient, queue_url: str, body: str, delay_s: int) -> int:
     """Send ``body`` to arrive after ``delay_s`` (cut to SQS's 900 s); returns the delay used."""
     delay = max(0, min(MAX_SQS_DELAY_S, int(delay_s)))
     _call(sqs.send_message, QueueUrl=queue_url, MessageBody=body, DelaySeconds=delay)
     return delay
 
 
-def purge_queue(sqs: Any, queue_url: str) -> str:
+def purge_queue(sqs: SQSClient, queue_url: str) -> str:
     """Drop every pending message; a purge already running counts as done."""
     try:
         _call(sqs.purge_queue, QueueUrl=queue_url)

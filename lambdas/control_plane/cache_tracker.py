@@ -10,20 +10,30 @@ the instances) updates:
 
 * the component row's ``observed_*`` attributes and the ``DesiredCopies`` / ``CurrentCopies`` /
   ``Instances`` metrics;
-* ``IMAGE#<uri>`` and ``MODEL#<name>``: ``cold`` (configured, never run here) → ``warming``
-  (copies asked for, none serving yet) → ``cached`` (a copy served on this endpoint, so new
-  instances skip the pull; SageMaker purges the cache with the endpoint, and cleanup purges the
-  rows);
+* ``IMAGE#<uri>``: the endpoint's container cache, which SageMaker keeps per endpoint and image
+  for new instances (accelerated instance types) and purges with the endpoint. It reports no
+  hit or miss, so ``cached`` is inferred from a served copy: ``cold`` (configured, never run
+  here) → ``warming`` (copies asked for, none serving yet) → ``cached`` (a copy served on this
+  endpoint, so new instances should skip the pull), ``evidence: inferred``,
+  ``scope: new-instances``;
+* ``MODEL#<name>``: what is observed of the model's copies, ``cold`` → ``warming`` → ``served``
+  (``evidence: observed``). Its weights are cached only where a copy runs (data caching serves
+  new copies on running instances); a new instance always downloads them, so the row never
+  says ``cached`` (``scope: running-instances``);
 * a pending scale-out the scaler recorded: when ``CurrentCopyCount`` reaches its target, the
   seconds from decision to that observation go to a ``SCALEOUT#`` row, the ``ScaleOutSeconds``
   metric (dimension ``Path``) and the component's ``ready_s_<path>``, which the scaler's
   placement then prefers over the cold-start model's prediction. The resolution is the polling
   interval (60 s) for copies that finish between events.
+
+Nothing is written for an endpoint that is gone, ``Deleting``, or older than the tombstone
+cleanup left (the endpoint that was deleted); an endpoint created after the tombstone is a new
+one of the same name: the tracker removes the tombstone and starts from empty rows.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import aws, clock, contract
 from .events import (
@@ -33,27 +43,43 @@ from .events import (
     ScheduledEvent,
     parse_eventbridge,
 )
-from .observability import bind, emit, logger, reset
+from .observability import bind, emit, logger
 from .settings import Component, Settings, settings
-from .state import CACHE_STATES, ComponentState, Conflict, StateStore
+from .state import ComponentState, Conflict, EndpointGone, StateStore
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from types_boto3_sagemaker import SageMakerClient
 
 # How much a new observed scale-out time moves the remembered one: halfway, so one outlier
 # (a slow instance) does not dominate and two agreeing observations nearly replace it.
 READY_SMOOTHING = 0.5
 
+# The cache rows: their states in order, what the last state rests on, and where it applies.
+IMAGE_STATES = ("cold", "warming", "cached")
+MODEL_STATES = ("cold", "warming", "served")
+IMAGE_FACTS = {"evidence": "inferred", "scope": "new-instances"}
+MODEL_FACTS = {"evidence": "observed", "scope": "running-instances"}
 
-def handler(event: Any, context: Any = None) -> dict[str, Any]:
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point."""
     cfg = settings()
-    reset(cfg.endpoint)
+    bind(endpoint=cfg.endpoint)
     parsed = parse_eventbridge(event, contract.COMPONENT_API_CALLS)
     bind(event_id=parsed.event_id)
-    store = StateStore(aws.client("dynamodb"), cfg.table_name, cfg.endpoint, cfg.history_ttl_days)
-    if isinstance(parsed, EndpointStateEvent):
-        return _endpoint_state(parsed, cfg, store)
-    if isinstance(parsed, ApiCallEvent):
-        return _api_call(parsed, cfg, store)
-    return _poll(parsed, cfg, store)
+    store = StateStore(aws.dynamodb(), cfg.table_name, cfg.endpoint, cfg.history_ttl_days)
+    try:
+        if isinstance(parsed, EndpointStateEvent):
+            return _endpoint_state(parsed, cfg, store)
+        if isinstance(parsed, ApiCallEvent):
+            return _api_call(parsed, cfg, store)
+        return _poll(parsed, cfg, store)
+    except EndpointGone:
+        # Cleanup ran while this look was under way: its tombstone refused the write.
+        logger.info("endpoint deleted meanwhile: nothing written")
+        return {"action": "ignored", "reason": "EndpointDeleted"}
 
 
 def _endpoint_state(event: EndpointStateEvent, cfg: Settings, store: StateStore) -> dict[str, Any]:
@@ -65,8 +91,12 @@ def _endpoint_state(event: EndpointStateEvent, cfg: Settings, store: StateStore)
     if event.status.upper() == "DELETING":
         # Cleanup owns the end of an endpoint; writing now could outlive its purge.
         return {"action": "ignored", "status": event.status}
+    sagemaker = aws.sagemaker()
+    endpoint = live_endpoint(sagemaker, cfg, store)
+    if endpoint is None:
+        return {"action": "ignored", "reason": "EndpointNotLive"}
     store.observe("ENDPOINT", {"status": event.status, "observed_at": clock.now()})
-    return {"action": "observed", "components": observe_all(cfg, store)}
+    return {"action": "observed", "components": _observe_all(cfg, store, sagemaker, endpoint)}
 
 
 def _api_call(event: ApiCallEvent, cfg: Settings, store: StateStore) -> dict[str, Any]:
@@ -81,6 +111,10 @@ def _api_call(event: ApiCallEvent, cfg: Settings, store: StateStore) -> dict[str
     bind(component=component.name)
     if event.error_code:
         return {"action": "ignored", "error_code": event.error_code}
+    sagemaker = aws.sagemaker()
+    endpoint = live_endpoint(sagemaker, cfg, store)
+    if endpoint is None:
+        return {"action": "ignored", "reason": "EndpointNotLive"}
     if event.event_name == "DeleteInferenceComponent":
         store.observe(
             f"COMPONENT#{component.name}",
@@ -92,8 +126,7 @@ def _api_call(event: ApiCallEvent, cfg: Settings, store: StateStore) -> dict[str
             },
         )
         return {"action": "deleted", "component": component.name}
-    sagemaker = aws.client("sagemaker")
-    instances = _instances(sagemaker, cfg.endpoint)
+    instances = _instances(endpoint)
     return {
         "action": "observed",
         "components": [observe(cfg, store, component, instances, sagemaker)],
@@ -104,39 +137,73 @@ def _poll(event: ScheduledEvent, cfg: Settings, store: StateStore) -> dict[str, 
     return {"action": "polled", "components": observe_all(cfg, store)}
 
 
-def _instances(sagemaker: Any, endpoint: str) -> int | None:
+def _instances(endpoint: aws.EndpointObservation) -> int | None:
+    if endpoint.current_instances is not None:
+        emit(contract.METRIC_INSTANCES, endpoint.current_instances, endpoint=endpoint.name)
+    return endpoint.current_instances
+
+
+def live_endpoint(
+    sagemaker: SageMakerClient, cfg: Settings, store: StateStore
+) -> aws.EndpointObservation | None:
+    """The endpoint when the tracker may write for it, else ``None``: it does not exist, it
+    is ``Deleting``, or it is the one the tombstone says was deleted (created before it).
+
+    An endpoint created after the tombstone's ``deleted_at`` is a new one of the same name:
+    the tombstone goes (conditionally: a newer deletion recorded meanwhile stays) and the new
+    endpoint's rows start from nothing, so no row of the old one can mislead it.
+    """
     try:
-        observed = aws.describe_endpoint(sagemaker, endpoint)
+        endpoint = aws.describe_endpoint(sagemaker, cfg.endpoint)
     except aws.NotFound:
+        logger.info("endpoint not found: nothing observed")
         return None
-    if observed.current_instances is not None:
-        emit(contract.METRIC_INSTANCES, observed.current_instances, endpoint=endpoint)
-    return observed.current_instances
-
-
-def _endpoint_exists(sagemaker: Any, endpoint: str) -> bool:
-    try:
-        aws.describe_endpoint(sagemaker, endpoint)
-    except aws.NotFound:
-        return False
-    return True
+    if endpoint.status == "Deleting":
+        logger.info("endpoint being deleted: nothing observed")
+        return None
+    deleted_at = store.deleted_at()
+    if deleted_at is None:
+        return endpoint
+    if endpoint.created_at is None or endpoint.created_at <= deleted_at:
+        logger.info(
+            "endpoint was deleted (tombstone): nothing observed",
+            extra={"deleted_at": deleted_at, "created_at": endpoint.created_at},
+        )
+        return None
+    if not store.clear_tombstone(deleted_at):
+        return None
+    logger.info(
+        "new endpoint of a deleted one's name: tombstone removed",
+        extra={"deleted_at": deleted_at, "created_at": endpoint.created_at},
+    )
+    return endpoint
 
 
 def observe_all(cfg: Settings, store: StateStore) -> list[dict[str, Any]]:
-    """Observe every component of the endpoint (the polling fallback); nothing once the
-    endpoint is gone, so the 1-minute poll never re-creates rows cleanup purged."""
-    sagemaker = aws.client("sagemaker")
-    if not _endpoint_exists(sagemaker, cfg.endpoint):
-        logger.info("endpoint not found: nothing observed")
+    """Observe every component of the endpoint (the polling fallback); nothing unless the
+    endpoint is live, so the 1-minute poll never re-creates rows cleanup purged."""
+    sagemaker = aws.sagemaker()
+    endpoint = live_endpoint(sagemaker, cfg, store)
+    if endpoint is None:
         return []
-    instances = _instances(sagemaker, cfg.endpoint)
+    return _observe_all(cfg, store, sagemaker, endpoint)
+
+
+def _observe_all(
+    cfg: Settings, store: StateStore, sagemaker: SageMakerClient, endpoint: aws.EndpointObservation
+) -> list[dict[str, Any]]:
+    instances = _instances(endpoint)
     if instances is not None:
         store.observe("ENDPOINT", {"instances": instances, "observed_at": clock.now()})
     return [observe(cfg, store, c, instances, sagemaker) for c in cfg.components.values()]
 
 
 def observe(
-    cfg: Settings, store: StateStore, component: Component, instances: int | None, sagemaker: Any
+    cfg: Settings,
+    store: StateStore,
+    component: Component,
+    instances: int | None,
+    sagemaker: SageMakerClient,
 ) -> dict[str, Any]:
     """One look at ``component``: record it, advance cache states, close a pending scale-out."""
     now = clock.now()
@@ -165,14 +232,10 @@ def observe(
     )
     image_row = store.get(f"IMAGE#{component.image}")
     image_was_cached = bool(image_row and image_row.get("state") == "cached")
-    if observed.current_copies >= 1:
-        cache_state = "cached"
-    elif observed.desired_copies > 0:
-        cache_state = "warming"
-    else:
-        cache_state = "cold"
-    for key, name in (("IMAGE", component.image), ("MODEL", component.model)):
-        _advance(store, f"{key}#{name}", cache_state, now)
+    stage = 2 if observed.current_copies >= 1 else 1 if observed.desired_copies > 0 else 0
+    cache_state = IMAGE_STATES[stage]
+    _advance(store, f"IMAGE#{component.image}", IMAGE_STATES, stage, IMAGE_FACTS, now, image_row)
+    _advance(store, f"MODEL#{component.model}", MODEL_STATES, stage, MODEL_FACTS, now)
     values: dict[str, Any] = {
         "observed_status": observed.status,
         "observed_desired": observed.desired_copies,
@@ -196,14 +259,26 @@ def observe(
     return result
 
 
-def _advance(store: StateStore, sk: str, state: str, now: float) -> None:
-    """Move a cache row forward only: cached never goes back to warming or cold."""
-    order = {s: i for i, s in enumerate(CACHE_STATES)}
-    row = store.get(sk)
-    old = str(row.get("state")) if row else None
-    if old is not None and order.get(old, -1) >= order[state]:
+def _advance(
+    store: StateStore,
+    sk: str,
+    states: tuple[str, ...],
+    stage: int,
+    facts: dict[str, str],
+    now: float,
+    row: dict[str, Any] | None = None,
+) -> None:
+    """Move a cache row forward only (the last state never goes back), saying what it rests
+    on (``facts``). A state the row's kind does not have (``cached`` on a ``MODEL#`` row an
+    older tracker wrote) is replaced."""
+    row = row if row is not None else store.get(sk)
+    old = states.index(row["state"]) if row and row.get("state") in states else -1
+    if old >= stage and row and all(row.get(k) == v for k, v in facts.items()):
         return
-    values: dict[str, Any] = {"state": state, f"{state}_at": now}
+    state = states[max(old, stage)]
+    values: dict[str, Any] = {"state": state, **facts}
+    if old < stage:
+        values[f"{state}_at"] = now
     if row is None:
         values["first_seen_at"] = now
     store.observe(sk, values)

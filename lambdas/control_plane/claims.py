@@ -22,7 +22,7 @@ from .state import StateStore, StateUnavailable
 
 def open_store(cfg: Settings) -> StateStore:
     """The state table's rows of this function's endpoint."""
-    return StateStore(aws.client("dynamodb"), cfg.table_name, cfg.endpoint, cfg.history_ttl_days)
+    return StateStore(aws.dynamodb(), cfg.table_name, cfg.endpoint, cfg.history_ttl_days)
 
 
 @contextmanager

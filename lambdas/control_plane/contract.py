@@ -11,11 +11,16 @@ from .decision import Trigger
 # --- Environment of every control-plane function (one set of functions per endpoint) --------
 ENV_TABLE_NAME = "TABLE_NAME"
 ENV_ENDPOINT_NAME = "ENDPOINT_NAME"
-# JSON: {component name: {"spec": ScalingSpec.to_dict(), "image": ECR URI, "model": model name}}
+# The components document, JSON: {component name: {"spec": ScalingSpec.to_dict(),
+# "image": ECR URI, "model": model name}}. The stacks ship it as a file in the function's code
+# (ENV_COMPONENTS_FILE names it, relative to the code root); local runs may pass it inline in
+# ENV_COMPONENTS instead, within Lambda's 4 KB of environment.
+ENV_COMPONENTS_FILE = "COMPONENTS_FILE"
+COMPONENTS_FILE_NAME = "components.json"
 ENV_COMPONENTS = "COMPONENTS"
 ENV_REEVALUATION_QUEUE_URL = "REEVALUATION_QUEUE_URL"
 ENV_HISTORY_TTL_DAYS = "HISTORY_TTL_DAYS"
-# Lambda's environment holds at most 4 KB in all; the stacks refuse to synthesize beyond this.
+# Lambda's environment holds at most 4 KB in all: an inline ENV_COMPONENTS may take this much.
 ENV_COMPONENTS_MAX_BYTES = 3072
 
 # The scaler function's timeout. An idempotency claim stays "in progress" this long: after a

@@ -4,133 +4,51 @@ An alarm transition and each re-evaluation from the queue run the same evaluatio
 inputs in one ``Evaluation``. The commit is optimistic: the intent (target, cooldown, pending
 scale-out; ``bookkeeping.decision_record``) is written under the component row's version
 before SageMaker is asked, so two racing invocations cannot both apply; the loser reads again
-and decides from there. An update that fails puts the recorded intent back.
+and decides from there.
 
-Failure rules: the table unavailable → scale-out still happens (fail open), scale-in does not
-(fail closed, ``History.complete=False``); component busy → defer through the queue; throttled
-after the SDK's retries → defer with exponential backoff; capacity or limit error → record,
-count in ``ScalingErrors``, log, and look again only after 15 minutes (no crash loop).
+Failure rules (docs/control-plane.md, "Failure handling"):
+
+* table unavailable → scale-out still happens (fail open), scale-in does not (fail closed,
+  ``History.complete=False``);
+* component gone or not created yet → a clean no-op (``ComponentNotFound``): no exception, no
+  retry, no follow-up;
+* ``DescribeInferenceComponent`` throttled after the SDK's retries → deferred through the queue,
+  5 x 2^attempt s, counted in ``ScalingErrors``;
+* component, endpoint or a sibling busy (``obstacles.busy_reason``) → deferred 15 s;
+* instance shortage (``obstacles.shortage_reason``) while the alarm asks for copies → an
+  ``ERROR#`` row (code ``InstanceShortage``), ``CapacityShortages`` +1, next look after 900 s;
+* the update call fails → SageMaker is read again: if the count changed to the target, what
+  happened is kept (recorded, reported ``scaled``); if it cannot be read and the decision was a
+  scale-in, the record (its cooldown) stays and the component is looked at again in 15 s;
+  otherwise the recorded intent is put back and: busy → 15 s; throttled → backoff, counted;
+  capacity or limit error → ``ERROR#`` row, counted, next look after 900 s (no crash loop); a
+  ``ValidationException`` of no known meaning → counted, ``ERROR#`` row, and raised; any other
+  error is raised. Raised errors take the function's failure path: Lambda's two retries then
+  its failure destination on the alarm path, the batch failure then the queue's dead-letter
+  queue on the queue path, and the function's ``Errors`` metric either way.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from . import aws, contract
 from .bookkeeping import decision_record, history_from, undo_record
+from .claims import start_chain
 from .decision import Decision, Snapshot, Trigger, decide, free_slots, snapshot
-from .events import AlarmEvent, ForeignEndpoint, Reevaluation
+from .evaluation_types import Evaluation, Outcome
+from .events import ForeignEndpoint
 from .followups import BUSY_RETRY_S, CAPACITY_RETRY_S, THROTTLE_BASE_S, backoff_s, schedule
 from .journal import log_decision, record_decision, record_error
 from .observability import emit, logger
-from .settings import Component, Settings
+from .obstacles import busy_reason, shortage_reason, took_effect
 from .state import ComponentState, Conflict, StateStore, StateUnavailable
 
+if TYPE_CHECKING:
+    from types_boto3_sagemaker import SageMakerClient
+
 MAX_COMMIT_ATTEMPTS = 3  # re-read and decide again after a lost conditional write
-DEFAULT_PERIOD_S = 10
-
-
-@dataclass
-class Outcome:
-    """What one evaluation did; returned by the handler and logged."""
-
-    component: str
-    action: str  # scaled | held | deferred | duplicate | error | stopped | superseded
-    reason: str
-    target_copies: int | None = None
-    desired_copies: int | None = None
-    reevaluate_after_s: int | None = None
-    detail: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k != "extra" and v is not None}
-        out.update(self.extra)
-        return out
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """Everything one evaluation needs: where it runs, what asked, and what the alarm showed."""
-
-    cfg: Settings
-    store: StateStore
-    component: Component
-    trigger: Trigger
-    alarm_name: str
-    in_alarm: bool
-    datapoints: tuple[float, ...]  # the alarm window's, oldest first
-    now: float
-    period_s: int  # the alarm's period and statistic, carried along the chain
-    stat: str
-    chain_id: str = ""  # the alarm transition whose re-evaluation chain this is
-    attempt: int = 0  # consecutive deferrals before this one: drives the backoff
-
-    @classmethod
-    def of_alarm(
-        cls,
-        alarm: AlarmEvent,
-        cfg: Settings,
-        store: StateStore,
-        component: Component,
-        now: float,
-        chain_id: str,
-    ) -> Evaluation:
-        """The evaluation of an alarm transition (its datapoints come with the event)."""
-        return cls(
-            cfg,
-            store,
-            component,
-            alarm.trigger,
-            alarm.alarm_name,
-            alarm.in_alarm,
-            alarm.datapoints,
-            now,
-            alarm.period_s or DEFAULT_PERIOD_S,
-            alarm.stat or "Average",
-            chain_id,
-        )
-
-    @classmethod
-    def of_reevaluation(
-        cls,
-        message: Reevaluation,
-        reading: aws.AlarmReading,
-        cfg: Settings,
-        store: StateStore,
-        component: Component,
-        now: float,
-    ) -> Evaluation:
-        """The evaluation a queued re-evaluation asks for, with the alarm as it reads now."""
-        return cls(
-            cfg,
-            store,
-            component,
-            message.trigger,
-            message.alarm_name,
-            reading.state == "ALARM",
-            reading.datapoints,
-            now,
-            message.period_s,
-            message.stat,
-            message.chain_id,
-            message.attempt,
-        )
-
-    def followup(self, deferred: bool = False) -> Reevaluation:
-        """This chain's next re-evaluation: after a decision (attempt 0), or after a deferral
-        (one more consecutive attempt, for the backoff)."""
-        return Reevaluation(
-            self.cfg.endpoint,
-            self.component.name,
-            self.trigger,
-            self.alarm_name,
-            self.attempt + 1 if deferred else 0,
-            self.period_s,
-            self.stat,
-            self.chain_id,
-        )
+SHORTAGE_CODE = "InstanceShortage"  # the ERROR# row's code and the outcome's reason
 
 
 def snapshot_from(
@@ -158,17 +76,25 @@ def snapshot_from(
 
 def evaluate(ev: Evaluation) -> Outcome:
     """Decide for ``ev.component`` and apply the decision; one call per alarm or re-evaluation."""
-    sagemaker = aws.client("sagemaker")
+    sagemaker = aws.sagemaker()
     cfg, component, now = ev.cfg, ev.component, ev.now
     for _ in range(MAX_COMMIT_ATTEMPTS):
         state, complete, others, image_cached = _load(ev)
-        observed = aws.describe_component(sagemaker, component.name)
+        try:
+            observed = aws.describe_component(sagemaker, component.name)
+        except aws.NotFound as exc:
+            return _absent(ev, exc)
+        except aws.Throttled as exc:
+            _start_chain(ev)  # the deferred look belongs to this transition's chain
+            return _deferred(ev, exc, backoff_s(THROTTLE_BASE_S, ev.attempt), counted=True)
         if observed.endpoint != cfg.endpoint:
             raise ForeignEndpoint(
                 f"inference component {component.name!r} belongs to endpoint "
                 f"{observed.endpoint!r}, not {cfg.endpoint!r}; nothing changed"
             )
-        instances = _instances(sagemaker, cfg.endpoint)
+        _start_chain(ev)
+        endpoint = _endpoint(sagemaker, cfg.endpoint)
+        instances = endpoint.current_instances if endpoint else None
         seen = snapshot_from(
             ev.trigger,
             ev.in_alarm,
@@ -181,6 +107,10 @@ def evaluate(ev: Evaluation) -> Outcome:
         history = history_from(state, complete)
         decision = decide(seen, component.spec, history, now)
         log_decision(decision, seen, history, observed)
+        if ev.in_alarm and ev.trigger is not Trigger.SCALE_IN:
+            shortage = shortage_reason(observed, endpoint, state, history, component.spec, now)
+            if shortage is not None:
+                return _shortage(ev, decision, shortage)
         if not decision.changes:
             record_decision(ev.store, now, component.name, decision, seen, "held")
             after = (
@@ -195,17 +125,19 @@ def evaluate(ev: Evaluation) -> Outcome:
                 after,
                 decision.detail,
             )
-        if observed.busy:
+        busy = busy_reason(sagemaker, cfg, observed, endpoint)
+        if busy is not None:
+            reason, detail = busy
             after = schedule(cfg, ev.followup(deferred=True), BUSY_RETRY_S)
-            logger.info("component busy: deferred", extra={"status": observed.status})
+            logger.info("busy: deferred", extra={"reason": reason, "detail": detail})
             return Outcome(
                 component.name,
                 "deferred",
-                "ComponentBusy",
+                reason,
                 decision.target_copies,
                 decision.desired_copies,
                 after,
-                f"status {observed.status}",
+                detail,
             )
         try:
             version = _commit(ev.store, state, decision, seen, now, complete)
@@ -221,6 +153,13 @@ def evaluate(ev: Evaluation) -> Outcome:
         reevaluate_after_s=after,
         detail=f"{MAX_COMMIT_ATTEMPTS} conditional writes lost in a row",
     )
+
+
+def _start_chain(ev: Evaluation) -> None:
+    """A transition to ALARM makes its chain the live one, once its component is known to exist
+    (an unconditional write: repeating it after a Conflict is harmless)."""
+    if ev.starts_chain:
+        start_chain(ev.store, ev.component.name, ev.trigger.value, ev.chain_id)
 
 
 def _load(ev: Evaluation) -> tuple[ComponentState, bool, dict[str, tuple[int, int]], bool | None]:
@@ -241,9 +180,9 @@ def _load(ev: Evaluation) -> tuple[ComponentState, bool, dict[str, tuple[int, in
     return rows.get(component.name, ComponentState(component.name)), True, others, cached
 
 
-def _instances(sagemaker: Any, endpoint: str) -> int | None:
+def _endpoint(sagemaker: SageMakerClient, endpoint: str) -> aws.EndpointObservation | None:
     try:
-        return aws.describe_endpoint(sagemaker, endpoint).current_instances
+        return aws.describe_endpoint(sagemaker, endpoint)
     except Exception as exc:  # instances refine placement only; never block a decision
         logger.warning("DescribeEndpoint failed", extra={"error": str(exc)})
         return None
@@ -277,34 +216,16 @@ def _apply(
     state: ComponentState,
     version: int | None,
 ) -> Outcome:
-    cfg, name = ev.cfg, ev.component.name
+    sagemaker = aws.sagemaker()
     try:
-        aws.set_copy_count(aws.client("sagemaker"), name, decision.target_copies)
-    except (aws.Busy, aws.Throttled, aws.CapacityError) as exc:
-        undo(ev.store, state, version)
-        if isinstance(exc, aws.CapacityError):
-            return _capacity_error(ev, decision, exc)
-        if isinstance(exc, aws.Throttled):
-            delay = backoff_s(THROTTLE_BASE_S, ev.attempt)
-            emit(contract.METRIC_SCALING_ERRORS, 1, endpoint=cfg.endpoint, component=name)
-        else:
-            delay = BUSY_RETRY_S
-        logger.warning("update deferred", extra={"error": exc.code, "retry_in_s": delay})
-        after = schedule(cfg, ev.followup(deferred=True), delay)
-        return Outcome(
-            name,
-            "deferred",
-            type(exc).__name__,
-            decision.target_copies,
-            decision.desired_copies,
-            after,
-            exc.message,
-        )
-    except Exception:
-        # Any other failure (an unexpected error code, a timeout, a bug): the copy count may
-        # not have changed, so the recorded intent and its cooldown must not stay behind.
-        undo(ev.store, state, version)
-        raise
+        aws.set_copy_count(sagemaker, ev.component.name, decision.target_copies)
+    except Exception as exc:
+        return _failed_update(ev, decision, seen, state, version, exc)
+    return _scaled(ev, decision, seen)
+
+
+def _scaled(ev: Evaluation, decision: Decision, seen: Snapshot, note: str = "") -> Outcome:
+    cfg, name = ev.cfg, ev.component.name
     emit(contract.METRIC_SCALING_DECISIONS, 1, endpoint=cfg.endpoint, component=name)
     emit(
         contract.METRIC_TARGET_COPIES, decision.target_copies, endpoint=cfg.endpoint, component=name
@@ -327,9 +248,90 @@ def _apply(
         decision.target_copies,
         decision.desired_copies,
         after,
-        decision.detail,
+        decision.detail + note,
         {"predicted_ready_s": decision.predicted_ready_s},
     )
+
+
+def _failed_update(
+    ev: Evaluation,
+    decision: Decision,
+    seen: Snapshot,
+    state: ComponentState,
+    version: int | None,
+    exc: Exception,
+) -> Outcome:
+    """The update call failed. It may still have happened (a read timeout after SageMaker took
+    it, or the SDK's retry meeting the update its first attempt started), so SageMaker is read
+    again and what happened is kept: never undo the cooldown of a scale-in that was applied."""
+    error = f"{type(exc).__name__}: {exc}"[:500]
+    if isinstance(exc, aws.NotFound):
+        undo(ev.store, state, version)
+        return _absent(ev, exc)
+    happened = took_effect(
+        aws.sagemaker(), ev.component.name, decision.desired_copies, decision.target_copies
+    )
+    if happened:
+        logger.warning("the update happened although its call failed", extra={"error": error})
+        return _scaled(ev, decision, seen, f" (applied; the call reported {error})")
+    if happened is None and decision.delta < 0:
+        # Copies may have gone: keep the record, so its cooldown holds, and look again soon.
+        logger.warning(
+            "scale-in outcome unknown: recorded, looked at again", extra={"error": error}
+        )
+        return _deferred(ev, exc, BUSY_RETRY_S, reason="Unconfirmed", counted=True)
+    undo(ev.store, state, version)
+    if isinstance(exc, aws.CapacityError):
+        return _capacity_error(ev, decision, exc)
+    if isinstance(exc, aws.Throttled):
+        return _deferred(ev, exc, backoff_s(THROTTLE_BASE_S, ev.attempt), decision, counted=True)
+    if isinstance(exc, aws.Busy):
+        return _deferred(ev, exc, BUSY_RETRY_S, decision)
+    if isinstance(exc, aws.Rejected):
+        # A refusal of no known meaning: counted, recorded, and raised so that it reaches the
+        # function's failure path (Lambda's retries, then its failure destination; for a queued
+        # re-evaluation the batch failure, then the queue's dead-letter queue) and its alarms.
+        emit(
+            contract.METRIC_SCALING_ERRORS, 1, endpoint=ev.cfg.endpoint, component=ev.component.name
+        )
+        logger.error("update rejected", extra={"error": exc.code, "error_message": exc.message})
+        record_error(ev.store, ev.now, ev.component.name, exc.code, exc.message, decision)
+    # Any other failure (an unexpected error code, a bug) goes to the same failure path, with
+    # the recorded intent put back since the copy count did not change.
+    raise exc
+
+
+def _deferred(
+    ev: Evaluation,
+    exc: Exception,
+    delay_s: int,
+    decision: Decision | None = None,
+    reason: str = "",
+    counted: bool = False,
+) -> Outcome:
+    """Look again after ``delay_s`` through the queue (busy, throttled, unconfirmed)."""
+    code = exc.code if isinstance(exc, aws.AwsFault) else type(exc).__name__
+    if counted:
+        emit(
+            contract.METRIC_SCALING_ERRORS, 1, endpoint=ev.cfg.endpoint, component=ev.component.name
+        )
+    logger.warning("deferred", extra={"error": code, "retry_in_s": delay_s})
+    after = schedule(ev.cfg, ev.followup(deferred=True), delay_s)
+    return Outcome(
+        ev.component.name,
+        "deferred",
+        reason or type(exc).__name__,
+        decision.target_copies if decision else None,
+        decision.desired_copies if decision else None,
+        after,
+        exc.message if isinstance(exc, aws.AwsFault) else str(exc),
+    )
+
+
+def _absent(ev: Evaluation, exc: Exception) -> Outcome:
+    """The component does not exist (not created yet, or deleted): nothing to scale, no retry."""
+    logger.info("component not found: nothing to do", extra={"error": str(exc)})
+    return Outcome(ev.component.name, "stopped", "ComponentNotFound", detail=str(exc)[:500])
 
 
 def undo(store: StateStore, state: ComponentState, version: int | None) -> None:
@@ -365,4 +367,23 @@ def _capacity_error(ev: Evaluation, decision: Decision, exc: aws.AwsFault) -> Ou
         decision.desired_copies,
         after,
         exc.message,
+    )
+
+
+def _shortage(ev: Evaluation, decision: Decision, why: str) -> Outcome:
+    """Copies asked for that SageMaker cannot place: recorded and counted once per look, and
+    the next look only after ``CAPACITY_RETRY_S`` (a shortage does not clear in seconds)."""
+    name = ev.component.name
+    emit(contract.METRIC_CAPACITY_SHORTAGES, 1, endpoint=ev.cfg.endpoint, component=name)
+    logger.error("instance shortage: backing off", extra={"detail": why})
+    record_error(ev.store, ev.now, name, SHORTAGE_CODE, why, decision)
+    after = schedule(ev.cfg, ev.followup(), CAPACITY_RETRY_S)
+    return Outcome(
+        name,
+        "error",
+        SHORTAGE_CODE,
+        decision.target_copies,
+        decision.desired_copies,
+        after,
+        why,
     )

@@ -25,7 +25,7 @@ def schedule(
     if delay_s is None:
         return None
     try:
-        return aws.send_delayed(aws.client("sqs"), cfg.queue_url, message.to_body(), delay_s)
+        return aws.send_delayed(aws.sqs(), cfg.queue_url, message.to_body(), delay_s)
     except Exception as exc:
         # Losing the follow-up is survivable: the alarm's next transition starts a new chain.
         logger.error("could not schedule re-evaluation", extra={"error": str(exc)})

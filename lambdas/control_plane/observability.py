@@ -49,6 +49,10 @@ def bind(**keys: Any) -> None:
 
 
 def reset(endpoint: str) -> None:
-    """Start an invocation: drop the previous invocation's keys, keep the endpoint."""
+    """Start one record of a batch: drop the previous record's keys, keep the endpoint.
+
+    A whole invocation starts clean by itself: every handler is decorated with Powertools'
+    ``inject_lambda_context(clear_state=True)``, which also adds the function's name, request
+    id and cold start to each line."""
     logger.remove_keys(["alarm", "component", "trigger", "event_id"])
     logger.append_keys(endpoint=endpoint, alarm=None)

@@ -73,18 +73,24 @@ def reconcile_one(
 ) -> dict[str, Any]:
     """Restore ``component`` to the count recorded in the table now (``attempt``: deferrals
     so far, for the backoff)."""
-    sagemaker = aws.client("sagemaker")
+    sagemaker = aws.sagemaker()
     now = clock.now()
     try:
         state = store.load_component(component.name)
     except StateUnavailable as exc:
         logger.error("cannot reconcile without the table", extra={"error": str(exc)})
         return {"component": component.name, "action": "unavailable"}
-    recorded = state.scaler_copies
-    observed = aws.describe_component(sagemaker, component.name)
-    if recorded is None:
+    if state.scaler_copies is None:
         return {"component": component.name, "action": "nothing-recorded"}
-    target = clamp(recorded, component.spec)
+    target = clamp(state.scaler_copies, component.spec)
+    try:
+        observed = aws.describe_component(sagemaker, component.name)
+    except aws.NotFound:
+        # Not created yet, or removed: nothing to restore, and no reason to fail the deploy.
+        return {"component": component.name, "action": "absent"}
+    except aws.Throttled as exc:
+        logger.warning("reconcile deferred: describe throttled", extra={"error": exc.code})
+        return _defer(cfg, component, target, attempt)
     if observed.desired_copies >= target:
         return {
             "component": component.name,

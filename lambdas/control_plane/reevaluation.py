@@ -13,7 +13,8 @@ from typing import Any
 
 from . import aws, clock, contract
 from .claims import once, open_store, superseded_by
-from .evaluation import Evaluation, Outcome, evaluate
+from .evaluation import evaluate
+from .evaluation_types import Evaluation, Outcome
 from .events import EventError, ForeignEndpoint, ReconcileRequest, Reevaluation, parse_queue_message
 from .observability import bind, emit, logger, reset
 from .reconcile import reconcile_one
@@ -75,7 +76,7 @@ def reevaluate(
                 extra={"chain_id": message.chain_id, "live_chain_id": live},
             )
             return Outcome(component.name, "superseded", "Superseded", detail=live)
-        reading = aws.read_alarm(aws.client("cloudwatch"), message.alarm_name, now)
+        reading = aws.read_alarm(aws.cloudwatch(), message.alarm_name, now)
         if reading is None:
             logger.warning("alarm no longer exists: re-evaluation chain ends")
             return Outcome(component.name, "stopped", "AlarmGone", detail=message.alarm_name)

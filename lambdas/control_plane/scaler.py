@@ -20,7 +20,7 @@ or undo, with its failure rules); ``decision.decide`` is the pure rule it applie
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .alarms import handle_alarm
 from .events import (
@@ -31,16 +31,20 @@ from .events import (
     parse_alarm_event,
     parse_custom_resource,
 )
-from .observability import reset
+from .observability import bind, logger
 from .reconcile import handle_reconcile
 from .reevaluation import handle_queue
 from .settings import settings
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-def handler(event: Any, context: Any = None) -> dict[str, Any]:
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point: dispatch by event kind; refuse what is not this endpoint's."""
     cfg = settings()
-    reset(cfg.endpoint)
+    bind(endpoint=cfg.endpoint)
     if is_alarm_event(event):
         return handle_alarm(parse_alarm_event(event), cfg).as_dict()
     if is_sqs_event(event):

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from . import contract
 from .decision import ScalingSpec
+
+# The folder that holds the ``control_plane`` package: ``/var/task`` on Lambda.
+CODE_ROOT = Path(__file__).resolve().parent.parent
 
 
 class SettingsError(RuntimeError):
@@ -59,15 +63,14 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         return value
 
     endpoint = need(contract.ENV_ENDPOINT_NAME)
-    raw = need(contract.ENV_COMPONENTS)
+    source, raw = _components_document(env, need)
     try:
         decoded: Any = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise SettingsError(f"{contract.ENV_COMPONENTS} is not JSON: {exc}") from None
+        raise SettingsError(f"{source} is not JSON: {exc}") from None
     if not isinstance(decoded, dict) or not decoded:
         raise SettingsError(
-            f"{contract.ENV_COMPONENTS} must be a non-empty JSON object "
-            "{component: {spec, image, model}}"
+            f"{source} must be a non-empty JSON object {{component: {{spec, image, model}}}}"
         )
     components: dict[str, Component] = {}
     for name, entry in decoded.items():
@@ -75,13 +78,10 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
             spec = ScalingSpec.from_dict(entry["spec"])
             image, model = str(entry["image"]), str(entry["model"])
         except (KeyError, TypeError) as exc:
-            raise SettingsError(
-                f"{contract.ENV_COMPONENTS}[{name!r}] needs spec, image and model: {exc}"
-            ) from None
+            raise SettingsError(f"{source}[{name!r}] needs spec, image and model: {exc}") from None
         if spec.component != name or spec.endpoint != endpoint:
             raise SettingsError(
-                f"{contract.ENV_COMPONENTS}[{name!r}] is for {spec.endpoint}/{spec.component}, "
-                f"not {endpoint}/{name}"
+                f"{source}[{name!r}] is for {spec.endpoint}/{spec.component}, not {endpoint}/{name}"
             )
         components[name] = Component(name, spec, image, model)
     ttl_raw = env.get(contract.ENV_HISTORY_TTL_DAYS, "30")
@@ -100,6 +100,23 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         need(contract.ENV_REEVALUATION_QUEUE_URL),
         ttl_days,
     )
+
+
+def _components_document(env: Mapping[str, str], need: Callable[[str], str]) -> tuple[str, str]:
+    """``(where it came from, JSON text)`` of the components document.
+
+    The file named by ``COMPONENTS_FILE`` (the stacks bundle it with the code: a relative path
+    is under the code root, ``/var/task`` on Lambda), or else the inline ``COMPONENTS``.
+    """
+    name = env.get(contract.ENV_COMPONENTS_FILE, "").strip()
+    if not name:
+        return contract.ENV_COMPONENTS, need(contract.ENV_COMPONENTS)
+    path = CODE_ROOT / name  # an absolute name replaces the root
+    source = f"{contract.ENV_COMPONENTS_FILE} ({path})"
+    try:
+        return source, path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{source} cannot be read: {exc}") from None
 
 
 @lru_cache(maxsize=1)

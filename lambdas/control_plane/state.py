@@ -12,17 +12,32 @@ sort key ``sk``                what the row holds
                                pending scale-out (``pending_*``), the tracker's last
                                observation (``observed_*``)
 ``ENDPOINT``                   status, instances, ``observed_at``
-``IMAGE#<uri>``                cache state ``cold`` → ``warming`` → ``cached``
-``MODEL#<name>``               the same for model artifacts (the data cache)
+``IMAGE#<uri>``                the endpoint's container cache for new instances: ``state``
+                               ``cold`` → ``warming`` → ``cached``, ``evidence`` (``cached``
+                               is inferred: SageMaker reports no hit or miss), ``scope``
+``MODEL#<name>``               the model's copies on this endpoint: ``state`` ``cold`` →
+                               ``warming`` → ``served`` (observed); the weights are cached
+                               for running instances only, never for new ones (``scope``)
 ``DECISION#<ts>#<component>``  every decision with its reason and inputs (TTL)
 ``SCALEOUT#<ts>#<component>``  observed decision-to-serving seconds and path (TTL)
 ``ERROR#<ts>#<component>``     capacity and limit errors (TTL)
 ``EVENT#<id>``                 idempotency claims (TTL)
+``DELETED``                    the tombstone cleanup leaves: ``deleted_at`` (TTL)
 =============================  ==========================================================
+
+Every write that can create a row is a transaction of that write and a ``ConditionCheck``
+that the ``DELETED`` tombstone does not exist. Cleanup writes the tombstone first and then
+deletes the rows, so a writer that read before the purge (a tracker poll, an in-flight
+re-evaluation) cannot re-create a row after it: its write either committed before the
+tombstone (and the purge's consistent query finds and deletes it) or is refused
+(``EndpointGone``). The tombstone goes when a new endpoint of the same name is seen
+(``clear_tombstone``, called by the tracker and by the ``Cleanup`` custom resource's Create),
+or by its TTL.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +59,23 @@ class StateUnavailable(Exception):
 
 class Conflict(Exception):
     """Another invocation changed the row since it was read."""
+
+
+class EndpointGone(StateUnavailable):
+    """The endpoint was deleted (its tombstone exists): nothing more may be written for it.
+
+    A ``StateUnavailable``, so every caller that carries on without the table when it cannot
+    write also carries on, writing nothing, when the endpoint is gone."""
+
+
+TOMBSTONE_KEY = "DELETED"
+# How long the tombstone is kept before DynamoDB's TTL may remove it: a day, past any late
+# writer (an alarm event is retried for up to 6 hours, a re-evaluation lives 1 hour in its
+# queue). A new endpoint of the same name removes it sooner.
+TOMBSTONE_TTL_S = 24 * 3600
+# TransactWriteItems is cancelled with TransactionConflict while another transaction holds one
+# of its items (every write checks the one tombstone key): retry after 0.1, 0.2 s.
+TRANSACTION_ATTEMPTS = 3
 
 
 def component_key(name: str) -> str:
@@ -132,6 +164,98 @@ class StateStore:
         except BotoCoreError as exc:
             raise StateUnavailable(f"{method} on {self._table}: {exc}") from exc
 
+    def _write(self, action: str, conditional: bool = False, **params: Any) -> None:
+        """``action`` (Put, Update) of one item, refused once the endpoint's tombstone exists.
+
+        ``EndpointGone`` when the tombstone refused it; ``Conflict`` when the write's own
+        condition failed (``conditional``: also when it kept losing to concurrent writers);
+        ``StateUnavailable`` otherwise.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        items = [
+            {
+                "ConditionCheck": {
+                    "TableName": self._table,
+                    "Key": self._key(TOMBSTONE_KEY),
+                    "ConditionExpression": "attribute_not_exists(#sk)",
+                    "ExpressionAttributeNames": {"#sk": SK},
+                }
+            },
+            {action: {"TableName": self._table, **params}},
+        ]
+        last: Exception | None = None
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            if attempt:
+                self._sleep(PURGE_BACKOFF_BASE_S * 2 ** (attempt - 1))
+            try:
+                self._db.transact_write_items(TransactItems=items)
+                return
+            except ClientError as exc:
+                error = exc.response.get("Error", {}).get("Code")
+                reasons = [
+                    str(r.get("Code")) for r in exc.response.get("CancellationReasons") or []
+                ]
+                if error != "TransactionCanceledException" or len(reasons) != 2:
+                    raise StateUnavailable(f"{action} on {self._table}: {exc}") from exc
+                if reasons[0] == "ConditionalCheckFailed":
+                    raise EndpointGone(
+                        f"endpoint {self.endpoint!r} was deleted: its rows are purged and "
+                        "nothing more is written for it"
+                    ) from exc
+                if reasons[1] == "ConditionalCheckFailed":
+                    raise Conflict(str(exc)) from exc
+                if "TransactionConflict" not in reasons:
+                    raise StateUnavailable(f"{action} on {self._table}: {exc}") from exc
+                last = exc
+            except BotoCoreError as exc:
+                raise StateUnavailable(f"{action} on {self._table}: {exc}") from exc
+        if conditional:
+            raise Conflict(str(last)) from last
+        raise StateUnavailable(f"{action} on {self._table}: {last}") from last
+
+    # --- the tombstone --------------------------------------------------------------------
+    def mark_deleted(self, at: float) -> None:
+        """Leave the tombstone (before purging): from now on every guarded write is refused.
+
+        ``at`` is when the endpoint's deletion happened; a later endpoint of the same name is
+        one created after it. A tombstone already there keeps the later of the two times (a
+        retried old deletion event does not move it back)."""
+        item = self._key(TOMBSTONE_KEY)
+        item["deleted_at"] = _to_attr(at)
+        item[TTL] = _to_attr(int(at) + TOMBSTONE_TTL_S)
+        with contextlib.suppress(Conflict):  # a later deletion time is already recorded
+            self._do(
+                "put_item",
+                Item=item,
+                ConditionExpression="attribute_not_exists(#sk) OR #at < :at",
+                ExpressionAttributeNames={"#sk": SK, "#at": "deleted_at"},
+                ExpressionAttributeValues={":at": _to_attr(at)},
+            )
+
+    def deleted_at(self) -> float | None:
+        """When the endpoint's deletion was recorded; ``None`` when there is no tombstone."""
+        row = self.get(TOMBSTONE_KEY)
+        value = row.get("deleted_at") if row else None
+        return float(value) if isinstance(value, int | float) else None
+
+    def clear_tombstone(self, deleted_at: float | None) -> bool:
+        """Remove the tombstone for a new endpoint of the same name; ``deleted_at`` is the
+        time the caller read (``None``: whatever it holds). False when a different tombstone
+        is there now (a newer deletion), which then stays."""
+        kwargs: dict[str, Any] = {}
+        if deleted_at is not None:
+            kwargs = {
+                "ConditionExpression": "#at = :at",
+                "ExpressionAttributeNames": {"#at": "deleted_at"},
+                "ExpressionAttributeValues": {":at": _to_attr(deleted_at)},
+            }
+        try:
+            self._do("delete_item", Key=self._key(TOMBSTONE_KEY), **kwargs)
+        except Conflict:
+            return False
+        return True
+
     # --- components ---------------------------------------------------------------------
     def load_component(self, name: str) -> ComponentState:
         raw = self._do("get_item", Key=self._key(component_key(name)), ConsistentRead=True)
@@ -172,8 +296,9 @@ class StateStore:
             attr_values[":expected"] = _to_attr(expected_version)
         else:
             condition = "attribute_not_exists(#v)"
-        self._do(
-            "update_item",
+        self._write(
+            "Update",
+            conditional=True,
             Key=self._key(component_key(name)),
             UpdateExpression=expression,
             ConditionExpression=condition,
@@ -186,8 +311,8 @@ class StateStore:
         """Unconditional update of attributes only the tracker writes."""
         names = {f"#a{i}": k for i, k in enumerate(values)}
         sets = ", ".join(f"#a{i} = :a{i}" for i in range(len(values)))
-        self._do(
-            "update_item",
+        self._write(
+            "Update",
             Key=self._key(sk),
             UpdateExpression=f"SET {sets}",
             ExpressionAttributeNames=names,
@@ -220,12 +345,13 @@ class StateStore:
         item = {k: _to_attr(v) for k, v in values.items()}
         item.update(self._key(sk))
         item[TTL] = _to_attr(int(at) + self._ttl_s)
-        self._do("put_item", Item=item)
+        self._write("Put", Item=item)
         return sk
 
     # --- idempotency --------------------------------------------------------------------
     def claim_event(self, event_id: str, now: float, in_progress_s: float) -> bool:
-        """True when this delivery may do the work of ``event_id``; False for a duplicate.
+        """True when this delivery may do the work of ``event_id``; False for a duplicate, and
+        for any event once the endpoint is deleted (its tombstone refuses the claim).
 
         The claim is written ``in_progress`` until ``now + in_progress_s`` (the function's
         timeout). A delivery finding a ``done`` claim, or one still in progress, is a
@@ -238,8 +364,9 @@ class StateStore:
         item["status"] = _to_attr("in_progress")
         item["in_progress_until"] = _to_attr(now + in_progress_s)
         try:
-            self._do(
-                "put_item",
+            self._write(
+                "Put",
+                conditional=True,
                 Item=item,
                 ConditionExpression="attribute_not_exists(#sk) OR (#st = :ip AND #until < :now)",
                 ExpressionAttributeNames={
@@ -251,12 +378,17 @@ class StateStore:
             )
         except Conflict:
             return False
+        except EndpointGone:
+            from .observability import logger
+
+            logger.warning("endpoint deleted: event refused", extra={"event_id": event_id})
+            return False
         return True
 
     def finish_event(self, event_id: str) -> None:
         """Mark a claim ``done``: its work happened, every later delivery is a duplicate."""
-        self._do(
-            "update_item",
+        self._write(
+            "Update",
             Key=self._key(f"EVENT#{event_id}"),
             UpdateExpression="SET #st = :done REMOVE #until",
             ExpressionAttributeNames={"#st": "status", "#until": "in_progress_until"},
@@ -287,8 +419,9 @@ class StateStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def purge(self) -> int:
-        """Delete every row of this endpoint's partition (and no other); the count deleted."""
-        keys = [str(item[SK]) for item in self._query(None)]
+        """Delete every row of this endpoint's partition (and no other) but the tombstone; the
+        count deleted. ``mark_deleted`` first, or a late writer may re-create rows."""
+        keys = [str(item[SK]) for item in self._query(None) if item[SK] != TOMBSTONE_KEY]
         for start in range(0, len(keys), 25):  # BatchWriteItem takes 25 requests at most
             requests = [
                 {"DeleteRequest": {"Key": self._key(sk)}} for sk in keys[start : start + 25]

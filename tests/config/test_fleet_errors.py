@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from config.fleet import DEFAULT_FLEET, ConfigError, load_fleet, parse_fleet
+from config.fleet import DEFAULT_FLEET, ConfigError, Notifications, load_fleet, parse_fleet
 
 SOURCE = Path("fleet-under-test.yaml")
 Document = dict[str, Any]
@@ -207,4 +207,58 @@ def test_scale_in_alarm_period_shorter_than_the_publish_frequency(base: Document
     assert (
         "scaling.scale_in.alarm.period_s: 60 is shorter than metric_publish_frequency_s "
         "(120)" in message
+    )
+
+
+def test_notifications_default_to_none_and_take_a_topic_and_an_email(base: Document) -> None:
+    assert load_fleet().control_plane.notifications == Notifications(None, None)
+    document = copy.deepcopy(base)
+    document["control_plane"]["notifications"] = {
+        "topic_arn": "arn:aws:sns:us-east-1:123456789012:ops-alarms",
+        "email": "ops@example.com",
+    }
+    notifications = parse_fleet(document, SOURCE).control_plane.notifications
+    assert notifications.topic_arn == "arn:aws:sns:us-east-1:123456789012:ops-alarms"
+    assert notifications.email == "ops@example.com"
+
+
+def test_notification_topic_that_is_not_an_sns_arn(base: Document) -> None:
+    def mutate(d: Document) -> None:
+        d["control_plane"]["notifications"] = {"topic_arn": "arn:aws:sqs:us-east-1:1:q"}
+
+    message = error_for(base, mutate)
+    assert (
+        "control_plane.notifications.topic_arn: 'arn:aws:sqs:us-east-1:1:q' is not an SNS"
+        in message
+    )
+    assert "allowed: arn:PARTITION:sns:REGION:ACCOUNT:TOPIC" in message
+
+
+def test_notification_email_without_a_domain(base: Document) -> None:
+    def mutate(d: Document) -> None:
+        d["control_plane"]["notifications"] = {"email": "ops@localhost"}
+
+    message = error_for(base, mutate)
+    assert "control_plane.notifications.email: 'ops@localhost' is not an email address" in message
+
+
+def test_endpoint_metrics_default_and_explicit(base: Document) -> None:
+    document = copy.deepcopy(base)
+    del document["endpoints"][0]["metrics"]
+    endpoint = parse_fleet(document, SOURCE).endpoints[0]
+    assert (endpoint.enhanced_metrics, endpoint.detailed_observability) == (True, True)
+    document["endpoints"][0]["metrics"] = {"enhanced": False, "detailed_observability": False}
+    endpoint = parse_fleet(document, SOURCE).endpoints[0]
+    assert (endpoint.enhanced_metrics, endpoint.detailed_observability) == (False, False)
+
+
+def test_endpoint_metrics_must_be_booleans(base: Document) -> None:
+    message = error_for(base, lambda d: d["endpoints"][0].update(metrics={"enhanced": "yes"}))
+    assert "endpoints[0].metrics.enhanced: must be true or false; got str 'yes'" in message
+
+
+def test_a_number_where_text_is_expected_says_to_quote_it(base: Document) -> None:
+    message = error_for(base, lambda d: model(d)["image"].update(version=0.3))
+    assert "models[0].image.version: must be text; got float 0.3 (quote it to keep it text)" in (
+        message
     )

@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from lambdas.control_plane import aws, clock, contract, settings
 from localaws import sagemaker_ic
-from localaws.testing import (
+from tests.helpers import (
     ENDPOINTS,
     READY_S,
     REGION,

@@ -16,7 +16,7 @@ from lambdas.control_plane import (
 )
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import parse_alarm_event
-from localaws.testing import World, alarm_event, custom_resource, eventbridge, sqs_event
+from tests.helpers import CONTEXT, World, alarm_event, custom_resource, eventbridge, sqs_event
 
 
 def test_an_unexpected_update_error_puts_the_recorded_intent_back(
@@ -29,7 +29,7 @@ def test_an_unexpected_update_error_puts_the_recorded_intent_back(
 
     monkeypatch.setattr(aws, "set_copy_count", broken)
     with pytest.raises(RuntimeError, match="connection reset"):
-        scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+        scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     # No copies were added, so neither the target nor the cooldown may stay recorded.
     row = world.row("ep-a", "COMPONENT#chat-a")
     assert row is not None
@@ -46,22 +46,24 @@ def test_a_claim_left_by_a_killed_invocation_is_taken_over_after_the_timeout(wor
         parse_alarm_event(event).event_id, world.clock(), contract.SCALER_TIMEOUT_S
     )
     # A retry within the timeout may still race the first invocation: it is a duplicate.
-    assert scaler.handler(event)["action"] == "duplicate"
+    assert scaler.handler(event, CONTEXT)["action"] == "duplicate"
     # Once the timeout has passed, the retry does the work instead of dropping it.
     world.clock.advance(contract.SCALER_TIMEOUT_S + 1)
-    out = scaler.handler(event)
+    out = scaler.handler(event, CONTEXT)
     assert out["action"] == "scaled"
     assert world.copies("chat-a")[0] == 4
     # Done now: a later redelivery is a duplicate however late it comes.
     world.clock.advance(3600)
-    assert scaler.handler(event)["action"] == "duplicate"
+    assert scaler.handler(event, CONTEXT)["action"] == "duplicate"
     assert world.copies("chat-a")[0] == 4
 
 
 def test_an_alarm_that_flaps_keeps_one_reevaluation_chain(world: World) -> None:
     world.set_copies("chat-a", 2)
     first = "2026-11-28T01:00:00.000+0000"
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0], timestamp=first))
+    scaler.handler(
+        alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0], timestamp=first), CONTEXT
+    )
     old_chain = world.reevaluations()[-1]
     # ALARM → OK → ALARM inside the 60 s cooldown: the second ALARM starts its own chain.
     scaler.handler(
@@ -72,12 +74,14 @@ def test_an_alarm_that_flaps_keeps_one_reevaluation_chain(world: World) -> None:
             [3.0],
             previous="ALARM",
             timestamp="2026-11-28T01:00:20.000+0000",
-        )
+        ),
+        CONTEXT,
     )
     scaler.handler(
         alarm_event(
             "chat-a", Trigger.SCALE_OUT, "ALARM", [13.0], timestamp="2026-11-28T01:00:40.000+0000"
-        )
+        ),
+        CONTEXT,
     )
     new_chain = world.reevaluations()[-1]
     assert len(world.reevaluations()) == 2
@@ -95,7 +99,7 @@ def test_an_alarm_that_flaps_keeps_one_reevaluation_chain(world: World) -> None:
 
 def _scaled_to_four_then_reset(world: World) -> None:
     world.set_copies("chat-a", 2)
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     world.clock.advance(600)
     assert world.copies("chat-a")[0] == 4
     world.set_copies("chat-a", 1)  # a redeploy applies the template's CopyCount
@@ -105,9 +109,9 @@ def test_reconcile_never_fails_a_delete_and_skips_unknown_components_on_update(
     world: World,
 ) -> None:
     _scaled_to_four_then_reset(world)
-    gone = scaler.handler(custom_resource("Delete", "ep-a", ["removed-model"]))
+    gone = scaler.handler(custom_resource("Delete", "ep-a", ["removed-model"]), CONTEXT)
     assert gone["PhysicalResourceId"] == "reconcile-ep-a"
-    out = scaler.handler(custom_resource("Update", "ep-a", ["removed-model", "chat-a"]))
+    out = scaler.handler(custom_resource("Update", "ep-a", ["removed-model", "chat-a"]), CONTEXT)
     assert out["Data"]["Restored"] == "chat-a=4"
     assert world.copies("chat-a")[0] == 4
 
@@ -123,7 +127,7 @@ def test_reconcile_throttled_defers_through_the_queue_and_keeps_the_record(world
         "Rate exceeded",
         times=4,
     )
-    out = scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]))
+    out = scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]), CONTEXT)
     assert out["Data"]["Deferred"] == "chat-a"
     row = world.row("ep-a", "COMPONENT#chat-a")
     assert row is not None and row["scaler_copies"]["N"] == "4"
@@ -143,7 +147,7 @@ def test_reconcile_undoes_its_record_when_the_update_fails(
 
     monkeypatch.setattr(aws, "set_copy_count", broken)
     with pytest.raises(RuntimeError):
-        scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]))
+        scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]), CONTEXT)
     after = world.row("ep-a", "COMPONENT#chat-a")
     assert before is not None and after is not None
     assert after["scaler_set_at"] == before["scaler_set_at"]
@@ -155,7 +159,7 @@ def test_a_deferred_reconcile_restores_the_count_recorded_at_delivery(world: Wor
         InferenceComponentName="chat-a", DesiredRuntimeConfig={"CopyCount": 2}
     )
     assert world.status("chat-a") == "Updating"
-    out = scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]))
+    out = scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]), CONTEXT)
     assert out["Data"]["Deferred"] == "chat-a"
     # Meanwhile the scaler scaled out further and recorded 6.
     store = claims.open_store(settings.settings())
@@ -168,9 +172,9 @@ def test_a_deferred_reconcile_restores_the_count_recorded_at_delivery(world: Wor
 
 
 def test_the_poll_writes_nothing_once_the_endpoint_is_gone(world: World) -> None:
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     cache_tracker.handler(
-        eventbridge("Scheduled Event", {}, source="aws.events", event_id="tick-before")
+        eventbridge("Scheduled Event", {}, source="aws.events", event_id="tick-before"), CONTEXT
     )
     assert world.rows("ep-a")
     world.sagemaker.delete_endpoint(EndpointName="ep-a")
@@ -179,15 +183,16 @@ def test_the_poll_writes_nothing_once_the_endpoint_is_gone(world: World) -> None
             "SageMaker Endpoint State Change",
             {"EndpointName": "ep-a", "EndpointStatus": "DELETING"},
             event_id="deleting",
-        )
+        ),
+        CONTEXT,
     )
-    assert world.rows("ep-a") == []
+    assert world.row_keys("ep-a") == ["DELETED"]  # the tombstone alone
     # The 1-minute poll keeps running until the stack is gone: it must not bring rows back.
     out = cache_tracker.handler(
-        eventbridge("Scheduled Event", {}, source="aws.events", event_id="tick-after")
+        eventbridge("Scheduled Event", {}, source="aws.events", event_id="tick-after"), CONTEXT
     )
     assert out["components"] == []
-    assert world.rows("ep-a") == []
+    assert world.row_keys("ep-a") == ["DELETED"]
 
 
 def test_a_component_that_is_gone_leaves_no_cache_rows(world: World) -> None:
@@ -258,7 +263,7 @@ def test_log_keys_of_one_queue_record_do_not_tag_the_next(
     assert isinstance(handler, logging.StreamHandler)
     stream = io.StringIO()
     monkeypatch.setattr(handler, "stream", stream)
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     world.set_alarm("chat-a", Trigger.SCALE_OUT, "ALARM")
     good = world.reevaluations()[-1]
     event = {
@@ -267,7 +272,7 @@ def test_log_keys_of_one_queue_record_do_not_tag_the_next(
             {**sqs_event("not json", "m-bad")["Records"][0]},
         ]
     }
-    out = scaler.handler(event)
+    out = scaler.handler(event, CONTEXT)
     assert out["batchItemFailures"] == [{"itemIdentifier": "m-bad"}]
     lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
     rejected = next(line for line in lines if line["message"] == "rejected queue message")

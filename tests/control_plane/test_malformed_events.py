@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from lambdas.control_plane import cache_tracker, cleanup, scaler
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import EventError
-from localaws.testing import World, alarm_event, custom_resource, eventbridge
+from tests.helpers import CONTEXT, World, alarm_event, custom_resource, eventbridge
 
-HANDLERS: dict[str, Callable[[Any], Any]] = {
+HANDLERS: dict[str, Callable[[Any, Any], Any]] = {
     "scaler": scaler.handler,
     "tracker": cache_tracker.handler,
     "cleanup": cleanup.handler,
@@ -132,7 +132,7 @@ def test_a_broken_required_field_is_refused_and_changes_nothing(
     path = paths[which % len(paths)]
     before = _everything(world)
     with pytest.raises(EventError) as raised:
-        HANDLERS[handler_name](_break(event, path, replacement, drop))
+        HANDLERS[handler_name](_break(event, path, replacement, drop), CONTEXT)
     assert str(raised.value)  # says what was wrong
     assert _everything(world) == before
 
@@ -146,7 +146,7 @@ def test_arbitrary_json_is_refused_and_changes_nothing(
 ) -> None:
     before = _everything(world)
     with pytest.raises(EventError):
-        HANDLERS[handler_name](event)
+        HANDLERS[handler_name](event, CONTEXT)
     assert _everything(world) == before
 
 
@@ -162,7 +162,8 @@ def test_a_garbage_queue_message_is_a_batch_failure_not_a_crash(world: World) ->
                     "body": json.dumps({"kind": "reevaluate"}),
                 },
             ]
-        }
+        },
+        CONTEXT,
     )
     assert out["batchItemFailures"] == [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]
     assert _everything(world) == before

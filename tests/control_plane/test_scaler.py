@@ -9,7 +9,8 @@ import pytest
 from lambdas.control_plane import followups, scaler, state
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import ForeignEndpoint, UnknownComponent
-from localaws.testing import (
+from tests.helpers import (
+    CONTEXT,
     TABLE,
     World,
     alarm_event,
@@ -32,7 +33,7 @@ def test_scale_out_adds_copies_in_one_step_sized_by_the_breach(world: World) -> 
     # Given 2 serving copies at 13 requests per copy against a threshold of 8 (62 % over)
     world.set_copies("chat-a", 2)
     # When the scale-out alarm fires
-    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [9.0, 13.0]))
+    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [9.0, 13.0]), CONTEXT)
     # Then the +100 % step adds 2 copies at once, and a re-evaluation follows the cooldown
     assert out["action"] == "scaled" and out["reason"] == "ScaleOut"
     assert world.copies("chat-a")[0] == 4
@@ -44,7 +45,7 @@ def test_scale_out_adds_copies_in_one_step_sized_by_the_breach(world: World) -> 
 
 def test_a_bigger_breach_takes_a_bigger_step_cut_to_max_step(world: World) -> None:
     world.set_copies("chat-a", 3)
-    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [30.0]))
+    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [30.0]), CONTEXT)
     # 30 per copy is 275 % over: +200 % of 3 = 6 copies, cut to max_step_copies 4.
     assert out["reason"] == "ScaleUpLimit"
     assert world.copies("chat-a")[0] == 7
@@ -52,7 +53,7 @@ def test_a_bigger_breach_takes_a_bigger_step_cut_to_max_step(world: World) -> No
 
 def test_scale_out_continues_while_the_alarm_stays_in_alarm_and_stops_on_ok(world: World) -> None:
     world.set_copies("chat-a", 2)
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     assert world.copies("chat-a")[0] == 4
     # The new copies arrive; demand is still far over the threshold and the alarm stays in ALARM.
     world.clock.advance(600)
@@ -75,21 +76,23 @@ def test_scale_out_continues_while_the_alarm_stays_in_alarm_and_stops_on_ok(worl
 def test_a_reevaluation_reads_datapoints_that_arrived_with_publishing_delay(world: World) -> None:
     # Given a scale-out in flight and an alarm that stays in ALARM
     world.set_copies("chat-a", 2)
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     world.clock.advance(600)
     world.set_alarm("chat-a", Trigger.SCALE_OUT, "ALARM")
     sent = world.reevaluations()[-1]
     world.clock.advance(sent.delay_s)
     # When the latest datapoints are 30 s old, as high-resolution metrics are when published
     world.put_concurrency("chat-a", [13.0, 13.0, 13.0], lag_s=30)
-    out = scaler.handler(sqs_event(sent.body, "m-lagged"))
+    out = scaler.handler(sqs_event(sent.body, "m-lagged"), CONTEXT)
     # Then the scaler reads them (13 per copy on 4: +100 %), not the no-data smallest step (+50 %)
     assert out["outcomes"][0]["action"] == "scaled"
     assert world.copies("chat-a")[0] == 8
 
 
 def test_an_ok_transition_changes_nothing_and_schedules_nothing(world: World) -> None:
-    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "OK", [3.0], previous="ALARM"))
+    out = scaler.handler(
+        alarm_event("chat-a", Trigger.SCALE_OUT, "OK", [3.0], previous="ALARM"), CONTEXT
+    )
     assert out["action"] == "stopped" and out["reason"] == "AlarmNotInAlarm"
     assert world.copies("chat-a") == (1, 1)
     assert world.reevaluations() == []
@@ -97,7 +100,7 @@ def test_an_ok_transition_changes_nothing_and_schedules_nothing(world: World) ->
 
 def test_scale_in_removes_one_copy_then_waits_for_its_cooldown(world: World) -> None:
     world.set_copies("chat-a", 2)
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     world.clock.advance(720)  # the new copies are serving, the 60 s scale-out cooldown is over
     assert world.copies("chat-a") == (4, 4)
     quiet = [0.5] * 10
@@ -110,7 +113,8 @@ def test_scale_in_removes_one_copy_then_waits_for_its_cooldown(world: World) -> 
             quiet,
             timestamp="2026-11-28T01:20:00.000+0000",
             period_s=60,
-        )
+        ),
+        CONTEXT,
     )
     assert first["action"] == "scaled" and world.copies("chat-a")[0] == 3
     # A second scale-in alarm right after is blocked by the scale-in cooldown (300 s).
@@ -122,7 +126,8 @@ def test_scale_in_removes_one_copy_then_waits_for_its_cooldown(world: World) -> 
             quiet,
             timestamp="2026-11-28T01:21:00.000+0000",
             period_s=60,
-        )
+        ),
+        CONTEXT,
     )
     assert blocked["reason"] == "Cooldown"
     assert world.copies("chat-a")[0] == 3
@@ -136,14 +141,16 @@ def test_scale_in_removes_one_copy_then_waits_for_its_cooldown(world: World) -> 
 
 def test_scale_in_never_happens_on_partial_data(world: World) -> None:
     world.set_copies("chat-a", 3)
-    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_IN, "ALARM", [0.5] * 4, period_s=60))
+    out = scaler.handler(
+        alarm_event("chat-a", Trigger.SCALE_IN, "ALARM", [0.5] * 4, period_s=60), CONTEXT
+    )
     assert out["reason"] == "PartialData"
     assert world.copies("chat-a")[0] == 3
 
 
 def test_scale_from_zero_on_no_capacity_failures(world: World) -> None:
     assert world.copies("zero-a") == (0, 0)
-    out = scaler.handler(alarm_event("zero-a", Trigger.FROM_ZERO, "ALARM", [3.0]))
+    out = scaler.handler(alarm_event("zero-a", Trigger.FROM_ZERO, "ALARM", [3.0]), CONTEXT)
     assert out["reason"] == "ScaleFromZero"
     assert world.copies("zero-a")[0] == 1
 
@@ -151,8 +158,8 @@ def test_scale_from_zero_on_no_capacity_failures(world: World) -> None:
 def test_the_same_event_twice_scales_once(world: World) -> None:
     world.set_copies("chat-a", 2)
     event = alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0])
-    first = scaler.handler(event)
-    second = scaler.handler(event)
+    first = scaler.handler(event, CONTEXT)
+    second = scaler.handler(event, CONTEXT)
     assert first["action"] == "scaled" and second["action"] == "duplicate"
     assert world.copies("chat-a")[0] == 4
     assert len(scaled_decisions(world)) == 1
@@ -181,11 +188,11 @@ def test_two_racing_invocations_lose_no_update(
         rows = original(self)
         if not started:  # the small invocation has read its state; the big one runs to the end
             started.append(True)
-            raced.append(scaler.handler(big))
+            raced.append(scaler.handler(big, CONTEXT))
         return rows
 
     monkeypatch.setattr(state.StateStore, "load_components", load_then_race)
-    small_out = scaler.handler(small)
+    small_out = scaler.handler(small, CONTEXT)
     # The big breach (150 % over: +200 %, cut to 4) went first: 2 + 4 = 6. The small one had
     # planned 2 + 1 = 3 from what it read; its conditional write failed, it read again (6
     # copies now) and decided from there, so the 6 were never overwritten by a 3.
@@ -200,7 +207,7 @@ def test_a_busy_component_defers_and_the_retry_scales(world: World) -> None:
         InferenceComponentName="chat-a", DesiredRuntimeConfig={"CopyCount": 2}
     )
     assert world.status("chat-a") == "Updating"
-    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [30.0]))
+    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [30.0]), CONTEXT)
     assert out["action"] == "deferred" and out["reason"] == "ComponentBusy"
     assert world.copies("chat-a")[0] == 2
     retry = world.reevaluations()[-1]
@@ -226,7 +233,7 @@ def test_throttling_backs_off_exponentially_and_counts_an_error(
         "Rate exceeded",
         times=8,
     )
-    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     assert out["action"] == "deferred" and out["reason"] == "Throttled"
     first = world.reevaluations()[-1]
     assert first.delay_s == followups.THROTTLE_BASE_S
@@ -254,7 +261,7 @@ def test_a_limit_error_is_recorded_counted_and_not_retried_soon(
         "ResourceLimitExceeded",
         "account limit for ml.g6.2xlarge: 2",
     )
-    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     assert out["action"] == "error" and out["reason"] == "ResourceLimitExceeded"
     assert world.copies("chat-a")[0] == 1
     errors = world.row_keys("ep-a", "ERROR#")
@@ -270,11 +277,11 @@ def test_a_limit_error_is_recorded_counted_and_not_retried_soon(
 def test_an_unknown_alarm_is_refused_and_changes_nothing(world: World) -> None:
     before = world.rows("ep-a")
     with pytest.raises(UnknownComponent, match="not one of endpoint 'ep-a'"):
-        scaler.handler(alarm_event("chat-b", Trigger.SCALE_OUT, "ALARM", [30.0]))
+        scaler.handler(alarm_event("chat-b", Trigger.SCALE_OUT, "ALARM", [30.0]), CONTEXT)
     event = alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [30.0])
     event["alarmData"]["alarmName"] = "chat-a-high-latency"
     with pytest.raises(UnknownComponent, match="allowed: <component>-scale-out"):
-        scaler.handler(event)
+        scaler.handler(event, CONTEXT)
     assert world.rows("ep-a") == before
     assert world.copies("chat-b") == (1, 1) and world.copies("chat-a") == (1, 1)
 
@@ -284,7 +291,7 @@ def test_table_unavailable_scale_out_still_happens(
 ) -> None:
     world.set_copies("chat-a", 2)
     use_endpoint(monkeypatch, world, "ep-a", table="no-such-table")
-    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     assert out["action"] == "scaled"
     assert world.copies("chat-a")[0] == 4
 
@@ -292,32 +299,34 @@ def test_table_unavailable_scale_out_still_happens(
 def test_table_unavailable_scale_in_does_not(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     world.set_copies("chat-a", 3)
     use_endpoint(monkeypatch, world, "ep-a", table="no-such-table")
-    out = scaler.handler(alarm_event("chat-a", Trigger.SCALE_IN, "ALARM", [0.5] * 10, period_s=60))
+    out = scaler.handler(
+        alarm_event("chat-a", Trigger.SCALE_IN, "ALARM", [0.5] * 10, period_s=60), CONTEXT
+    )
     assert out["reason"] == "StateUnavailable"
     assert world.copies("chat-a")[0] == 3
 
 
 def test_a_redeploy_reset_is_restored_by_reconcile(world: World) -> None:
     world.set_copies("chat-a", 2)
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     world.clock.advance(600)
     assert world.copies("chat-a")[0] == 4
     # A redeploy applies the template's CopyCount of 1.
     world.set_copies("chat-a", 1)
-    out = scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]))
+    out = scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]), CONTEXT)
     assert out["PhysicalResourceId"] == "reconcile-ep-a"
     assert out["Data"]["Restored"] == "chat-a=4"
     assert world.copies("chat-a")[0] == 4
     # Nothing to restore the second time; Delete does nothing.
-    again = scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]))
+    again = scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]), CONTEXT)
     assert again["Data"]["Restored"] == ""
-    scaler.handler(custom_resource("Delete", "ep-a", ["chat-a"]))
+    scaler.handler(custom_resource("Delete", "ep-a", ["chat-a"]), CONTEXT)
     assert world.copies("chat-a")[0] == 4
 
 
 def test_reconcile_while_the_component_is_busy_defers_through_the_queue(world: World) -> None:
     world.set_copies("chat-a", 2)
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     world.clock.advance(600)
     # The redeploy resets to 1 (a scale-in completes at once), then something else asks for 2,
     # which takes minutes: the component is Updating when Reconcile runs.
@@ -328,7 +337,7 @@ def test_reconcile_while_the_component_is_busy_defers_through_the_queue(world: W
         InferenceComponentName="chat-a", DesiredRuntimeConfig={"CopyCount": 2}
     )
     assert world.status("chat-a") == "Updating"
-    out = scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]))
+    out = scaler.handler(custom_resource("Update", "ep-a", ["chat-a"]), CONTEXT)
     assert out["Data"]["Deferred"] == "chat-a"
     world.clock.advance(600)
     done = world.deliver(world.reevaluations()[-1])
@@ -338,7 +347,7 @@ def test_reconcile_while_the_component_is_busy_defers_through_the_queue(world: W
 
 def test_reconcile_for_another_endpoint_is_refused(world: World) -> None:
     with pytest.raises(ForeignEndpoint):
-        scaler.handler(custom_resource("Update", "ep-b", ["chat-b"]))
+        scaler.handler(custom_resource("Update", "ep-b", ["chat-b"]), CONTEXT)
     assert world.copies("chat-b") == (1, 1)
 
 
@@ -349,7 +358,7 @@ def test_a_foreign_queue_message_is_returned_as_a_batch_failure(world: World) ->
         '"period_s": 10, "stat": "Average"}'
     )
     world.set_alarm("chat-b", Trigger.SCALE_OUT, "ALARM")
-    out = scaler.handler(sqs_event(body, "m-foreign"))
+    out = scaler.handler(sqs_event(body, "m-foreign"), CONTEXT)
     assert out["batchItemFailures"] == [{"itemIdentifier": "m-foreign"}]
     assert world.copies("chat-b") == (1, 1)
 
@@ -357,7 +366,7 @@ def test_a_foreign_queue_message_is_returned_as_a_batch_failure(world: World) ->
 def test_decisions_emit_metrics_in_the_contract_namespace(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     metrics = emf_metrics(capsys.readouterr().out)
     names = {m["name"] for m in metrics}
     assert {"ScalingDecisions", "TargetCopies"} <= names
@@ -378,7 +387,7 @@ def test_every_log_line_names_the_endpoint_and_alarm(
     assert isinstance(handler, logging.StreamHandler)
     # The stream pytest captures for this test, put back afterwards.
     monkeypatch.setattr(handler, "stream", sys.stdout)
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     lines = [
         json.loads(line)
         for line in capsys.readouterr().out.splitlines()
@@ -392,7 +401,7 @@ def test_every_log_line_names_the_endpoint_and_alarm(
 
 def test_table_name_in_use_is_the_one_configured(world: World) -> None:
     # Guards the fixture itself: a wrong table would make the fail-open tests vacuous.
-    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]))
+    scaler.handler(alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0]), CONTEXT)
     row = world.dynamodb.get_item(
         TableName=TABLE, Key={"pk": {"S": "ep-a"}, "sk": {"S": "COMPONENT#chat-a"}}
     )

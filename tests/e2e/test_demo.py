@@ -14,7 +14,8 @@ import pytest
 from config.fleet import DEFAULT_FLEET, load_fleet
 from demo.checks import scale_out_deadline_s
 from demo.render import Style, timeline_lines, write_report
-from demo.run import DemoResult, run_demo
+from demo.results import DemoResult
+from demo.run import run_demo
 from lambdas.control_plane import clock
 
 pytestmark = pytest.mark.e2e

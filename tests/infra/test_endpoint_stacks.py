@@ -6,6 +6,7 @@ One synth per module (a synth costs seconds). The two endpoints are named ``alph
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -15,12 +16,15 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 
-from config.fleet import Endpoint, Fleet, load_fleet
+from config.fleet import Endpoint, Fleet, Notifications, load_fleet
 from lambdas.control_plane import contract
 from lambdas.control_plane.decision import ScalingSpec
 from stacks.app import CONTROL_PLANE_STACK, build_app, endpoint_stack_name
+from stacks.assets import pinned_version
+from stacks.health import OperatorTopic
 from stacks.sagemaker_endpoint import SageMakerEndpoint
 
 pytestmark = pytest.mark.synth
@@ -36,6 +40,7 @@ IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.33.0-lmi15
 class Synth:
     fleet: Fleet
     templates: dict[str, dict[str, Any]]
+    outdir: Path
 
     def template(self, endpoint: str) -> dict[str, Any]:
         return self.templates[endpoint_stack_name(endpoint)]
@@ -43,16 +48,31 @@ class Synth:
     def resources(self, endpoint: str, kind: str) -> dict[str, dict[str, Any]]:
         return {k: r for k, r in self.template(endpoint)["Resources"].items() if r["Type"] == kind}
 
+    def scaling_alarms(self, endpoint: str) -> dict[str, dict[str, Any]]:
+        """The alarms that invoke the scaler (the operator alarms notify a topic)."""
+        return {
+            k: r
+            for k, r in self.resources(endpoint, "AWS::CloudWatch::Alarm").items()
+            if any("Fn::GetAtt" in a for a in r["Properties"]["AlarmActions"])
+        }
+
+    def asset(self, code: Mapping[str, Any]) -> Path:
+        """The staged folder of a function's or layer's ``Code``/``Content`` (``asset.<hash>``)."""
+        folder = self.outdir / f"asset.{code['S3Key'].removesuffix('.zip')}"
+        assert folder.is_dir(), folder
+        return folder
+
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     fleet = load_fleet(FLEET)
-    built = build_app(fleet, outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    built = build_app(fleet, outdir=str(outdir))
     assembly = built.app.synth()  # runs cdk-nag: any unacknowledged finding raises here
     templates = {
         s.stack_name: assembly.get_stack_by_name(s.stack_name).template for s in built.stacks
     }
-    return Synth(fleet, templates)
+    return Synth(fleet, templates, outdir)
 
 
 # --- a small IAM evaluator: enough to ask "may this role do X on Y?" ---------------------------
@@ -205,6 +225,9 @@ def test_queues_and_alarms_are_per_endpoint(synth: Synth, own: str, other: str) 
     )
     assert allowed(scaler, "sqs:SendMessage", f"<{own_queue}.Arn>")
     assert allowed(cleanup, "sqs:PurgeQueue", f"<{own_queue}.Arn>")
+    # Cleanup leaves its deletion marker (a PutItem) in its own partition only.
+    assert allowed(cleanup, "dynamodb:PutItem", TABLE_ARN, {"dynamodb:LeadingKeys": [own]})
+    assert not allowed(cleanup, "dynamodb:PutItem", TABLE_ARN, {"dynamodb:LeadingKeys": [other]})
     assert not allowed(scaler, "sqs:SendMessage", "arn:aws:sqs:us-east-1:111111111111:other")
     alarm = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:"
     own_component = synth.fleet.endpoint(own).models[0].component_name
@@ -214,17 +237,28 @@ def test_queues_and_alarms_are_per_endpoint(synth: Synth, own: str, other: str) 
 
 
 def test_only_own_alarms_may_invoke_the_scaler(synth: Synth) -> None:
-    for endpoint in ("alpha", "alpha-b"):
-        permissions = synth.resources(endpoint, "AWS::Lambda::Permission")
-        alarm_permissions = [
+    # One permission per component (Lambda's 20 KB resource policy would not hold one per
+    # alarm on a packed endpoint), for the alarms named <component>-*.
+    alarm = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:"
+    for own, other in (("alpha", "alpha-b"), ("alpha-b", "alpha")):
+        permissions = [
             p["Properties"]
-            for p in permissions.values()
+            for p in synth.resources(own, "AWS::Lambda::Permission").values()
             if p["Properties"]["Principal"] == "lambda.alarms.cloudwatch.amazonaws.com"
         ]
-        own_alarms = set(synth.resources(endpoint, "AWS::CloudWatch::Alarm"))
-        assert len(alarm_permissions) == len(own_alarms)
-        for p in alarm_permissions:
-            assert p["SourceArn"]["Fn::GetAtt"][0] in own_alarms
+        assert len(permissions) == len(synth.fleet.endpoint(own).models)
+        for p in permissions:
+            assert p["FunctionName"]["Fn::GetAtt"][0].startswith("ControlPlaneScaler")
+            assert p["SourceAccount"] == {"Ref": "AWS::AccountId"}
+        patterns = [render(p["SourceArn"]) for p in permissions]
+
+        def may_invoke(alarm_name: str, patterns: list[str] = patterns) -> bool:
+            return any(fnmatchcase(alarm + alarm_name, pattern) for pattern in patterns)
+
+        for r in synth.scaling_alarms(own).values():
+            assert may_invoke(r["Properties"]["AlarmName"])
+        for r in synth.scaling_alarms(other).values():
+            assert not may_invoke(r["Properties"]["AlarmName"])
 
 
 # --- alarms -----------------------------------------------------------------------------------
@@ -233,7 +267,7 @@ def test_only_own_alarms_may_invoke_the_scaler(synth: Synth) -> None:
 def test_alarms_per_component(synth: Synth) -> None:
     alarms = {
         r["Properties"]["AlarmName"]: r["Properties"]
-        for r in synth.resources("alpha", "AWS::CloudWatch::Alarm").values()
+        for r in synth.scaling_alarms("alpha").values()
     }
     scaler = next(
         k
@@ -280,6 +314,20 @@ def test_alarms_per_component(synth: Synth) -> None:
         zero["Threshold"],
     ) == ("NoCapacityInvocationFailures", "Sum", "GreaterThanThreshold", 0)
     assert zero["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "alpha-chat"}]
+
+
+def test_alarms_are_created_after_their_component(synth: Synth) -> None:
+    # On a fresh deploy an alarm created before its component would go INSUFFICIENT_DATA -> OK
+    # and invoke the scaler for a component that does not exist yet.
+    components = {
+        r["Properties"]["InferenceComponentName"]: logical
+        for logical, r in synth.resources("alpha", "AWS::SageMaker::InferenceComponent").items()
+    }
+    alarms = synth.scaling_alarms("alpha").values()
+    assert len(alarms) == 6
+    for alarm in alarms:
+        [dimension] = alarm["Properties"]["Dimensions"]
+        assert components[dimension["Value"]] in alarm.get("DependsOn", [])
 
 
 # --- SageMaker resources ----------------------------------------------------------------------
@@ -335,7 +383,23 @@ def test_endpoint_config_is_inference_component_style(synth: Synth) -> None:
         },
     }
     assert variant["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
-    assert props["MetricsConfig"]["MetricPublishFrequencyInSeconds"] == 10
+
+
+def test_endpoint_metrics_are_set_from_the_fleet_file(synth: Synth) -> None:
+    # alpha turns enhanced metrics and detailed observability off; alpha-b keeps the defaults
+    # (both on). Both are written out: SageMaker's own default for detailed observability is True.
+    [alpha] = synth.resources("alpha", "AWS::SageMaker::EndpointConfig").values()
+    assert alpha["Properties"]["MetricsConfig"] == {
+        "EnableEnhancedMetrics": False,
+        "EnableDetailedObservability": False,
+        "MetricPublishFrequencyInSeconds": 10,
+    }
+    [alpha_b] = synth.resources("alpha-b", "AWS::SageMaker::EndpointConfig").values()
+    assert alpha_b["Properties"]["MetricsConfig"] == {
+        "EnableEnhancedMetrics": True,
+        "EnableDetailedObservability": True,
+        "MetricPublishFrequencyInSeconds": 10,
+    }
 
 
 def test_model_sources(synth: Synth) -> None:
@@ -377,6 +441,98 @@ def test_execution_role_pulls_only_its_images_and_reads_only_its_weights(synth: 
     assert not allowed(statements, "s3:PutObject", "arn:aws:s3:::alpha-b-weights/qwen3-8b/x")
 
 
+@pytest.fixture(scope="module")
+def weights_role() -> list[dict[str, Any]]:
+    """The execution role's statements for models at look-alike S3 locations (no app synth)."""
+    endpoint = load_fleet(Path(__file__).with_name("look_alike_weights.yaml")).endpoint("weights")
+    stack = cdk.Stack(cdk.App(), "Weights", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    images = {m.component_name: IMAGE for m in endpoint.models}
+    SageMakerEndpoint(stack, "E", endpoint=endpoint, images=images)
+    template = Template.from_stack(stack).to_json()
+    return [
+        s
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_weights_grant_stops_at_the_model_folder(weights_role: list[dict[str, Any]]) -> None:
+    # Given a model at s3://shared/models/qwen (no trailing slash) ...
+    statements = weights_role
+    assert allowed(statements, "s3:GetObject", "arn:aws:s3:::shared/models/qwen/config.json")
+    listing = {"s3:prefix": ["models/qwen/"]}
+    assert allowed(statements, "s3:ListBucket", "arn:aws:s3:::shared", listing)
+    # ... the role reads nothing of the look-alike folder next to it, nor lists it.
+    secret = "arn:aws:s3:::shared/models/qwen-secret-finetune/model.safetensors"
+    assert not allowed(statements, "s3:GetObject", secret)
+    assert not allowed(statements, "s3:GetObject", "arn:aws:s3:::shared/models/qwen.tar.gz")
+    look_alike = {"s3:prefix": ["models/qwen-secret-finetune/"]}
+    assert not allowed(statements, "s3:ListBucket", "arn:aws:s3:::shared", look_alike)
+    assert not allowed(statements, "s3:ListBucket", "arn:aws:s3:::shared", {"s3:prefix": [""]})
+
+
+def test_weights_grant_of_an_archive_is_that_object(weights_role: list[dict[str, Any]]) -> None:
+    statements = weights_role
+    assert allowed(statements, "s3:GetObject", "arn:aws:s3:::shared/archives/llama.tar.gz")
+    assert not allowed(statements, "s3:GetObject", "arn:aws:s3:::shared/archives/llama.tar.gz.1")
+    assert not allowed(statements, "s3:GetObject", "arn:aws:s3:::shared/archives/llama-v2.tar.gz")
+    assert not allowed(
+        statements, "s3:ListBucket", "arn:aws:s3:::shared", {"s3:prefix": ["archives/"]}
+    )
+
+
+@pytest.fixture(scope="module")
+def granted() -> dict[str, list[dict[str, Any]]]:
+    """Statements of three roles, each given one of the endpoint construct's grants."""
+    endpoint = load_fleet(FLEET).endpoint("alpha")
+    stack = cdk.Stack(cdk.App(), "Grants", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    images = {m.component_name: IMAGE for m in endpoint.models}
+    sagemaker = SageMakerEndpoint(stack, "E", endpoint=endpoint, images=images)
+    roles = {}
+    for name, grant in (
+        ("invoke", sagemaker.grant_invoke),
+        ("describe", sagemaker.grant_describe),
+        ("update", sagemaker.grant_update_components),
+    ):
+        role = iam.Role(stack, name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        grant(role)
+        roles[name] = stack.get_logical_id(role.node.default_child)  # type: ignore[arg-type]
+    template = Template.from_stack(stack).to_json()
+    return {
+        name: [
+            s
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::IAM::Policy" and {"Ref": logical} in r["Properties"]["Roles"]
+            for s in r["Properties"]["PolicyDocument"]["Statement"]
+        ]
+        for name, logical in roles.items()
+    }
+
+
+def test_endpoint_grants_name_exactly_this_endpoint(granted: dict[str, Any]) -> None:
+    endpoint = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/alpha"
+    look_alike = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/alpha-b"
+    chat, other_chat = component_arn("alpha-chat"), component_arn("alpha-b-chat")
+    invoke, describe, update = granted["invoke"], granted["describe"], granted["update"]
+
+    assert allowed(invoke, "sagemaker:InvokeEndpoint", endpoint)
+    assert allowed(invoke, "sagemaker:InvokeEndpointWithResponseStream", endpoint)
+    assert not allowed(invoke, "sagemaker:InvokeEndpoint", look_alike)
+    assert not allowed(invoke, "sagemaker:UpdateInferenceComponentRuntimeConfig", chat)
+
+    assert allowed(describe, "sagemaker:DescribeEndpoint", endpoint)
+    assert allowed(describe, "sagemaker:DescribeInferenceComponent", chat)
+    assert not allowed(describe, "sagemaker:DescribeEndpoint", look_alike)
+    assert not allowed(describe, "sagemaker:DescribeInferenceComponent", other_chat)
+    assert not allowed(describe, "sagemaker:UpdateInferenceComponentRuntimeConfig", chat)
+
+    assert allowed(update, "sagemaker:UpdateInferenceComponentRuntimeConfig", chat)
+    assert not allowed(update, "sagemaker:UpdateInferenceComponentRuntimeConfig", other_chat)
+    assert not allowed(update, "sagemaker:UpdateInferenceComponent", chat)
+    assert not allowed(update, "sagemaker:InvokeEndpoint", endpoint)
+
+
 # --- functions --------------------------------------------------------------------------------
 
 
@@ -398,7 +554,11 @@ def test_functions_environment(synth: Synth) -> None:
         assert env[contract.ENV_HISTORY_TTL_DAYS] == "30"
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == contract.METRICS_NAMESPACE
         assert {contract.ENV_TABLE_NAME, contract.ENV_REEVALUATION_QUEUE_URL} <= set(env)
-        components = json.loads(env[contract.ENV_COMPONENTS])
+        # The components document is a file in the function's code, named by the environment.
+        assert contract.ENV_COMPONENTS not in env
+        assert env[contract.ENV_COMPONENTS_FILE] == contract.COMPONENTS_FILE_NAME
+        code = synth.asset(props["Code"])
+        components = json.loads((code / contract.COMPONENTS_FILE_NAME).read_text())
         assert set(components) == {"alpha-chat", "alpha-code"}
         spec = ScalingSpec.from_dict(components["alpha-code"]["spec"])
         # 2 GPUs per copy on a 4-GPU ml.g6.12xlarge: 2 copies per instance.
@@ -407,9 +567,30 @@ def test_functions_environment(synth: Synth) -> None:
         assert components["alpha-chat"]["image"].startswith(
             "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.33.0"
         )
+        assert (code / "control_plane" / "scaler.py").is_file()
+        assert not list(code.rglob("__pycache__"))
         assert props["Runtime"].startswith("python3.1")
-        [layer] = props["Layers"]
-        assert ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:" in render(layer)
+
+
+def test_functions_run_the_powertools_release_the_tests_pin(synth: Synth) -> None:
+    # The layer is each endpoint stack's own, built from the pinned release: nothing to look up
+    # per partition (the public layer's publisher account and version differ by partition).
+    pinned = pinned_version()
+    assert pinned == importlib.metadata.version("aws-lambda-powertools")  # what the tests import
+    for endpoint in ("alpha", "alpha-b"):
+        layers = synth.resources(endpoint, "AWS::Lambda::LayerVersion")
+        [(layer_id, layer)] = layers.items()
+        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+        for logical, function in synth.resources(endpoint, "AWS::Lambda::Function").items():
+            if logical.startswith("ControlPlane"):
+                assert function["Properties"]["Layers"] == [{"Ref": layer_id}]
+        content = synth.asset(layer["Properties"]["Content"])
+        version_py = content / "python" / "aws_lambda_powertools" / "shared" / "version.py"
+        assert f'VERSION = "{pinned}"' in version_py.read_text()
+        assert (content / "python" / "typing_extensions.py").is_file()
+        assert (content / "python" / "jmespath" / "__init__.py").is_file()
+    for template in synth.templates.values():
+        assert "017000801446" not in json.dumps(template)  # no public layer, in any partition
 
 
 def test_async_failures_and_reevaluation_queue(synth: Synth) -> None:
@@ -521,8 +702,170 @@ def test_dashboard(synth: Synth) -> None:
         contract.METRIC_SCALE_OUT_SECONDS,
     ):
         assert needle in body, needle
-    for alarm in synth.resources("alpha", "AWS::CloudWatch::Alarm"):  # the status widget
+    for alarm in synth.resources("alpha", "AWS::CloudWatch::Alarm"):  # the status widgets
         assert f"<{alarm}.Arn>" in body
+
+
+def test_dashboard_has_a_control_plane_health_row(synth: Synth) -> None:
+    [dashboard] = synth.resources("alpha", "AWS::CloudWatch::Dashboard").values()
+    body = str(render(dashboard["Properties"]["DashboardBody"]))  # the dashboard's JSON text
+    for needle in (
+        "Control plane health",
+        "Dead-letter messages",
+        "ApproximateNumberOfMessagesVisible",
+        "Function errors and throttles",
+        '"Errors"',
+        '"Throttles"',
+        contract.METRIC_CAPACITY_SHORTAGES,
+        contract.METRIC_SCALING_ERRORS,
+    ):
+        assert needle in body, needle
+    for name in operator_alarms(synth.template("alpha")):
+        [logical] = [
+            k
+            for k, r in synth.resources("alpha", "AWS::CloudWatch::Alarm").items()
+            if r["Properties"]["AlarmName"] == name
+        ]
+        assert f"<{logical}.Arn>" in body
+
+
+# --- operator alarms --------------------------------------------------------------------------
+
+
+def operator_alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Alarms that notify a topic (the scaling alarms invoke the scaler instead)."""
+    return {
+        r["Properties"]["AlarmName"]: r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+        and all("Ref" in a for a in r["Properties"].get("AlarmActions", [{}]))
+    }
+
+
+def watched(alarm: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(namespace, metric, dimensions) of every metric an alarm reads."""
+    stats = [m["MetricStat"] for m in alarm.get("Metrics", []) if "MetricStat" in m]
+    return [
+        (
+            s["Metric"]["Namespace"],
+            s["Metric"]["MetricName"],
+            {d["Name"]: d["Value"] for d in s["Metric"].get("Dimensions", [])},
+        )
+        for s in stats
+    ]
+
+
+def test_operator_alarms_watch_the_control_plane_and_notify_the_topic(synth: Synth) -> None:
+    template = synth.template("alpha")
+    [topic] = synth.resources("alpha", "AWS::SNS::Topic")
+    alarms = operator_alarms(template)
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [{"Ref": topic}]
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+        assert alarm["AlarmDescription"]
+
+    def alarms_on(namespace: str, metric: str, **dimensions: Any) -> list[str]:
+        return [
+            name
+            for name, alarm in alarms.items()
+            for ns, m, dims in watched(alarm)
+            if (ns, m) == (namespace, metric) and dimensions.items() <= dims.items()
+        ]
+
+    functions = {
+        k for k in synth.resources("alpha", "AWS::Lambda::Function") if k.startswith("ControlPlane")
+    }
+    assert len(functions) == 3
+    for function in functions:
+        for metric in ("Errors", "Throttles"):
+            assert len(alarms_on("AWS/Lambda", metric, FunctionName={"Ref": function})) == 1
+    queues = synth.resources("alpha", "AWS::SQS::Queue")
+    dead_letters = [k for k in queues if "DeadLetters" in k or "FailedInvocations" in k]
+    assert len(dead_letters) == 2
+    for queue in dead_letters:
+        [name] = alarms_on(
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            QueueName={"Fn::GetAtt": [queue, "QueueName"]},
+        )
+        assert alarms[name]["TreatMissingData"] == "notBreaching"
+    namespace = contract.METRICS_NAMESPACE
+    for model in synth.fleet.endpoint("alpha").models:
+        for metric in (contract.METRIC_SCALING_ERRORS, contract.METRIC_CAPACITY_SHORTAGES):
+            names = alarms_on(
+                namespace,
+                metric,
+                EndpointName="alpha",
+                InferenceComponentName=model.component_name,
+                service="scaler",
+            )
+            assert len(set(names)) == 1, (model.name, metric)
+    endpoint_wide = [
+        n
+        for n in alarms_on(namespace, contract.METRIC_SCALING_ERRORS, EndpointName="alpha")
+        if all("InferenceComponentName" not in dims for _, _, dims in watched(alarms[n]))
+    ]
+    assert len(set(endpoint_wide)) == 1
+    # 3 functions x (errors, throttles) + 2 dead-letter queues + 1 endpoint-wide
+    # + 2 models x (scaling errors, capacity shortages)
+    assert len(alarms) == 6 + 2 + 1 + 4
+
+
+def test_operator_topic_is_encrypted_tls_only_and_mails_the_fleets_address(
+    synth: Synth,
+) -> None:
+    for template in (synth.template("alpha"), synth.templates[CONTROL_PLANE_STACK]):
+        resources = template["Resources"]
+        [(topic_id, topic)] = [
+            (k, r) for k, r in resources.items() if r["Type"] == "AWS::SNS::Topic"
+        ]
+        key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+        key = resources[key_id]["Properties"]
+        assert key["EnableKeyRotation"] is True
+        cloudwatch_may = [
+            st
+            for st in key["KeyPolicy"]["Statement"]
+            if st.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+        ]
+        assert cloudwatch_may and "kms:GenerateDataKey*" in cloudwatch_may[0]["Action"]
+        [policy] = [r for r in resources.values() if r["Type"] == "AWS::SNS::TopicPolicy"]
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for st in statements
+        )
+        [subscription] = [
+            r["Properties"] for r in resources.values() if r["Type"] == "AWS::SNS::Subscription"
+        ]
+        assert subscription["Protocol"] == "email"
+        assert subscription["Endpoint"] == "ops@example.com"
+        assert subscription["TopicArn"] == {"Ref": topic_id}
+
+
+def test_an_existing_topic_receives_the_alarms_instead() -> None:
+    stack = cdk.Stack(cdk.App(), "Existing", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:ops-alarms"
+    operator = OperatorTopic(stack, "Operator", notifications=Notifications(topic_arn=arn))
+    assert stack.resolve(operator.topic.topic_arn) == arn
+    resources = Template.from_stack(stack).to_json().get("Resources", {})
+    assert not [r for r in resources.values() if r["Type"].startswith("AWS::SNS::Topic")]
+
+
+def test_state_table_throttling_alarms(synth: Synth) -> None:
+    template = synth.templates[CONTROL_PLANE_STACK]
+    [table] = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"]
+    [topic] = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::SNS::Topic"]
+    alarms = operator_alarms(template)
+    metrics = {
+        m
+        for alarm in alarms.values()
+        for _, m, dims in watched(alarm)
+        if dims.get("TableName") == {"Ref": table}
+    }
+    assert {"ReadThrottleEvents", "WriteThrottleEvents"} <= metrics
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [{"Ref": topic}]
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
 
 
 # --- the shared stack -------------------------------------------------------------------------

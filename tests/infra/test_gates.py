@@ -4,7 +4,9 @@ the fleet's limits (environment size, CloudFormation quotas) are enforced."""
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,8 @@ from aws_cdk import aws_sqs as sqs
 
 from config.fleet import DEFAULT_FLEET, ConfigError, load_fleet, parse_fleet
 from lambdas.control_plane import contract
-from stacks.app import build_app
+from stacks.app import ROOT, build_app
+from stacks.assets import AssetError, pinned_version, powertools_release
 from stacks.cfn_lint import lint_templates
 from stacks.components import components_env
 
@@ -38,7 +41,7 @@ def fleet_of(models_per_endpoint: list[int], source: str = "generated.yaml") -> 
         endpoint = copy.deepcopy(template)
         endpoint["name"] = f"ep{e:02d}"
         endpoint["instance_type"] = "ml.g6.48xlarge"  # 8 GPUs
-        endpoint["max_instances"] = 4
+        endpoint["max_instances"] = max(4, count // 2)  # room for every copy (4 each)
         model = endpoint["models"][0]
         endpoint["models"] = []
         for i in range(count):
@@ -87,7 +90,9 @@ def test_cdk_nag_stops_a_synth_with_an_unacknowledged_finding(tmp_path: Path) ->
     assert rules == {"AwsSolutions-SQS3", "AwsSolutions-SQS4"}
 
 
-def test_too_many_models_on_one_endpoint_is_a_config_error() -> None:
+def test_too_many_models_for_an_inline_components_variable_is_a_config_error() -> None:
+    # Local runs may pass the components document inline (COMPONENTS); the stacks ship it as a
+    # file in the code instead, so a deploy has no such limit (tests/infra/test_many_models.py).
     fleet = fleet_of([8], source="crowded.yaml")
     with pytest.raises(ConfigError) as caught:
         components_env(fleet, fleet.endpoints[0])
@@ -98,14 +103,46 @@ def test_too_many_models_on_one_endpoint_is_a_config_error() -> None:
 
 
 def test_hundred_model_fleet_fits_cloudformation_limits(tmp_path: Path) -> None:
-    # 100 models as 25 endpoints of 4 (the most one endpoint's environment holds).
-    fleet = fleet_of([4] * 25)
+    # 100 models as 5 endpoints of 20.
+    fleet = fleet_of([20] * 5)
     assert len(fleet.models) == 100
     built = build_app(fleet, outdir=str(tmp_path))
     assembly = built.app.synth()
-    assert len(assembly.stacks) == 26
+    assert len(assembly.stacks) == 6
     for stack in assembly.stacks:
         template_bytes = Path(stack.template_full_path).stat().st_size
         resources = len(stack.template["Resources"])
         assert resources < MAX_RESOURCES, (stack.stack_name, resources)
         assert template_bytes < MAX_TEMPLATE_BYTES, (stack.stack_name, template_bytes)
+
+
+# --- one Powertools release for the tests and the functions ---------------------------------------
+
+
+def test_every_requirements_file_pins_the_release_the_layer_carries() -> None:
+    # The synth copies the installed release into the layer only if it is requirements.txt's
+    # pin (below); no other file may pin another one for the tests.
+    pinned = pinned_version()
+    pins = {
+        f"{path.name}:{number}": line.split("==", 1)[1].strip()
+        for path in [*sorted(ROOT.glob("requirements*.txt")), ROOT / "constraints.txt"]
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.match(r"^\s*aws[-_]lambda[-_]powertools\s*==", line, re.IGNORECASE)
+    }
+    assert pins and set(pins.values()) == {pinned}, pins
+
+
+def test_an_installed_release_other_than_the_pin_stops_the_synth(tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("aws-cdk-lib==2.275.0\naws-lambda-powertools==3.36.0  # older\n")
+    installed = importlib.metadata.version("aws-lambda-powertools")
+    with pytest.raises(AssetError) as caught:
+        powertools_release(requirements)
+    assert str(caught.value) == (
+        f"aws-lambda-powertools {installed} is installed but requirements.txt pins 3.36.0; "
+        "allowed: the pinned release (run `make setup`)"
+    )
+    requirements.write_text(f"aws-lambda-powertools=={installed}\n")
+    release = powertools_release(requirements)
+    assert release.version == installed
+    assert "python/aws_lambda_powertools/shared/version.py" in release.files

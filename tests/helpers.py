@@ -1,6 +1,7 @@
-"""Support for the control plane's tests and the local demo: real-shaped events, EMF parsing, a
-fake clock, and ``World``, two endpoints on moto with one state table and one re-evaluation
-queue per endpoint."""
+"""What the control plane's tests share: real-shaped events with the tests' fixed time and region
+(built by ``localaws.events``), EMF parsing, a fake clock, a scaling spec with the default
+fleet's numbers, and ``World``, two endpoints on moto with one state table and one re-evaluation
+queue per endpoint (``tests/control_plane/conftest.py`` builds it)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,18 @@ from config.alarms import (
 )
 from lambdas.control_plane import contract, settings
 from lambdas.control_plane.decision import ReadyTimes, ScalingSpec, Step, Trigger
-from localaws import events, sagemaker_ic
+from localaws import events
+from localaws.inference_components import InferenceComponentControl
+from localaws.lambda_runtime import LambdaContext
 
 REGION = "us-east-1"
 TABLE = "fast-scale-state"
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.33.0-lmi15.0.0-cu128"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-execution"
 READY_S = {"warm_instance": 30.0, "cached": 258.0, "uncached": 525.0}
+# The context the tests invoke every handler with: the local runtime's stand-in for Powertools'
+# LambdaContext, which the handlers declare (Powertools reads it on each invocation).
+CONTEXT: Any = LambdaContext("control-plane-test", REGION)
 
 
 def make_spec(endpoint: str, component: str, **overrides: Any) -> ScalingSpec:
@@ -87,7 +93,7 @@ class World:
     sqs: Any
     queues: dict[str, str]
     sent: list[Sent] = field(default_factory=list)
-    control: sagemaker_ic.InferenceComponentControl | None = None
+    control: InferenceComponentControl | None = None
     delivered: int = 0  # message ids of deliver(): unique per world, as SQS's are
 
     # --- SageMaker ---------------------------------------------------------------------------
@@ -187,7 +193,7 @@ class World:
         if concurrency:
             self.put_concurrency(json.loads(sent.body)["component"], concurrency, period_s)
         self.delivered += 1
-        return scaler.handler(sqs_event(sent.body, message_id or f"m-{self.delivered}"))
+        return scaler.handler(sqs_event(sent.body, message_id or f"m-{self.delivered}"), CONTEXT)
 
 
 def alarm_event(
@@ -214,7 +220,7 @@ def alarm_event(
     }
     return events.alarm_event(
         contract.alarm_name(component, trigger),
-        component,
+        {COMPONENT_DIMENSION: component},
         state,
         previous,
         metric="ConcurrentRequestsPerCopy",

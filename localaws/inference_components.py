@@ -1,0 +1,421 @@
+"""Inference components and the instances under them, with copies that arrive over time.
+
+The state behind the SageMaker API that ``localaws.sagemaker_ic`` adds to moto. Each endpoint
+has a small fleet of instances; a new copy goes to free accelerators on a running instance (path
+``warm_instance``) or to a new instance, whose image is either cached for the endpoint
+(``cached``, after a copy of that image once served there) or pulled (``uncached``).
+``InferenceComponentControl.ready_delay(component, path)`` says how long a copy takes and
+``clock()`` says what time it is, so a test moves ``CurrentCopyCount`` toward
+``DesiredCopyCount`` by advancing a fake clock, and the demo plugs in the cold-start model.
+The component is ``Creating`` / ``Updating`` until every desired copy serves, and an update
+while it is not ``InService`` is refused with ``ValidationException``, as SageMaker refuses an
+update of an endpoint whose update is in progress. ``inject_fault`` makes the next calls fail
+with a chosen error code (``ThrottlingException``, ``ResourceLimitExceeded``, ...).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from moto.core.utils import utcnow
+from moto.sagemaker.exceptions import SagemakerClientError, ValidationError
+from moto.sagemaker.utils import arn_formatter
+
+from config.instance_types import INSTANCE_TYPES
+
+PATHS = ("warm_instance", "cached", "uncached")
+IN_SERVICE, CREATING, UPDATING = "InService", "Creating", "Updating"
+_NEVER = math.inf
+
+Clock = Callable[[], float]
+ReadyDelay = Callable[[str, str], float]  # (component, path) -> seconds until the copy serves
+
+
+@dataclass(eq=False)
+class _Instance:
+    accelerators: int
+    free: int
+    ready_at: float
+    path: str  # how it came up: "initial", "cached" or "uncached"
+    idle_since: float | None = None  # when its last copy left
+
+
+@dataclass(eq=False)
+class _Copy:
+    ready_at: float = _NEVER
+    instance: _Instance | None = None  # None while no instance has room for it
+    path: str = ""
+
+
+@dataclass
+class _Fleet:
+    """One endpoint's instances and image cache (purged with the endpoint)."""
+
+    endpoint_name: str
+    instance_type: str
+    accelerators_per_instance: int
+    min_instances: int
+    max_instances: int
+    release_after_s: float  # ScaleInPolicy.CooldownInMinutes: how long an idle instance stays
+    instances: list[_Instance] = field(default_factory=list)
+    cached_images: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Component:
+    name: str
+    arn: str
+    endpoint_name: str
+    endpoint_arn: str
+    variant_name: str
+    specification: dict[str, Any]
+    image: str
+    accelerators: int
+    desired: int
+    created: datetime
+    modified: datetime
+    status: str = CREATING
+    copies: list[_Copy] = field(default_factory=list)
+
+
+class InferenceComponentControl:
+    """The inference components of one account and region, and the knobs tests turn."""
+
+    def __init__(self, account_id: str, region_name: str) -> None:
+        self.account_id = account_id
+        self.region_name = region_name
+        self.clock: Clock = time.time
+        self.ready_delay: ReadyDelay = lambda component, path: 0.0
+        self.components: dict[str, _Component] = {}
+        self.fleets: dict[str, _Fleet] = {}
+        self._faults: dict[tuple[str, str], deque[tuple[str, str]]] = {}
+        self._lock = threading.RLock()
+
+    # --- knobs ---------------------------------------------------------------------------
+    def set_clock(self, clock: Clock) -> None:
+        """Use ``clock()`` (seconds) instead of wall time to decide which copies serve."""
+        self.clock = clock
+
+    def set_ready_delay(self, ready_delay: ReadyDelay) -> None:
+        """Seconds a new copy of ``component`` takes to serve on ``path`` (see ``PATHS``)."""
+        self.ready_delay = ready_delay
+
+    def inject_fault(
+        self, operation: str, component: str, code: str, message: str, times: int = 1
+    ) -> None:
+        """The next ``times`` calls of ``operation`` on ``component`` fail with ``code``.
+
+        ``operation`` is the API name, e.g. ``UpdateInferenceComponentRuntimeConfig``; the
+        failing call changes nothing."""
+        queue = self._faults.setdefault((operation, component), deque())
+        queue.extend([(code, message)] * times)
+
+    def instance_counts(self, endpoint_name: str) -> tuple[int, int]:
+        """``(current, desired)`` instances of an endpoint that has inference components."""
+        with self._lock:
+            self._settle()
+            fleet = self.fleets.get(endpoint_name)
+            if fleet is None:
+                return 0, 0
+            now = self.clock()
+            current = sum(1 for i in fleet.instances if i.ready_at <= now)
+            return current, len(fleet.instances)
+
+    def cached_images(self, endpoint_name: str) -> frozenset[str]:
+        with self._lock:
+            self._settle()
+            fleet = self.fleets.get(endpoint_name)
+            return frozenset(fleet.cached_images) if fleet else frozenset()
+
+    # --- the API -------------------------------------------------------------------------
+    def create(
+        self,
+        backend: Any,
+        name: str,
+        endpoint_name: str,
+        variant_name: str | None,
+        specification: dict[str, Any],
+        runtime_config: dict[str, Any] | None,
+    ) -> _Component:
+        with self._lock:
+            self._fault("CreateInferenceComponent", name)
+            if name in self.components:
+                raise ValidationError(
+                    f'Cannot create already existing inference component "{self._arn(name)}".'
+                )
+            endpoint = backend.endpoints.get(endpoint_name)
+            if endpoint is None:
+                arn = arn_formatter("endpoint", endpoint_name, self.account_id, self.region_name)
+                raise ValidationError(f'Could not find endpoint "{arn}".')
+            variants = _config_variants(backend, endpoint)
+            if variant_name is None:
+                variant_name = variants[0]["VariantName"] if variants else "AllTraffic"
+            variant = next((v for v in variants if v["VariantName"] == variant_name), None)
+            if variant is None:
+                raise ValidationError(
+                    f'Could not find variant "{variant_name}" on endpoint "{endpoint_name}".'
+                )
+            model_name = specification.get("ModelName")
+            image = (specification.get("Container") or {}).get("Image")
+            if model_name is not None:
+                model = backend._models.get(model_name)
+                if model is None:
+                    arn = arn_formatter("model", model_name, self.account_id, self.region_name)
+                    raise ValidationError(f'Could not find model "{arn}".')
+                image = image or (model.primary_container or {}).get("Image")
+            requirements = specification.get("ComputeResourceRequirements") or {}
+            fleet = self._fleet(endpoint_name, variant)
+            accelerators = int(requirements.get("NumberOfAcceleratorDevicesRequired") or 1)
+            if accelerators > fleet.accelerators_per_instance:
+                raise ValidationError(
+                    f"NumberOfAcceleratorDevicesRequired {accelerators} exceeds the "
+                    f"{fleet.accelerators_per_instance} of {fleet.instance_type}."
+                )
+            now_dt = utcnow()
+            component = _Component(
+                name=name,
+                arn=self._arn(name),
+                endpoint_name=endpoint_name,
+                endpoint_arn=endpoint.arn,
+                variant_name=variant_name,
+                specification=dict(specification),
+                image=image or "",
+                accelerators=accelerators,
+                desired=int((runtime_config or {}).get("CopyCount", 1)),
+                created=now_dt,
+                modified=now_dt,
+            )
+            self.components[name] = component
+            self._resize(component)
+            self._settle()
+            return component
+
+    def describe(self, name: str) -> dict[str, Any]:
+        with self._lock:
+            self._fault("DescribeInferenceComponent", name)
+            self._settle()
+            return self._describe(self._get(name))
+
+    def list(
+        self,
+        endpoint_name: str | None,
+        status: str | None,
+        name_contains: str | None,
+        sort_order: str | None,
+    ) -> list[dict[str, Any]]:
+        with self._lock:
+            self._settle()
+            found = [
+                c
+                for c in self.components.values()
+                if (endpoint_name is None or c.endpoint_name == endpoint_name)
+                and (status is None or c.status == status)
+                and (name_contains is None or name_contains in c.name)
+            ]
+            found.sort(key=lambda c: c.created, reverse=sort_order != "Ascending")
+            return [
+                {
+                    "CreationTime": c.created,
+                    "InferenceComponentArn": c.arn,
+                    "InferenceComponentName": c.name,
+                    "EndpointArn": c.endpoint_arn,
+                    "EndpointName": c.endpoint_name,
+                    "VariantName": c.variant_name,
+                    "InferenceComponentStatus": c.status,
+                    "LastModifiedTime": c.modified,
+                }
+                for c in found
+            ]
+
+    def update_runtime_config(self, name: str, copy_count: int) -> _Component:
+        with self._lock:
+            self._fault("UpdateInferenceComponentRuntimeConfig", name)
+            self._settle()
+            component = self._get(name)
+            if component.status != IN_SERVICE:
+                raise ValidationError(
+                    f'Cannot update in-progress inference component "{component.arn}" '
+                    f"(status {component.status})."
+                )
+            if copy_count != component.desired:
+                component.desired = copy_count
+                component.status = UPDATING
+                component.modified = utcnow()
+                self._resize(component)
+                self._settle()
+            return component
+
+    def delete(self, name: str) -> None:
+        with self._lock:
+            self._fault("DeleteInferenceComponent", name)
+            component = self._get(name)
+            component.desired = 0
+            self._resize(component)
+            del self.components[name]
+            self._release_idle(self.fleets[component.endpoint_name])
+
+    def delete_endpoint(self, endpoint_name: str) -> None:
+        """SageMaker purges an endpoint's cache with it; its components go too."""
+        with self._lock:
+            for name in [n for n, c in self.components.items() if c.endpoint_name == endpoint_name]:
+                del self.components[name]
+            self.fleets.pop(endpoint_name, None)
+
+    # --- internals -----------------------------------------------------------------------
+    def _arn(self, name: str) -> str:
+        return arn_formatter("inference-component", name, self.account_id, self.region_name)
+
+    def _get(self, name: str) -> _Component:
+        try:
+            return self.components[name]
+        except KeyError:
+            raise ValidationError(
+                f'Could not find inference component "{self._arn(name)}".'
+            ) from None
+
+    def _fault(self, operation: str, name: str) -> None:
+        queue = self._faults.get((operation, name))
+        if queue:
+            code, message = queue.popleft()
+            raise SagemakerClientError(code, message)
+
+    def _fleet(self, endpoint_name: str, variant: dict[str, Any]) -> _Fleet:
+        fleet = self.fleets.get(endpoint_name)
+        if fleet is not None:
+            return fleet
+        instance_type = variant.get("InstanceType", "")
+        facts = INSTANCE_TYPES.get(instance_type)
+        accelerators = max(1, facts.gpus if facts else 1)
+        scaling = variant.get("ManagedInstanceScaling") or {}
+        initial = int(variant.get("InitialInstanceCount") or 0)
+        min_instances = int(scaling.get("MinInstanceCount", initial))
+        max_instances = int(scaling.get("MaxInstanceCount", max(initial, 1)))
+        cooldown_min = float((scaling.get("ScaleInPolicy") or {}).get("CooldownInMinutes", 20))
+        fleet = _Fleet(
+            endpoint_name,
+            instance_type,
+            accelerators,
+            min_instances,
+            max_instances,
+            cooldown_min * 60.0,
+        )
+        # Instances the endpoint started with are running (and hold no image yet).
+        fleet.instances = [
+            _Instance(accelerators, accelerators, -_NEVER, "initial", self.clock())
+            for _ in range(max(initial, min_instances))
+        ]
+        self.fleets[endpoint_name] = fleet
+        return fleet
+
+    def _resize(self, component: _Component) -> None:
+        """Add or remove copies so that ``component`` has ``desired`` of them."""
+        fleet = self.fleets[component.endpoint_name]
+        while len(component.copies) > component.desired:
+            # Remove what serves least first: unplaced, then starting, then the newest.
+            victim = min(component.copies, key=lambda c: (c.instance is not None, -c.ready_at))
+            component.copies.remove(victim)
+            if victim.instance is not None:
+                victim.instance.free += component.accelerators
+                if victim.instance.free == victim.instance.accelerators:
+                    victim.instance.idle_since = self.clock()
+        while len(component.copies) < component.desired:
+            component.copies.append(_Copy())
+        self._release_idle(fleet)
+
+    def _place(self, component: _Component, copy: _Copy, now: float) -> None:
+        fleet = self.fleets[component.endpoint_name]
+        for instance in sorted(fleet.instances, key=lambda i: i.ready_at):
+            if instance.free >= component.accelerators:
+                instance.free -= component.accelerators
+                instance.idle_since = None
+                copy.instance = instance
+                if instance.ready_at <= now:
+                    copy.path = "warm_instance"
+                    copy.ready_at = now + self.ready_delay(component.name, copy.path)
+                else:  # shares an instance still coming up: serves when it does
+                    copy.path = instance.path
+                    copy.ready_at = instance.ready_at
+                return
+        if len(fleet.instances) >= fleet.max_instances:
+            return  # waits for room, as a copy does when MaxInstanceCount is reached
+        path = "cached" if component.image in fleet.cached_images else "uncached"
+        ready_at = now + self.ready_delay(component.name, path)
+        instance = _Instance(
+            fleet.accelerators_per_instance,
+            fleet.accelerators_per_instance - component.accelerators,
+            ready_at,
+            path,
+        )
+        fleet.instances.append(instance)
+        copy.instance, copy.path, copy.ready_at = instance, path, ready_at
+
+    def _release_idle(self, fleet: _Fleet) -> None:
+        """IDLE_RELEASE: an instance that has held no copy for the scale-in policy's cooldown
+        goes, down to MinInstanceCount (the simulator releases on the same rule)."""
+        now = self.clock()
+        for instance in sorted(fleet.instances, key=lambda i: -i.ready_at):
+            if len(fleet.instances) <= fleet.min_instances:
+                break
+            idle_since = instance.idle_since
+            if (
+                instance.free == instance.accelerators
+                and idle_since is not None
+                and now >= max(idle_since + fleet.release_after_s, instance.ready_at)
+            ):
+                fleet.instances.remove(instance)
+
+    def _settle(self) -> None:
+        """Bring every component up to ``clock()``: place waiting copies, finish transitions."""
+        now = self.clock()
+        for fleet in self.fleets.values():
+            self._release_idle(fleet)
+        for component in self.components.values():
+            for copy in component.copies:
+                if copy.instance is None:
+                    self._place(component, copy, now)
+            ready = [c for c in component.copies if c.ready_at <= now]
+            if ready and component.image:
+                self.fleets[component.endpoint_name].cached_images.add(component.image)
+            if component.status in (CREATING, UPDATING) and len(ready) == component.desired:
+                component.status = IN_SERVICE
+                component.modified = utcnow()
+
+    def _describe(self, c: _Component) -> dict[str, Any]:
+        now = self.clock()
+        spec = {k: v for k, v in c.specification.items() if k != "Container"}
+        container = c.specification.get("Container")
+        if container:
+            summary = {k: v for k, v in container.items() if k != "Image"}
+            if "Image" in container:
+                summary["DeployedImage"] = {
+                    "SpecifiedImage": container["Image"],
+                    "ResolvedImage": container["Image"],
+                }
+            spec["Container"] = summary
+        return {
+            "InferenceComponentName": c.name,
+            "InferenceComponentArn": c.arn,
+            "EndpointName": c.endpoint_name,
+            "EndpointArn": c.endpoint_arn,
+            "VariantName": c.variant_name,
+            "Specification": spec,
+            "RuntimeConfig": {
+                "DesiredCopyCount": c.desired,
+                "CurrentCopyCount": sum(1 for x in c.copies if x.ready_at <= now),
+            },
+            "CreationTime": c.created,
+            "LastModifiedTime": c.modified,
+            "InferenceComponentStatus": c.status,
+        }
+
+
+def _config_variants(backend: Any, endpoint: Any) -> list[dict[str, Any]]:
+    config = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+    return list(config.production_variants) if config is not None else []

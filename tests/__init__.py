@@ -1,0 +1,1 @@
+"""The project's tests; ``tests.helpers`` holds what several of them share."""
