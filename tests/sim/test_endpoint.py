@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def two_models_on_one_4_gpu_endpoint(tmp_path: Path) -> Fleet:
     ep.update(name="shared", instance_type="ml.g6.12xlarge", min_instances=1, max_instances=2)
     chat = ep["models"][0]
     chat["copies"] = {"min": 1, "max": 4, "initial": 2}
-    code = {**chat, "name": "code"}
+    code = {**copy.deepcopy(chat), "name": "code"}
     ep["models"] = [chat, code]
     path = tmp_path / "shared.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
