@@ -19,11 +19,13 @@ from sim.simulator import EndpointSimulation
 from sim.traffic import Workload
 
 
-def two_models_on_one_4_gpu_endpoint(tmp_path: Path) -> Fleet:
-    """The default fleet's model twice (chat and code) on one ml.g6.12xlarge (4 x L4)."""
+def two_models_on_one_4_gpu_endpoint(
+    tmp_path: Path, instance_type: str = "ml.g6.12xlarge"
+) -> Fleet:
+    """The default fleet's model twice (chat and code) on one multi-GPU instance type."""
     raw = yaml.safe_load(DEFAULT_FLEET.read_text(encoding="utf-8"))
     ep = raw["endpoints"][0]
-    ep.update(name="shared", instance_type="ml.g6.12xlarge", min_instances=1, max_instances=2)
+    ep.update(name="shared", instance_type=instance_type, min_instances=1, max_instances=2)
     chat = ep["models"][0]
     chat["copies"] = {"min": 1, "max": 4, "initial": 2}
     code = {**copy.deepcopy(chat), "name": "code"}
@@ -51,21 +53,25 @@ def quiet(duration_s: float) -> Workload:
     return Workload("quiet", arrivals, np.full(n, 500.0), np.full(n, 20.0), duration_s)
 
 
-def test_two_models_share_one_4_gpu_instance_and_count_its_gpu_hours_once(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("instance_type", "gpus"),
+    [("ml.g6.12xlarge", 4), ("ml.g5.12xlarge", 4), ("ml.p4d.24xlarge", 8)],
+)
+def test_two_models_share_one_multi_gpu_instance_and_count_its_gpu_hours_once(
+    tmp_path: Path, instance_type: str, gpus: int
 ) -> None:
-    # Given two models with two 1-GPU copies each on an endpoint of 4-GPU instances
-    fleet = two_models_on_one_4_gpu_endpoint(tmp_path)
+    # Given two models with two 1-GPU copies each on an endpoint of multi-GPU instances
+    fleet = two_models_on_one_4_gpu_endpoint(tmp_path, instance_type)
     ep = fleet.endpoints[0]
     lanes = [(Component.of(fleet, ep, m), quiet(3600.0), Static()) for m in ep.models]
     # When an hour passes
     sim = EndpointSimulation(lanes)
     result = sim.run()
-    # Then all four copies sit on one instance, and that instance's 4 GPUs for one hour are
-    # counted once for the endpoint: 4 GPU-hours, not 4 per model
+    # Then all four copies sit on one instance, and that instance's GPUs for one hour are
+    # counted once for the endpoint (4 GPU-hours on a 4-GPU type, not 4 per model)
     assert len(sim.pool.instances) == 1
     assert sim.pool.instances[0].copies == 4
-    assert result.gpu_hours == pytest.approx(4.0, rel=0.01)
+    assert result.gpu_hours == pytest.approx(float(gpus), rel=0.01)
     assert [r.gpu_hours for r in result.components] == [result.gpu_hours] * 2
 
 
