@@ -177,7 +177,7 @@ RULES = replace(
     forecast_interval_s=300,
     burst_hold_probability=0.5,
 )
-CACHED = {"free_copy_slots": 0, "instances": 2, "image_cached": True}
+CACHED: dict[str, Any] = {"free_copy_slots": 0, "instances": 2, "image_cached": True}
 FRESH = History(observed_ready_s={"cached": 400.0}, observed_ready_at={"cached": NOW})
 EVERY_600_S_400_IN = History(burst_starts=tuple(NOW - 400 - 600 * k for k in range(4, -1, -1)))
 EVERY_600_S_100_IN = History(burst_starts=tuple(NOW - 100 - 600 * k for k in range(4, -1, -1)))
