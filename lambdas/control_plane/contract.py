@@ -79,6 +79,7 @@ ENDPOINT_DELETE_CALLS = ("DeleteEndpoint",)
 # --- Alarms -------------------------------------------------------------------------------
 _ALARM_SUFFIX = {
     Trigger.SCALE_OUT: "scale-out",
+    Trigger.SURGE: "surge",
     Trigger.SCALE_IN: "scale-in",
     Trigger.FROM_ZERO: "from-zero",
 }
