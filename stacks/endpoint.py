@@ -16,7 +16,7 @@ from .alarms import ComponentAlarms
 from .assets import PowertoolsRelease
 from .dashboard import EndpointDashboard
 from .events import EndpointEvents
-from .functions import RETENTION_DAYS, ControlPlaneFunctions
+from .functions import RETENTION_DAYS, ControlPlaneFunctions, forecast_interval_minutes
 from .health import ControlPlaneHealth, OperatorTopic
 from .lifecycle import LifecycleHooks
 from .sagemaker_endpoint import SageMakerEndpoint
@@ -74,6 +74,8 @@ class EndpointStack(Stack):
             tracker=self.functions.tracker,
             cleanup=self.functions.cleanup,
             failures=self.functions.failures,
+            forecaster=self.functions.forecaster,
+            forecast_minutes=forecast_interval_minutes(endpoint),
         )
         self.hooks = LifecycleHooks(
             self,
@@ -89,7 +91,10 @@ class EndpointStack(Stack):
         # Cleanup is created before, and so deleted after, the endpoint and its components,
         # and after the rules that could still write rows for it.
         self.sagemaker.endpoint.node.add_dependency(self.hooks.cleanup)
-        for rule in (self.events.state_change, self.events.component_calls, self.events.poll):
+        rules = [self.events.state_change, self.events.component_calls, self.events.poll]
+        if self.events.forecast is not None:
+            rules.append(self.events.forecast)
+        for rule in rules:
             rule.node.add_dependency(self.hooks.cleanup)
         for component in self.sagemaker.components.values():
             component.node.add_dependency(self.hooks.cleanup)
