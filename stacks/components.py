@@ -47,6 +47,15 @@ def encode_components(document: Mapping[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"), sort_keys=True)
 
 
+def forecast_interval_minutes(endpoint: Endpoint) -> int | None:
+    """How often the endpoint's forecaster runs: the shortest interval of its models that
+    forecast (each model still looks ahead by its own interval); ``None`` when none does."""
+    intervals = [
+        m.scaling.forecast.interval_minutes for m in endpoint.models if m.scaling.forecast.enabled
+    ]
+    return min(intervals) if intervals else None
+
+
 def components_env(
     fleet: Fleet,
     endpoint: Endpoint,

@@ -14,9 +14,10 @@ from config.fleet import ControlPlane, Endpoint
 
 from .alarms import ComponentAlarms
 from .assets import PowertoolsRelease
+from .components import forecast_interval_minutes
 from .dashboard import EndpointDashboard
 from .events import EndpointEvents
-from .functions import RETENTION_DAYS, ControlPlaneFunctions, forecast_interval_minutes
+from .functions import RETENTION_DAYS, ControlPlaneFunctions
 from .health import ControlPlaneHealth, OperatorTopic
 from .lifecycle import LifecycleHooks
 from .sagemaker_endpoint import SageMakerEndpoint

@@ -25,6 +25,7 @@ from config.fleet import ControlPlane, Endpoint
 from lambdas.control_plane import contract
 
 from .assets import PowertoolsRelease, function_code, powertools_layer_code
+from .components import forecast_interval_minutes
 from .nag import acknowledge, acknowledge_wildcard_resources
 from .sagemaker_endpoint import SageMakerEndpoint
 
@@ -81,15 +82,6 @@ TABLE_WRITE_ACTIONS = [
     "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
 ]
-
-
-def forecast_interval_minutes(endpoint: Endpoint) -> int | None:
-    """How often the endpoint's forecaster runs: the shortest interval of its models that
-    forecast (each model still looks ahead by its own interval); ``None`` when none does."""
-    intervals = [
-        m.scaling.forecast.interval_minutes for m in endpoint.models if m.scaling.forecast.enabled
-    ]
-    return min(intervals) if intervals else None
 
 
 def leading_keys_statement(
