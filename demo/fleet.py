@@ -10,16 +10,25 @@ scale-out threshold on ``SPIKE_COPIES`` copies (fewer if the component allows fe
 default fleet: 0.75 x 8 x 6 = 36 requests in flight, which is 25 req/s at the Azure trace's mean
 service time of 1.46 s, i.e. load 1.0: the scenario as the simulator defines it. The derived
 neighbour (max 2 copies) gets 0.75 x 8 x 2 = 12 in flight at the peak, load 0.33.
+
+The spike is a daily one: the configured endpoints' components get ``HISTORY_DAYS`` previous
+days of per-minute ``Invocations`` in CloudWatch, each day the same traffic as the run's
+(``invocations_per_minute``), so the forecaster has a recurring peak to find. The derived
+neighbour is new: no history, and its forecaster finds nothing to do.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
+
+import numpy as np
 
 from config.fleet import SAGEMAKER_NAME, SAGEMAKER_NAME_MAX, Endpoint, Fleet, Model
 from sim.traffic import SCENARIOS, Workload, step_spike_window_s, synthetic
 
 SCENARIO = "step-spike"
+HISTORY_DAYS = 7  # previous days of Invocations the configured endpoints' components have
 SPIKE_COPIES = 6
 SPIKE_PER_COPY_SHARE = 0.75
 NEIGHBOUR_SUFFIX = "-neighbour"
@@ -127,3 +136,11 @@ def demo_workload(model: Model, *, duration_s: float, seed: int) -> tuple[Worklo
 def spike_window_s(duration_s: float) -> tuple[float, float]:
     """When the demo's spike starts and ends: the step-spike scenario's window."""
     return step_spike_window_s(duration_s)
+
+
+def invocations_per_minute(workload: Workload) -> list[float]:
+    """Requests arriving in each minute of ``workload`` (CloudWatch's ``Invocations`` Sum at
+    60 s), from its first minute to the last one it covers."""
+    minutes = max(1, math.ceil(workload.duration_s / 60))
+    counts, _ = np.histogram(workload.arrival_s, bins=minutes, range=(0.0, minutes * 60.0))
+    return [float(c) for c in counts]
