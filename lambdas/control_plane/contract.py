@@ -84,6 +84,7 @@ FORECAST_SOURCE = "sagemaker-fast-scale.forecast"
 # --- Alarms -------------------------------------------------------------------------------
 _ALARM_SUFFIX = {
     Trigger.SCALE_OUT: "scale-out",
+    Trigger.SURGE: "surge",
     Trigger.SCALE_IN: "scale-in",
     Trigger.FROM_ZERO: "from-zero",
 }

@@ -29,18 +29,30 @@ The rules (worked numbers in docs/control-plane.md):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
+from .inputs import History, Path, ReadyTimes, ScalingSpec, Snapshot, Step, Trigger, snapshot
 
-class Trigger(StrEnum):
-    """Which alarm asked for the decision."""
-
-    SCALE_OUT = "scale_out"
-    SCALE_IN = "scale_in"
-    FROM_ZERO = "from_zero"
+__all__ = [
+    "Decision",
+    "History",
+    "Path",
+    "Placement",
+    "ReadyTimes",
+    "Reason",
+    "ScalingSpec",
+    "Snapshot",
+    "Step",
+    "Trigger",
+    "clamp",
+    "decide",
+    "free_slots",
+    "place",
+    "snapshot",
+    "step_copies",
+]
 
 
 class Reason(StrEnum):
@@ -60,132 +72,6 @@ class Reason(StrEnum):
     ALARM_NOT_IN_ALARM = "AlarmNotInAlarm"  # the alarm is back to OK: stop
     OUT_OF_BOUNDS = "OutOfBounds"  # desired copies outside min..max (a redeploy): clamp
     STATE_UNAVAILABLE = "StateUnavailable"  # history unreadable: scale-in fails closed
-
-
-class Path(StrEnum):
-    """How a new copy becomes ready, fastest first."""
-
-    WARM_INSTANCE = "warm_instance"  # free accelerators on a running instance: data cache
-    CACHED = "cached"  # new instance, container image already cached for this endpoint
-    UNCACHED = "uncached"  # new instance, image pulled from ECR
-
-
-@dataclass(frozen=True)
-class Step:
-    breach: float  # fraction over the threshold: (value - threshold) / threshold
-    add_percent: int  # of the serving copies; at least one copy
-
-
-@dataclass(frozen=True)
-class ReadyTimes:
-    """Seconds from the decision until a new copy serves, by path (the cold-start model's)."""
-
-    warm_instance: float
-    cached: float
-    uncached: float
-
-    def for_path(self, path: Path) -> float:
-        return float(getattr(self, path.value))
-
-
-@dataclass(frozen=True)
-class ScalingSpec:
-    """The policy of one inference component, built from the fleet configuration."""
-
-    endpoint: str
-    component: str
-    min_copies: int
-    max_copies: int
-    scale_out_threshold: float
-    scale_out_cooldown_s: int
-    steps: tuple[Step, ...]
-    max_step_copies: int
-    scale_in_threshold: float
-    scale_in_cooldown_s: int
-    scale_in_step_copies: int
-    scale_in_datapoints: int  # datapoints the scale-in window must hold to trust it
-    from_zero_copies: int
-    copies_per_instance: int
-    max_instances: int
-    ready_s: ReadyTimes
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> ScalingSpec:
-        data = dict(raw)
-        data["steps"] = tuple(Step(**s) for s in data["steps"])
-        data["ready_s"] = ReadyTimes(**data["ready_s"])
-        return cls(**data)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What was observed when the alarm fired or the re-evaluation came due."""
-
-    trigger: Trigger
-    alarm_in_alarm: bool
-    concurrency_per_copy: float | None  # ConcurrentRequestsPerCopy, latest window
-    datapoints: int  # datapoints behind that value
-    desired_copies: int
-    current_copies: int  # copies serving now
-    no_capacity_failures: float | None = None
-    free_copy_slots: int | None = None  # copies that fit on running instances right now
-    instances: int | None = None
-    image_cached: bool | None = None  # has this endpoint run the image before
-
-
-def snapshot(
-    trigger: Trigger,
-    in_alarm: bool,
-    datapoints: Sequence[float],
-    desired_copies: int,
-    current_copies: int,
-    *,
-    free_copy_slots: int | None = None,
-    instances: int | None = None,
-    image_cached: bool | None = None,
-) -> Snapshot:
-    """The decision's inputs from the alarm window's datapoints (oldest first, missing ones
-    left out) and the copy counts; the scaler and the simulator both build theirs here.
-
-    Scale-out sizes its step on the latest datapoint (the breach now); scale-in averages the
-    whole window (10 one-minute datapoints for the default scale-in alarm), so one quiet minute
-    never removes a copy; from-zero reads the largest count of failed invocations in the window.
-    """
-    concurrency: float | None
-    failures: float | None = None
-    if trigger is Trigger.SCALE_IN:
-        concurrency = sum(datapoints) / len(datapoints) if datapoints else None
-    elif trigger is Trigger.FROM_ZERO:
-        concurrency, failures = None, (max(datapoints) if datapoints else None)
-    else:
-        concurrency = datapoints[-1] if datapoints else None
-    return Snapshot(
-        trigger=trigger,
-        alarm_in_alarm=in_alarm,
-        concurrency_per_copy=concurrency,
-        datapoints=len(datapoints),
-        desired_copies=desired_copies,
-        current_copies=current_copies,
-        no_capacity_failures=failures,
-        free_copy_slots=free_copy_slots,
-        instances=instances,
-        image_cached=image_cached,
-    )
-
-
-@dataclass(frozen=True)
-class History:
-    """The past as the state table remembers it."""
-
-    last_scale_out_at: float | None = None
-    last_scale_in_at: float | None = None
-    observed_ready_s: Mapping[str, float] = field(default_factory=dict)  # by Path value
-    # False when the state table could not be read: cooldowns are unknown, so scale-in (which
-    # needs them) holds, while scale-out (which does not) goes ahead.
-    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -303,7 +189,7 @@ def decide(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float) 
         )
     if snapshot.trigger is Trigger.FROM_ZERO:
         return _from_zero(snapshot, spec, history)
-    if snapshot.trigger is Trigger.SCALE_OUT:
+    if snapshot.trigger in (Trigger.SCALE_OUT, Trigger.SURGE):
         return _scale_out(snapshot, spec, history)
     return _scale_in(snapshot, spec, history, now)
 

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import contract
+from .bookkeeping import prefixed_numbers
 
 PK, SK, TTL = contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY, contract.TABLE_TTL_ATTRIBUTE
 EVENT_CLAIM_TTL_S = 24 * 3600  # an alarm retries for up to 6 hours; a day covers any redelivery
@@ -99,6 +100,10 @@ class ComponentState:
     pending_instances: int | None = None
     observed_desired: int | None = None
     observed_current: int | None = None
+    observed_ready_at: Mapping[str, float] = field(default_factory=dict)  # ready_at_<path>
+    forecast_floor_copies: int | None = None  # written by the forecaster (bookkeeping)
+    forecast_floor_until: float | None = None
+    burst_starts: str = ""  # recent burst starts, as text (bookkeeping.parse_burst_starts)
 
 
 def _to_attr(value: Any) -> dict[str, Any]:
@@ -474,4 +479,8 @@ def _component(name: str, item: Mapping[str, Any]) -> ComponentState:
         pending_instances=whole("pending_instances"),
         observed_desired=whole("observed_desired"),
         observed_current=whole("observed_current"),
+        observed_ready_at=prefixed_numbers(item, "ready_at_"),
+        forecast_floor_copies=whole("forecast_floor_copies"),
+        forecast_floor_until=num("forecast_floor_until"),
+        burst_starts=str(item.get("burst_starts") or ""),
     )
