@@ -255,7 +255,7 @@ class DemoRun(Harness):
                 Namespace=SAGEMAKER_NAMESPACE, MetricData=data[first : first + 1000]
             )
 
-    def _forecast(self) -> None:
+    def _run_forecasters(self) -> None:
         """Each endpoint's forecaster, when its schedule comes due."""
         for de in self.endpoints:
             minutes = forecast_interval_minutes(de.endpoint)
@@ -285,7 +285,7 @@ class DemoRun(Harness):
                         timestamp=events.event_time(self.epoch()), region=self.region
                     )
                     self.invoke("cache-tracker", de.name, scheduled)
-            self._forecast()
+            self._run_forecasters()
             self.run_agenda()
         self._sync_capacity(record=is_tick)
         nxt = self.agenda.next_due()

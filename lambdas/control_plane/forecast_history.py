@@ -10,7 +10,8 @@ previous days, so only those windows are read: one ``GetMetricData`` per previou
 ``now - k days`` to ``now - k days + horizon`` (minute-aligned), with one query per component
 (a request takes up to 500). Fourteen days of a 10-minute horizon are 140 datapoints per
 component instead of the 20,160 of the whole span, and each request's ``NextToken`` is
-followed until its window is complete.
+followed until its window is complete. One more request reads the last ``RECENT_S`` (6 hours)
+up to now: the recent bursts, which recur at intervals rather than at a time of day.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ METRIC = "Invocations"
 DIMENSION = "InferenceComponentName"
 MAX_HISTORY_DAYS = 15  # CloudWatch keeps 1-minute datapoints for 15 days
 MAX_QUERIES = 500  # MetricDataQueries per GetMetricData request
+RECENT_S = 6 * 3600  # today's last hours, for the bursts (bursts.burst_starts)
 
 History = dict[str, list[tuple[float, float]]]  # component -> (minute start, invocations)
 
@@ -62,7 +64,8 @@ def read_history(
     days: int,
     horizon_s: float,
 ) -> History:
-    """Per-minute ``Invocations`` of ``components`` in the windows ``windows`` names.
+    """Per-minute ``Invocations`` of ``components``: the last ``RECENT_S`` and the windows
+    ``windows`` names.
 
     A component with no datapoint gets an empty list. AWS errors arrive classified
     (``aws.Throttled`` and the others): the caller decides what a failed read means.
@@ -88,7 +91,8 @@ def read_history(
         }
         for i, name in enumerate(components)
     ]
-    for start, end in windows(now, days, horizon_s):
+    recent = (math.floor((now - RECENT_S) / MINUTE_S) * MINUTE_S, now)
+    for start, end in [recent, *windows(now, days, horizon_s)]:
         _read_window(cloudwatch, queries, components, start, end, history)
     for series in history.values():
         series.sort()
@@ -139,6 +143,11 @@ def _component_of(query_id: str, components: Sequence[str]) -> str | None:
         return None
     index = int(query_id[1:])
     return components[index] if index < len(components) else None
+
+
+def recent(series: Sequence[tuple[float, float]], now: float) -> list[tuple[float, float]]:
+    """The part of ``series`` from the last ``RECENT_S`` up to ``now``."""
+    return [(t, v) for t, v in series if now - RECENT_S <= t <= now]
 
 
 def within_days(

@@ -12,12 +12,16 @@ For each component whose spec has a forecast schedule (``forecast_interval_s``):
    minute / 60) turned into copies by ``sizing.copies_for_slo`` with the spec's copy model and
    SLO, plus the spec's headroom (``headroom.with_headroom``); never below ``min_copies``,
    never above ``max_copies``;
-4. the floor goes on the component's row (``forecast_floor_copies``, valid until
-   ``forecast_floor_until`` = now + 2 intervals, so one lost run does not drop it and a stopped
-   forecaster's floor lapses), where scale-in respects it, and the ``ForecastFloor`` metric;
-5. if the floor is above the copies asked for, the count is raised to it (``forecast_raise``).
+4. the recent bursts: the minutes of the last 6 hours at which the copies the traffic needs
+   (the same sizing) rose above the base (``min_copies``, at least 1): ``bursts.burst_starts``;
+5. floor and burst starts go on the component's row (``bookkeeping.forecast_record``: the
+   floor is valid for two intervals, so one lost run does not drop it and a stopped
+   forecaster's floor lapses), where scale-in respects them, and the floor is the
+   ``ForecastFloor`` metric;
+6. if the floor is above the copies asked for, the count is raised to it (``forecast_raise``).
 
-Fail safe: no history for the coming minutes writes nothing and changes nothing. A metrics
+Fail safe: no history (neither for the coming minutes nor a recent burst) writes nothing and
+changes nothing. A metrics
 read that fails (throttled, refused, unreachable), a table that cannot be read, or any error
 for one component is logged and counted in ``ScalingErrors`` and changes nothing; nothing is
 raised, so the schedule keeps running and a forecast never removes capacity.
@@ -28,11 +32,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import aws, contract
-from .bookkeeping import history_from
+from .bookkeeping import forecast_record, history_from
+from .bursts import burst_starts
 from .decision import Path, ScalingSpec
 from .evaluation_types import Outcome
 from .forecast import forecast, forecast_floor
-from .forecast_history import read_history, within_days
+from .forecast_history import read_history, recent, within_days
 from .forecast_raise import raise_to_floor
 from .headroom import with_headroom
 from .lookahead import predicted_ready_s
@@ -40,8 +45,6 @@ from .observability import bind, emit, logger
 from .settings import Component, Settings
 from .sizing import copies_for_slo
 from .state import ComponentState, StateStore, StateUnavailable, component_key
-
-FLOOR_LIFETIME_INTERVALS = 2  # a floor holds this many forecaster intervals after it is written
 
 
 def copies_for(spec: ScalingSpec) -> Callable[[float], int] | None:
@@ -135,8 +138,9 @@ def _one(
     if needed is None:
         return Outcome(component.name, "skipped", "NoCopyModel", detail="slo_sizing is off")
     predicted = forecast(series, now, ready_s + interval)
-    if predicted is None:
-        logger.info("no history for the coming minutes: nothing forecast")
+    starts = bursts_of(recent(series, now), needed, max(spec.min_copies, 1))
+    if predicted is None and not starts:
+        logger.info("no history for the coming minutes, no recent burst: nothing forecast")
         return Outcome(component.name, "held", "NoHistory", detail=f"{len(series)} datapoints")
     floor = forecast_floor(
         series,
@@ -148,24 +152,32 @@ def _one(
         max_copies=spec.max_copies,
     )
     store.observe(
-        component_key(component.name),
-        {
-            "forecast_floor_copies": floor,
-            "forecast_floor_until": now + FLOOR_LIFETIME_INTERVALS * interval,
-            "forecast_at": now,
-            "forecast_per_minute": predicted,
-        },
+        component_key(component.name), forecast_record(floor, starts, now, interval).values
     )
     emit(contract.METRIC_FORECAST_FLOOR, floor, endpoint=cfg.endpoint, component=component.name)
+    extra = {"floor": floor, "ready_s": round(ready_s, 1), "bursts": len(starts)}
+    if predicted is None:
+        detail = f"no history for the coming minutes; {len(starts)} recent bursts: floor {floor}"
+        return Outcome(component.name, "held", "NoHistory", floor, detail=detail, extra=extra)
     detail = (
         f"{predicted:.0f} invocations/min predicted within {ready_s + interval:.0f} s "
         f"(ready {ready_s:.0f} s + interval {interval} s): floor {floor}"
     )
-    logger.info("forecast", extra={"floor": floor, "per_minute": predicted, "ready_s": ready_s})
+    logger.info("forecast", extra={"per_minute": predicted, **extra})
     outcome = raise_to_floor(cfg, store, component, floor, now)
     outcome.detail = f"{detail}; {outcome.detail}" if outcome.detail else detail
-    outcome.extra.update(floor=floor, per_minute=round(predicted, 1), ready_s=round(ready_s, 1))
+    outcome.extra.update(extra, per_minute=round(predicted, 1))
     return outcome
+
+
+def bursts_of(
+    series: list[tuple[float, float]], needed: Callable[[float], int], base: int
+) -> list[float]:
+    """Minutes at which the copies ``series`` (invocations per minute) needs rose above
+    ``base``: the starts of bursts (``bursts.burst_starts``)."""
+    copies: dict[float, int] = {}  # invocation counts repeat: size each once
+    sized = [(t, copies.setdefault(v, needed(v))) for t, v in series]
+    return burst_starts(sized, base + 1)
 
 
 def _interval(component: Component) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from botocore.exceptions import ClientError
@@ -16,6 +16,9 @@ from lambdas.control_plane import aws, contract, forecast_history, forecaster, s
 from lambdas.control_plane.copy_model import CopyModel
 from lambdas.control_plane.events import EventError, ForeignEndpoint
 from tests.helpers import CONTEXT, READY_S, World, emf_metrics, make_spec, use_endpoint
+
+if TYPE_CHECKING:
+    from types_boto3_cloudwatch import CloudWatchClient
 
 DAY_S = 86400
 INTERVAL_S = 300
@@ -150,7 +153,7 @@ def test_a_forecast_never_lowers_the_copies_the_alarms_hold(
     assert floor_of(world, "chat-a") == PEAK_COPIES
     floors = [m for m in emf_metrics(capsys.readouterr().out) if m["name"] == "ForecastFloor"]
     assert [(m["dimensions"]["InferenceComponentName"], m["value"]) for m in floors] == [
-        ("chat-a", PEAK_COPIES)
+        ("chat-a", [float(PEAK_COPIES)])
     ]
 
 
@@ -279,23 +282,46 @@ def test_history_is_read_per_previous_day_following_next_token() -> None:
     client = _Paged()
     now = datetime(2026, 1, 6, 9, 5, 30, tzinfo=UTC).timestamp()
     history = forecast_history.read_history(
-        client,
-        ["chat"],
-        now,
-        days=3,
-        horizon_s=560,  # type: ignore[arg-type]
+        cast("CloudWatchClient", client), ["chat"], now, days=3, horizon_s=560
     )
     windows = [(c["StartTime"], c["EndTime"]) for c in client.calls if "NextToken" not in c]
     assert [(s.isoformat(), e.isoformat()) for s, e in windows] == [
+        ("2026-01-06T03:05:00+00:00", "2026-01-06T09:05:30+00:00"),  # the last 6 hours
         ("2026-01-05T09:05:00+00:00", "2026-01-05T09:15:00+00:00"),
         ("2026-01-04T09:05:00+00:00", "2026-01-04T09:15:00+00:00"),
         ("2026-01-03T09:05:00+00:00", "2026-01-03T09:15:00+00:00"),
     ]
-    assert len(client.calls) == 6  # every window's second page was fetched
-    assert [v for _, v in history["chat"]] == [10.0, 11.0] * 3
+    assert len(client.calls) == 8  # every window's second page was fetched
+    assert [v for _, v in history["chat"]] == [10.0, 11.0] * 4
 
 
 @pytest.mark.parametrize("days", [0, 16])
 def test_history_days_beyond_what_cloudwatch_keeps_are_refused(days: int) -> None:
     with pytest.raises(ValueError, match="1 to 15"):
         forecast_history.windows(0.0, days, 60)
+
+
+def test_recent_bursts_are_recorded_for_scale_in_to_hold_through_lulls(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forecasting(monkeypatch, world)
+    # The last two hours: a 3-minute burst every 20 minutes, quiet between; no earlier days.
+    now = world.clock() // 60 * 60
+    data = [
+        {
+            "MetricName": "Invocations",
+            "Dimensions": [{"Name": "InferenceComponentName", "Value": "chat-a"}],
+            "Timestamp": datetime.fromtimestamp(now - 7200 + 60 * i, UTC),
+            "Value": PEAK_PER_MIN if i % 20 < 3 and i >= 20 else QUIET_PER_MIN,
+        }
+        for i in range(120)
+    ]
+    world.cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=data)
+    result = outcome(run(world), "chat-a")
+    assert (result["action"], result["reason"], result["bursts"]) == ("held", "NoHistory", 5)
+    row = world.row("ep-a", "COMPONENT#chat-a")
+    assert row is not None
+    starts = [float(s) for s in row["burst_starts"]["S"].split()]
+    assert [s - starts[0] for s in starts] == [0.0, 1200.0, 2400.0, 3600.0, 4800.0]
+    assert int(row["forecast_floor_copies"]["N"]) == 1  # nothing predicted: min_copies
+    assert world.copies("chat-a")[0] == 1
