@@ -18,8 +18,9 @@ What happens (docs/local-demo.md tells it with the numbers of the default fleet)
    * once a minute the cache tracker gets its ``Scheduled Event`` (the polling rule), and every
      ``forecast.interval_minutes`` each endpoint's forecaster gets its schedule's event; the
      configured endpoints' components have ``demo.fleet.HISTORY_DAYS`` previous days of the
-     same traffic in CloudWatch (``Invocations`` per minute), so the forecaster raises their
-     copies ahead of the spike, which recurs daily; the derived neighbour has no history;
+     same traffic at ``demo.fleet.HISTORY_SHARE`` of its rate in CloudWatch (``Invocations``
+     per minute), so the forecaster raises their copies ahead of the spike, which recurs daily
+     and has grown, and the alarms add the rest; the derived neighbour has no history;
    * every copy count the scaler set through ``UpdateInferenceComponentRuntimeConfig`` is read
      back with ``DescribeInferenceComponent`` and handed to the simulation, whose cold-start
      model decides when each copy serves; the extension's ``ready_delay`` is the same model, so
@@ -73,6 +74,7 @@ from .checks import evaluate_story
 from .cleanup import delete_and_clean
 from .fleet import (
     HISTORY_DAYS,
+    HISTORY_SHARE,
     demo_endpoints,
     demo_workload,
     invocations_per_minute,
@@ -238,7 +240,7 @@ class DemoRun(Harness):
 
     def _put_history(self, component: str, workload: Workload) -> None:
         """``HISTORY_DAYS`` previous days of ``component``'s per-minute ``Invocations``, each
-        day the run's own traffic at the same time of day."""
+        day the run's own traffic at the same time of day, at ``HISTORY_SHARE`` of its rate."""
         data: list[MetricDatumTypeDef] = [
             {
                 "MetricName": "Invocations",
@@ -248,7 +250,7 @@ class DemoRun(Harness):
                 "Unit": "Count",
             }
             for day in range(1, HISTORY_DAYS + 1)
-            for i, count in enumerate(invocations_per_minute(workload))
+            for i, count in enumerate(invocations_per_minute(workload, HISTORY_SHARE))
         ]
         for first in range(0, len(data), 1000):
             self.cloudwatch.put_metric_data(
