@@ -116,6 +116,15 @@ class EndpointDashboard(Construct):
                 for path in ("warm_instance", "cached", "uncached")
             ],
         )
+        forecast = cloudwatch.GraphWidget(
+            title="Forecast floor vs desired copies",
+            width=WIDTH // 3,
+            height=6,
+            left=[
+                handler_metric(contract.METRIC_FORECAST_FLOOR, name, "Maximum", 300, "floor"),
+                handler_metric(contract.METRIC_DESIRED_COPIES, name, "Maximum", 300, "desired"),
+            ],
+        )
         status = cloudwatch.AlarmStatusWidget(
             title="Scaling alarms",
             width=WIDTH,
@@ -173,6 +182,7 @@ class EndpointDashboard(Construct):
             widgets=[
                 [concurrency, copies],
                 [instances, decisions, scale_out_s],
+                [forecast],
                 [status],
                 [health_status, dead_letter_depth, function_failures],
                 [shortages],
