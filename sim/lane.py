@@ -97,6 +97,7 @@ class Lane:
                 "NoCapacityInvocationFailures", TICK_S, delay
             ),
             "InvocationsPerCopy": MetricSeries("InvocationsPerCopy", 60, STANDARD_PUBLISH_DELAY_S),
+            "Invocations": MetricSeries("Invocations", 60, STANDARD_PUBLISH_DELAY_S),
         }
         self.arrivals: list[float] = w.arrival_s.tolist()
         self.prompts: list[float] = w.prompt_tokens.tolist()
@@ -110,6 +111,7 @@ class Lane:
         self.area = self.last = 0.0
         self.bin_invocations = self.bin_failures = 0
         self.minute_invocations_per_copy = 0.0
+        self.minute_invocations = 0
 
     # --- ComponentView ----------------------------------------------------------------------
     @property
@@ -282,9 +284,12 @@ class Lane:
         self.metrics["NoCapacityInvocationFailures"].record(float(self.bin_failures))
         if self.serving:
             self.minute_invocations_per_copy += self.bin_invocations / self.serving
+        self.minute_invocations += self.bin_invocations
         if round(t) % 60 == 0:
             self.metrics["InvocationsPerCopy"].record(self.minute_invocations_per_copy)
+            self.metrics["Invocations"].record(float(self.minute_invocations))
             self.minute_invocations_per_copy = 0.0
+            self.minute_invocations = 0
         tl = self.timeline
         tl.t_s.append(t)
         tl.in_system.append(in_flight)
