@@ -42,11 +42,25 @@ from functools import partial
 from config.alarms import alarm_plans
 from config.fleet import Model
 from config.specs import scaling_spec
-from lambdas.control_plane.bookkeeping import apply_record, decision_record, history_from
-from lambdas.control_plane.decision import Snapshot, Trigger, decide, free_slots, snapshot
+from lambdas.control_plane.bookkeeping import (
+    apply_record,
+    apply_timing,
+    decision_record,
+    history_from,
+    time_scale_out,
+)
+from lambdas.control_plane.decision import (
+    Decision,
+    Snapshot,
+    Trigger,
+    decide,
+    free_slots,
+    snapshot,
+)
 from lambdas.control_plane.state import ComponentState
 
 from .cloudwatch import Alarm, AlarmSpec, State, alarm_spec
+from .forecaster import CALENDAR_START_S, INVOCATIONS_METRIC, Forecaster, raise_decision
 from .protocol import ComponentView, Policy
 from .schedule import HourlyPeaks
 
@@ -72,6 +86,9 @@ TT_COOLDOWN_S = 300
 # Step scaling's cooldown when a policy sets none (API reference,
 # StepScalingPolicyConfiguration.Cooldown: "If not specified, the default value is 300").
 STEP_DEFAULT_COOLDOWN_S = 300
+# The cache tracker's polling schedule (one minute, stacks/control_plane.py): copies becoming
+# ready produce no event, so the project sees a scale-out finish at the next poll.
+TRACKER_POLL_S = 60
 
 # knob name per policy, swept by the frontier (requests in flight per copy)
 KNOBS = {
@@ -339,9 +356,23 @@ class StepScaling:
 
 
 class Project:
-    """This project's control plane: the fleet's alarms invoke the scaler Lambda on transitions
-    to ALARM (``reaction_s`` later); it calls ``decide`` and re-evaluates after
-    ``reevaluate_after_s`` while the alarm stays in ALARM (the real handler's delay queue)."""
+    """This project's control plane, fed what its Lambdas would read.
+
+    * The fleet's alarms (``config.alarms``: scale-out, surge, scale-in, from-zero) invoke the
+      scaler on transitions to ALARM, ``reaction_s`` later; it calls ``decide`` with the alarm
+      window's datapoints and re-evaluates after ``reevaluate_after_s`` while the alarm stays
+      in ALARM (the real handler's delay queue). The scaler reads no ``Invocations``, so the
+      snapshot carries no arrival rate (``decide`` reads it from the concurrency by Little's
+      law).
+    * The cache tracker polls every ``TRACKER_POLL_S`` and times a pending scale-out once its
+      copies serve (``bookkeeping.time_scale_out``): the observed ready times by path.
+    * The forecaster runs on its schedule (``sim.forecaster``) and raises the copy count to its
+      floor, ``reaction_s`` after its run, as every policy's capacity call is delayed.
+
+    Every applied decision and forecast goes on the component's row by the scaler's own
+    bookkeeping functions, and ``History`` comes back from it. The project's clock is the
+    calendar (``sim.forecaster.CALENDAR_START_S`` plus simulated time).
+    """
 
     name = "project"
     container_cache = True
@@ -361,9 +392,18 @@ class Project:
         # The component's row as the scaler's table would hold it: each applied decision's
         # record goes in, and History comes out, by the scaler's own bookkeeping functions.
         self.row = ComponentState(self.spec.component)
+        self.forecaster = Forecaster(self.spec, view.metrics[INVOCATIONS_METRIC])
         self.decisions: list[tuple[float, str, int, int]] = []
 
+    @staticmethod
+    def clock(view: ComponentView) -> float:
+        return CALENDAR_START_S + view.now
+
     def on_tick(self, view: ComponentView) -> None:
+        if math.isclose(view.now % TRACKER_POLL_S, 0.0, abs_tol=1e-6):
+            self._track(view)
+        if self.forecaster.due(view.now):
+            self._forecast(view)
         for trigger, alarm in self.alarms.items():
             if not alarm.due(view.now):
                 continue
@@ -375,17 +415,44 @@ class Project:
                 # AlarmNotInAlarm; they change nothing, so they are not simulated.
                 view.schedule(view.now + view.reaction_s, partial(self._invoke, view, trigger))
 
-    def _snapshot(self, view: ComponentView, trigger: Trigger) -> Snapshot:
+    def _track(self, view: ComponentView) -> None:
+        """The cache tracker's poll: a pending scale-out whose copies serve is timed."""
+        now = self.clock(view)
+        timed = time_scale_out(
+            self.row, view.serving, view.instance_count(), view.image_cached, now
+        )
+        if timed is not None:
+            self.row = apply_timing(self.row, timed, now)
+
+    def _forecast(self, view: ComponentView) -> None:
+        """The forecaster's scheduled run: its floor and burst starts on the row, and a raise
+        to the floor ``reaction_s`` later if fewer copies are asked for."""
+        run = self.forecaster.run(self.row, view.now, view.image_cached)
+        if run is None:
+            return
+        self.row = apply_record(self.row, run.record)
+        if run.floor > view.desired:
+            view.schedule(view.now + view.reaction_s, partial(self._raise, view, run.floor))
+
+    def _raise(self, view: ComponentView, floor: int) -> None:
+        if view.desired >= floor:  # already asked for (the Lambda's ``Covered``)
+            return
+        now = self.clock(view)
+        seen = self._observe(view, Trigger.SCALE_OUT, (), True)
+        decision = raise_decision(self.spec, seen, history_from(self.row), floor)
+        self._apply(view, decision, seen, now, "Forecast")
+
+    def _observe(
+        self, view: ComponentView, trigger: Trigger, window: list[float], in_alarm: bool
+    ) -> Snapshot:
         """What the scaler would read: the alarm window's datapoints, as the Lambda gets them,
         and free slots computed as the scaler computes them (from the instance count and every
         component's desired copies, not from where copies really sit)."""
-        alarm = self.alarms[trigger]
-        window = _window(view, self.metric[trigger], alarm.spec)
         instances = view.instance_count()
         return snapshot(
             trigger,
-            alarm.in_alarm,
-            [v for v in window if v is not None],
+            in_alarm,
+            window,
             view.desired,
             view.serving,
             free_copy_slots=free_slots(self.spec, instances, view.desired, view.siblings()),
@@ -393,15 +460,24 @@ class Project:
             image_cached=view.image_cached,
         )
 
-    def _invoke(self, view: ComponentView, trigger: Trigger) -> None:
-        observed = self._snapshot(view, trigger)
-        decision = decide(observed, self.spec, history_from(self.row), view.now)
-        self.decisions.append(
-            (view.now, decision.reason.value, decision.desired_copies, decision.target_copies)
-        )
+    def _snapshot(self, view: ComponentView, trigger: Trigger) -> Snapshot:
+        alarm = self.alarms[trigger]
+        window = _window(view, self.metric[trigger], alarm.spec)
+        return self._observe(view, trigger, [v for v in window if v is not None], alarm.in_alarm)
+
+    def _apply(
+        self, view: ComponentView, decision: Decision, seen: Snapshot, now: float, why: str
+    ) -> None:
+        self.decisions.append((now, why, decision.desired_copies, decision.target_copies))
         if decision.changes:
-            view.set_desired(decision.target_copies, f"project: {decision.reason.value}")
-            self.row = apply_record(self.row, decision_record(decision, observed, view.now))
+            view.set_desired(decision.target_copies, f"project: {why}")
+            self.row = apply_record(self.row, decision_record(decision, seen, now))
+
+    def _invoke(self, view: ComponentView, trigger: Trigger) -> None:
+        now = self.clock(view)
+        observed = self._snapshot(view, trigger)
+        decision = decide(observed, self.spec, history_from(self.row), now)
+        self._apply(view, decision, observed, now, decision.reason.value)
         if decision.reevaluate_after_s and self.alarms[trigger].in_alarm:
             view.schedule(
                 view.now + decision.reevaluate_after_s, partial(self._invoke, view, trigger)
