@@ -149,6 +149,7 @@ class ScaleOutTimed:
     seconds: float
     path: str
     remembered: float
+    since: float  # when the scale-out was decided (its SCALEOUT# history row's time)
 
     def record(self, now: float) -> Record:
         """The table's change: ``ready_s_<path>`` and ``ready_at_<path>`` set, the pending
@@ -198,7 +199,7 @@ def time_scale_out(
     path = observed_path(row, instances, image_was_cached)
     old = row.observed_ready_s.get(path)
     remembered = seconds if old is None else old + READY_SMOOTHING * (seconds - old)
-    return ScaleOutTimed(seconds, path, remembered)
+    return ScaleOutTimed(seconds, path, remembered, since)
 
 
 def apply_timing(row: ComponentState, timed: ScaleOutTimed, now: float) -> ComponentState:

@@ -303,7 +303,7 @@ def _finish_scale_out(
         return None
     store.put_history(
         "SCALEOUT",
-        state.pending_since,
+        timed.since,
         state.name,
         {
             "seconds": seconds,
