@@ -201,6 +201,7 @@ def main() -> int:
         doc = report(spec, results)
         runs += sum(len(j.knobs) for j in todo[name])
         config = Path(spec.config).resolve().relative_to(ROOT)
+        doc["config"] = str(config)  # the same on every checkout
         command = f"python -m sim bench --config {config} --trace {name} --seeds {spec.seeds}"
         write_report(doc, OUT / "sim" / name, command)
         docs[name] = doc
@@ -212,6 +213,7 @@ def main() -> int:
             for p, v in doc["policies"].items()
         }
         print(f"{name}: {cpu_per_scenario[name]:.1f} s of processor time", flush=True)
+    docs = {name: docs[name] for name in specs}  # the scenarios' order, not the run order
     (OUT / "sim" / "summary.md").write_text(
         summary_markdown(docs, rows if not args.no_sensitivity else [], args.seeds),
         encoding="utf-8",

@@ -24,7 +24,7 @@ from config.fleet import Fleet, load_fleet
 
 from .figures import TIMINGS, OfferedMemo, interval, run_figures
 from .policies import KNOBS, POLICIES
-from .requests import warm_up
+from .request_loop import warm_up
 from .run import DEFAULT_DELAYS, Delays, assign_traffic, component_workloads, run_fleet
 from .traffic import MULTI_MODEL, SCENARIOS, Workload
 

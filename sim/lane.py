@@ -13,7 +13,7 @@ import numpy as np
 
 from config.fleet import Endpoint, Model
 
-from . import requests
+from . import request_loop
 from .cloudwatch import STANDARD_PUBLISH_DELAY_S, MetricSeries
 from .component import Component
 from .pool import Copy
@@ -98,13 +98,13 @@ class Lane:
             ),
             "InvocationsPerCopy": MetricSeries("InvocationsPerCopy", 60, STANDARD_PUBLISH_DELAY_S),
         }
-        # The request loop's arrays and carried scalars (``sim.requests``).
+        # The request loop's arrays and carried scalars (``sim.request_loop``).
         self.arrivals = np.ascontiguousarray(w.arrival_s, dtype=np.float64)
         self.prompts = np.ascontiguousarray(w.prompt_tokens, dtype=np.float64)
         self.outputs = np.ascontiguousarray(w.output_tokens, dtype=np.float64)
         pre, dec = c.rates()
         self.pre, self.dec = np.asarray(pre, dtype=np.float64), np.asarray(dec, dtype=np.float64)
-        self.state = np.zeros(requests.STATE_SIZE)
+        self.state = np.zeros(request_loop.STATE_SIZE)
         self.busy = np.zeros(self.maxc * c.model.max_copies + 1)  # a min-heap of end times
         self.queue = np.zeros(len(self.arrivals), dtype=np.int64)
         self.ttft = np.full(len(self.arrivals), math.inf)  # by request; inf: failed
@@ -140,7 +140,7 @@ class Lane:
         }
 
     def instance_count(self) -> int:
-        return len(self.sim.pool.live())
+        return self.sim.pool.live_count()
 
     def mean_service_s(self) -> float:
         """At full batch: the rates a copy has when it is as busy as target tracking aims for."""
@@ -212,11 +212,11 @@ class Lane:
         )
 
     def start_queued(self, t: float) -> None:
-        requests.start_queued(t, *self._loop_args())
+        request_loop.start_queued(t, *self._loop_args())
 
     def advance(self, boundary: float) -> None:
         """Arrivals and completions up to ``boundary`` (the next event or tick)."""
-        invocations, failures = requests.advance(boundary, *self._loop_args())
+        invocations, failures = request_loop.advance(boundary, *self._loop_args())
         self.failures += failures
         self.bin_failures += failures
         self.bin_invocations += invocations
@@ -224,13 +224,13 @@ class Lane:
     def close_tick(self, t: float) -> None:
         """Drop requests past the invocation timeout, record the tick's datapoints."""
         state, queue, arrivals = self.state, self.queue, self.arrivals
-        head, tail = int(state[requests.HEAD]), int(state[requests.TAIL])
+        head, tail = int(state[request_loop.HEAD]), int(state[request_loop.TAIL])
         while head < tail and t - arrivals[queue[head]] > INVOCATION_TIMEOUT_S:
             head += 1
-            state[requests.IN_SYSTEM] -= 1
+            state[request_loop.IN_SYSTEM] -= 1
             self.timeouts += 1  # its time to first token stays inf
-        state[requests.HEAD] = head
-        in_flight = float(state[requests.AREA]) / TICK_S
+        state[request_loop.HEAD] = head
+        in_flight = float(state[request_loop.AREA]) / TICK_S
         self.metrics["ConcurrentRequestsPerCopy"].record(
             in_flight / self.serving if self.serving else None
         )
@@ -245,12 +245,14 @@ class Lane:
         tl.in_system.append(in_flight)
         tl.serving_copies.append(self.serving)
         tl.desired_copies.append(self.desired)
-        tl.instances.append(len(self.sim.pool.live()))
-        state[requests.AREA] = 0.0
+        tl.instances.append(self.sim.pool.live_count())
+        state[request_loop.AREA] = 0.0
         self.bin_invocations = self.bin_failures = 0
 
     def result(self, gpu_hours: float) -> RunResult:
-        waiting = self.queue[int(self.state[requests.HEAD]) : int(self.state[requests.TAIL])]
+        waiting = self.queue[
+            int(self.state[request_loop.HEAD]) : int(self.state[request_loop.TAIL])
+        ]
         # still waiting at the end: at least this long
         self.ttft[waiting] = self.sim.now - self.arrivals[waiting]
         return RunResult(

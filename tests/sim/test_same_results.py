@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from config.fleet import DEFAULT_FLEET, Fleet, load_fleet
+from sim import request_loop
 from sim.component import Component
 from sim.figures import run_figures
 from sim.policies import KNOBS, POLICIES, make_policy
@@ -162,3 +163,15 @@ def test_every_scenario_draws_the_requests_it_always_drew() -> None:
         "b": (23766, "daa39c447e7514ff"),
         "c": (30850, "0969a5e47984a248"),
     }
+
+
+def test_the_compiled_request_loop_is_its_python_source(
+    fleets: dict[str, Fleet], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """numba compiles ``sim.request_loop`` without fast-math: interpreted, it gives the same."""
+    f = fleets["default"]
+    workloads = component_workloads(f, assign_traffic(f, ["bursty"]), seed=9, duration_s=1200)
+    compiled = digest(run_fleet(f, workloads, "project"))
+    for name in ("advance", "start_queued", "_push", "_pop"):
+        monkeypatch.setattr(request_loop, name, getattr(request_loop, name).py_func)
+    assert digest(run_fleet(f, workloads, "project")) == compiled
