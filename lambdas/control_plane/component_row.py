@@ -29,6 +29,20 @@ class ComponentState:
     pending_instances: int | None = None
     observed_desired: int | None = None
     observed_current: int | None = None
+    observed_ready_at: Mapping[str, float] = field(default_factory=dict)  # ready_at_<path>
+    forecast_floor_copies: int | None = None  # written by the forecaster (bookkeeping)
+    forecast_floor_until: float | None = None
+    burst_starts: str = ""  # recent burst starts, as text (bookkeeping.parse_burst_starts)
+
+
+def prefixed_numbers(item: Mapping[str, Any], prefix: str) -> dict[str, float]:
+    """The numbers of a row whose attribute names start with ``prefix``, by the rest of the
+    name: ``{"ready_at_cached": 5.0}`` with ``"ready_at_"`` gives ``{"cached": 5.0}``."""
+    return {
+        k.removeprefix(prefix): float(v)
+        for k, v in item.items()
+        if k.startswith(prefix) and isinstance(v, int | float) and not isinstance(v, bool)
+    }
 
 
 def component_from(name: str, item: Mapping[str, Any]) -> ComponentState:
@@ -43,11 +57,6 @@ def component_from(name: str, item: Mapping[str, Any]) -> ComponentState:
         value = num(key)
         return int(value) if value is not None else None
 
-    ready = {
-        k.removeprefix("ready_s_"): float(v)
-        for k, v in item.items()
-        if k.startswith("ready_s_") and isinstance(v, int | float)
-    }
     path = item.get("pending_path")
     return ComponentState(
         name=name,
@@ -56,11 +65,15 @@ def component_from(name: str, item: Mapping[str, Any]) -> ComponentState:
         scaler_set_at=num("scaler_set_at"),
         last_scale_out_at=num("last_scale_out_at"),
         last_scale_in_at=num("last_scale_in_at"),
-        observed_ready_s=ready,
+        observed_ready_s=prefixed_numbers(item, "ready_s_"),
         pending_since=num("pending_since"),
         pending_target=whole("pending_target"),
         pending_path=path if isinstance(path, str) else None,
         pending_instances=whole("pending_instances"),
         observed_desired=whole("observed_desired"),
         observed_current=whole("observed_current"),
+        observed_ready_at=prefixed_numbers(item, "ready_at_"),
+        forecast_floor_copies=whole("forecast_floor_copies"),
+        forecast_floor_until=num("forecast_floor_until"),
+        burst_starts=str(item.get("burst_starts") or ""),
     )

@@ -275,7 +275,9 @@ def test_alarms_per_component(synth: Synth) -> None:
         if k.startswith("ControlPlaneScaler")
     )
     assert set(alarms) == {
-        f"alpha-{m}-{t}" for m in ("chat", "code") for t in ("scale-out", "scale-in", "from-zero")
+        f"alpha-{m}-{t}"
+        for m in ("chat", "code")
+        for t in ("scale-out", "surge", "scale-in", "from-zero")
     }
     for a in alarms.values():
         assert a["AlarmActions"] == [{"Fn::GetAtt": [scaler, "Arn"]}]
@@ -295,6 +297,20 @@ def test_alarms_per_component(synth: Synth) -> None:
 
     code_out = alarms["alpha-code-scale-out"]  # the config's own window for this model
     assert (code_out["Period"], code_out["DatapointsToAlarm"], code_out["Threshold"]) == (20, 3, 4)
+
+    # The surge alarm: one datapoint of the scale-out period at 3 x its threshold, same metric.
+    for model, period, threshold in (("chat", 10, 12), ("code", 20, 12)):
+        surge = alarms[f"alpha-{model}-surge"]
+        assert (surge["MetricName"], surge["Statistic"]) == ("ConcurrentRequestsPerCopy", "Average")
+        assert (surge["Period"], surge["DatapointsToAlarm"], surge["EvaluationPeriods"]) == (
+            period,
+            1,
+            1,
+        )
+        assert (surge["ComparisonOperator"], surge["Threshold"]) == (
+            "GreaterThanThreshold",
+            threshold,
+        )
 
     scale_in = alarms["alpha-code-scale-in"]
     assert (scale_in["ComparisonOperator"], scale_in["Period"], scale_in["EvaluationPeriods"]) == (
@@ -324,7 +340,7 @@ def test_alarms_are_created_after_their_component(synth: Synth) -> None:
         for logical, r in synth.resources("alpha", "AWS::SageMaker::InferenceComponent").items()
     }
     alarms = synth.scaling_alarms("alpha").values()
-    assert len(alarms) == 6
+    assert len(alarms) == 8
     for alarm in alarms:
         [dimension] = alarm["Properties"]["Dimensions"]
         assert components[dimension["Value"]] in alarm.get("DependsOn", [])

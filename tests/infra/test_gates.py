@@ -112,7 +112,7 @@ def test_too_many_models_for_an_inline_components_variable_is_a_config_error() -
     message = str(caught.value)
     assert message.startswith("crowded.yaml: endpoints[0] (ep00): its 8 models need")
     assert f"over the {contract.ENV_COMPONENTS_MAX_BYTES}-byte share" in message
-    assert "allowed: about 4 models per endpoint" in message
+    assert "allowed: about 3 models per endpoint" in message
 
 
 def test_hundred_model_fleet_fits_cloudformation_limits(tmp_path: Path) -> None:
