@@ -50,6 +50,10 @@ METRIC_SCALING_DECISIONS = "ScalingDecisions"  # count of decisions that changed
 METRIC_TARGET_COPIES = "TargetCopies"
 METRIC_SCALING_ERRORS = "ScalingErrors"
 METRIC_SCALE_OUT_SECONDS = "ScaleOutSeconds"  # decision to CurrentCopyCount reaching target
+# The scaler's phases (dimension InferenceComponentName): an alarm's transition to ALARM (its
+# state-change timestamp) to the decision, and the decision to the copy-count update returning.
+METRIC_ALARM_TO_DECISION_SECONDS = "AlarmToDecisionSeconds"
+METRIC_DECISION_TO_DESIRED_SECONDS = "DecisionToDesiredSeconds"
 # A scale-out SageMaker accepted but could not place (no instances of the type to be had): seen
 # later as a component stuck Updating or a failure reason, never as the call's own error.
 METRIC_CAPACITY_SHORTAGES = "CapacityShortages"
