@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from config.fleet import SAGEMAKER_NAME, SAGEMAKER_NAME_MAX, Endpoint, Fleet, Model
+from sim.serving import copy_speed
 from sim.traffic import SCENARIOS, Workload, step_spike_window_s, synthetic
 
 SCENARIO = "step-spike"
@@ -121,16 +122,23 @@ def spike_in_flight(model: Model) -> float:
     return SPIKE_PER_COPY_SHARE * model.scaling.scale_out.threshold * copies
 
 
-def demo_workload(model: Model, *, duration_s: float, seed: int) -> tuple[Workload, float]:
+def demo_workload(
+    model: Model, *, duration_s: float, seed: int, instance_type: str | None = None
+) -> tuple[Workload, float]:
     """The step-spike traffic for ``model`` and the load factor applied to the scenario.
 
     By Little's law the peak holds ``peak_rate x mean service time`` requests in flight; the
-    load factor scales the scenario's rate so that this equals ``spike_in_flight(model)``.
+    load factor scales the scenario's rate so that this equals ``spike_in_flight(model)``. With
+    ``instance_type`` the service time is the simulator's (``sim.serving``: the copy's speed at
+    the spike's requests per copy), else the fleet file's ``serving`` rates.
     """
     base = synthetic(SCENARIO, seed=seed, duration_s=duration_s)
-    service_s = base.service_time_s(
-        model.serving.prefill_tokens_per_s, model.serving.decode_tokens_per_s
-    )
+    prefill, decode = model.serving.prefill_tokens_per_s, model.serving.decode_tokens_per_s
+    if instance_type is not None:
+        speed = copy_speed(instance_type, model)
+        per_copy = max(1, round(SPIKE_PER_COPY_SHARE * model.scaling.scale_out.threshold))
+        prefill, decode = speed.prefill_tokens_per_s(per_copy), speed.decode_tokens_per_s(per_copy)
+    service_s = base.service_time_s(prefill, decode)
     mean_service_s = float(service_s.mean()) if service_s.size else 1.0
     load = spike_in_flight(model) / (SCENARIOS[SCENARIO].peak_rate * mean_service_s)
     load = round(load, 2)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sim.protocol import ComponentView
     from sim.simulator import Simulation
 
 Action = Callable[[float, bool], None]  # (simulated seconds, is this a 10 s tick)
@@ -119,8 +120,8 @@ class Follower:
         self._lockstep = lockstep
         self.key = key
 
-    def attach(self, sim: Simulation) -> None:
+    def attach(self, view: ComponentView) -> None:
         """Nothing to prepare: the lockstep owns the simulation."""
 
-    def on_tick(self, sim: Simulation) -> None:
+    def on_tick(self, view: ComponentView) -> None:
         self._lockstep._wait(True)

@@ -214,7 +214,10 @@ class DemoRun(Harness):
             endpoint = de.endpoint
             for model in endpoint.models:
                 workload, load = demo_workload(
-                    model, duration_s=self.duration_s, seed=self.seed + i
+                    model,
+                    duration_s=self.duration_s,
+                    seed=self.seed + i,
+                    instance_type=endpoint.instance_type,
                 )
                 self.loads[model.component_name] = load
                 component = Component(

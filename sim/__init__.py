@@ -1,4 +1,4 @@
 """Cold-start model, CloudWatch behaviour, traffic and a fleet simulator comparing policies.
 
-Run as ``python -m sim coldstart ...`` or ``python -m sim replay ...`` (``--help`` for each).
+Run as ``python -m sim coldstart|bench|plan|trace ...`` (``--help`` for each).
 """

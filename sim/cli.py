@@ -1,5 +1,17 @@
-"""Command line: ``python -m sim coldstart ...``, ``python -m sim replay ...`` and
-``python -m sim trace ...`` (``sim.trace_builder``)."""
+"""Command line: ``python -m sim coldstart|bench|plan|trace ...`` (trace: ``sim.trace_builder``).
+
+``bench`` writes DIR/report.json holding at least (scripts rely on it)::
+
+    {"trace": str, "seeds": int, "reaction_s": float,
+     "policies": {NAME: {
+         "default": {"slo_attainment": {"mean": float, "ci95": [lo, hi]},
+                     "gpu_hours": {...}, "detection_s": {...} | null,
+                     "first_copy_s": {...} | null, "time_to_capacity_s": {...} | null},
+         "endpoints": {ENDPOINT: {"gpu_hours": {"mean": float, "ci95": [lo, hi]}}},
+         "frontier": [{"knob": {...}, "slo_attainment": float, "gpu_hours": float}, ...]}}}
+
+SLO attainment is a fraction; a timing with no event is null.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +22,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from config.coldstart import PATHS, cold_start
-from config.fleet import DEFAULT_FLEET, ConfigError, load_fleet
+from config.fleet import DEFAULT_FLEET, ConfigError
 from config.instance_types import INSTANCE_TYPES
 
+from .bench import GRID, BenchSpec
 from .policies import POLICIES
+from .run import DEFAULT_DELAYS, Delays
 from .trace_builder import add_trace_parser
-from .traffic import SCENARIOS, TRACES
+from .traffic import MULTI_MODEL, SCENARIOS, TRACES
 
 
 def _coldstart(args: argparse.Namespace) -> int:
@@ -49,32 +63,94 @@ def _coldstart(args: argparse.Namespace) -> int:
     return 0
 
 
-def _replay(args: argparse.Namespace) -> int:
-    from .report import table, write_report
-    from .run import replay
+def _spec(args: argparse.Namespace) -> BenchSpec:
+    grid = GRID if args.grid is None else tuple(float(x) for x in args.grid.split(","))
+    return BenchSpec(
+        config=args.config,
+        traffic=tuple(args.trace),
+        seeds=args.seeds,
+        load=args.load,
+        delays=Delays(args.reaction_s, args.publish_delay_s, args.idle_release_s),
+        policies=POLICIES if args.policy == "all" else (args.policy,),
+        grid=grid,
+        duration_s=None if args.duration_h is None else args.duration_h * 3600,
+    )
 
-    policies = list(POLICIES) if args.policy == "all" else [args.policy]
+
+def _command(args: argparse.Namespace) -> str:
+    return "python -m sim " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import bench
+    from .report import table, write_report
+
     try:
-        fleet = load_fleet(args.config)
-        results = replay(
-            fleet,
-            args.trace,
-            policies,
-            seed=args.seed,
-            load=args.load,
-            duration_s=None if args.duration_h is None else args.duration_h * 3600,
-            endpoint=args.endpoint,
-            model=args.model,
-            progress=sys.stderr.isatty() and not args.quiet,
-        )
+        doc = bench(_spec(args), args.processes)
     except (ConfigError, KeyError, ValueError) as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
-    command = "python -m sim " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
-    doc = write_report(results, Path(args.out), command)
+    write_report(doc, Path(args.out), _command(args))
     print(table(doc), end="")
     print(f"report: {Path(args.out) / 'report.md'}")
     return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from .plan import plan
+    from .report import write_report
+
+    try:
+        doc, text = plan(_spec(args), args.slo, args.processes)
+    except (ConfigError, KeyError, ValueError) as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    if args.out:
+        write_report(doc, Path(args.out), _command(args))
+    print(text, end="")
+    return 0
+
+
+def _add_run_options(r: argparse.ArgumentParser) -> None:
+    r.add_argument("--config", default=str(DEFAULT_FLEET), help="fleet file")
+    r.add_argument(
+        "--trace",
+        required=True,
+        action="append",
+        help=f"traffic for every component: a scenario ({', '.join(SCENARIOS)}), {MULTI_MODEL} "
+        "(one shape per component of an endpoint), a bundled "
+        f"trace ({', '.join(TRACES)}) or a CSV in the Azure trace format; COMPONENT=TRACE gives "
+        "one component its own (repeat the option)",
+    )
+    r.add_argument("--seeds", type=int, default=10, help="seeds of synthetic traffic (default 10)")
+    r.add_argument(
+        "--reaction-s",
+        type=float,
+        default=DEFAULT_DELAYS.reaction_s,
+        help="alarm to capacity call, every policy (default 30)",
+    )
+    r.add_argument(
+        "--publish-delay-s",
+        type=float,
+        default=DEFAULT_DELAYS.publish_delay_s,
+        help="high-resolution metric publishing delay (default 30)",
+    )
+    r.add_argument(
+        "--idle-release-s",
+        type=float,
+        default=None,
+        help="seconds before an idle instance is released (default: the endpoint's "
+        "scale_in_policy.cooldown_minutes)",
+    )
+    r.add_argument("--load", type=float, default=1.0, help="multiply the request rate (default 1)")
+    r.add_argument("--duration-h", type=float, default=None, help="length of a scenario (hours)")
+    r.add_argument("--policy", default="all", choices=[*POLICIES, "all"])
+    r.add_argument(
+        "--grid",
+        default=None,
+        help=f"knob values to sweep, comma-separated (default {','.join(f'{g:g}' for g in GRID)})",
+    )
+    r.add_argument("--processes", type=int, default=None, help="worker processes (default: cores)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,33 +172,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(func=_coldstart)
 
-    r = sub.add_parser("replay", help="replay traffic under each policy and write a report")
-    r.add_argument("--config", default=str(DEFAULT_FLEET), help="fleet file")
-    r.add_argument(
-        "--trace",
-        required=True,
-        help=f"a scenario ({', '.join(SCENARIOS)}), a bundled trace "
-        f"({', '.join(TRACES)}) or a path to a CSV in the Azure trace format",
+    b = sub.add_parser("bench", help="every policy and its frontier over seeds: report.json")
+    _add_run_options(b)
+    b.add_argument("--out", default="out/bench", help="folder for report.json, report.md, PNGs")
+    b.set_defaults(func=_bench)
+
+    p = sub.add_parser("plan", help="the cheapest setting per policy that meets an SLO")
+    _add_run_options(p)
+    p.add_argument(
+        "--slo", type=float, required=True, help="fraction of requests within the TTFT SLO (0.99)"
     )
-    r.add_argument("--policy", default="all", choices=[*POLICIES, "all"])
-    r.add_argument("--out", default="out/sim", help="folder for report.json, report.md, PNGs")
-    r.add_argument("--seed", type=int, default=0, help="seed of synthetic traffic and --load")
-    r.add_argument(
-        "--load",
-        type=float,
-        default=1.0,
-        help="multiply the request rate, bursts kept in place (default 1)",
-    )
-    r.add_argument(
-        "--duration-h",
-        type=float,
-        default=None,
-        help="length of a scenario, or cut a trace (hours)",
-    )
-    r.add_argument("--endpoint", default=None, help="endpoint to simulate (default: first)")
-    r.add_argument("--model", default=None, help="model of that endpoint (default: first)")
-    r.add_argument("--quiet", action="store_true", help="no progress bar")
-    r.set_defaults(func=_replay)
+    p.add_argument("--out", default=None, help="also write the frontiers' report here")
+    p.set_defaults(func=_plan)
 
     add_trace_parser(sub)
     return parser

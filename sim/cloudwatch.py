@@ -22,11 +22,13 @@ the same semantics:
 
 Delays (stated, not measured by us): AWS writes that with high-resolution metrics "publishing and
 the policy's reaction take another 1-2 minutes" after the 30 s of datapoints
-(aws-samples/sagemaker-genai-hosting-examples, scale_down_to_zero notebook). We split the lower
-end of that range into ``HIGH_RES_PUBLISH_DELAY_S`` = 30 s for the metric and
-``AAS_REACTION_S`` = 30 s for Application Auto Scaling, which favours the AWS baselines. Standard
-1-minute metrics arrive ``STANDARD_PUBLISH_DELAY_S`` = 60 s after their minute. A Lambda alarm
-action starts within ``LAMBDA_REACTION_S`` = 2 s (asynchronous invoke plus a warm function).
+(aws-samples/sagemaker-genai-hosting-examples, scale_down_to_zero notebook). How that splits
+between publishing and reaction, and how Application Auto Scaling's reaction compares with an
+alarm's Lambda action, is not documented: the simulator uses ``HIGH_RES_PUBLISH_DELAY_S`` = 30 s
+for the metric and one reaction delay for every policy (``sim.simulator.DEFAULT_REACTION_S``,
+``--reaction-s``), and docs/scaling-model.md shows the sensitivity to both. Standard 1-minute
+metrics arrive ``STANDARD_PUBLISH_DELAY_S`` = 60 s after their minute. ``LAMBDA_REACTION_S`` =
+2 s is the local demo's: how soon its alarm evaluator delivers an alarm event to the handler.
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ if TYPE_CHECKING:
 
 HIGH_RES_PUBLISH_DELAY_S = 30.0
 STANDARD_PUBLISH_DELAY_S = 60.0
-AAS_REACTION_S = 30.0
 LAMBDA_REACTION_S = 2.0
 
 
@@ -139,7 +140,7 @@ def evaluate(spec: AlarmSpec, datapoints: Sequence[float | None], current: State
     window.extend(given)
     present = [v for v in window if v is not None]
     gaps = len(window) - len(present)
-    breaching = sum(1 for v in present if spec.breaches(v))
+    breaching = _count_breaching(spec.comparison, present, spec.threshold)
     clear = len(present) - breaching
     if spec.treat_missing_data == "notBreaching":
         clear += gaps
@@ -152,6 +153,17 @@ def evaluate(spec: AlarmSpec, datapoints: Sequence[float | None], current: State
     if clear > spec.evaluation_periods - spec.datapoints_to_alarm:
         return State.OK
     return current if current is not State.INSUFFICIENT_DATA else State.OK
+
+
+def _count_breaching(comparison: str, values: list[float], threshold: float) -> int:
+    """How many ``values`` breach (the evaluator's inner loop: comparisons inline, no calls)."""
+    if comparison == "GreaterThanThreshold":
+        return len([v for v in values if v > threshold])
+    if comparison == "LessThanThreshold":
+        return len([v for v in values if v < threshold])
+    if comparison == "GreaterThanOrEqualToThreshold":
+        return len([v for v in values if v >= threshold])
+    return len([v for v in values if v <= threshold])
 
 
 def aggregate(

@@ -1,83 +1,94 @@
-"""The four scaling policies compared side by side. Only the policy differs between runs.
+"""The scaling policies the benchmark compares. Only the policy differs between runs.
 
-* ``legacy``: Application Auto Scaling target tracking on ``InvocationsPerCopy`` (predefined
-  ``SageMakerInferenceComponentInvocationsPerCopy``, a standard 1-minute metric), and no
-  container cache: every new instance pulls the image.
-* ``aws-recommended``: target tracking on the high-resolution ``ConcurrentRequestsPerCopy``
-  (``SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution``) with container
-  caching (automatic) and data caching (``DataCacheConfig.EnableCaching``): AWS's current advice
-  (AWS ML blog, "Introducing container caching in Amazon SageMaker AI for faster model scaling").
-* ``aws-step-sample``: AWS's published step-scaling sample for inference components, an alarm on
-  ``ConcurrentRequestsPerCopy`` with a 60 s period driving a ``ChangeInCapacity`` step policy.
-* ``project``: this project's alarms (from the fleet file) invoking the scaler, which calls the
-  same ``lambdas.control_plane.decision.decide`` the Lambda runs.
+AWS's configurations, each as AWS documents it (sources in docs/scaling-model.md, section 3):
 
-Target tracking, as documented in the Application Auto Scaling user guide ("Target tracking
-scaling policies"; alarm shapes as in aws-samples/sagemaker-genai-hosting-examples'
-scale_down_to_zero notebook): AAS creates a high alarm (metric > target, 3 of 3 datapoints: 30 s
-with a 10 s metric, 3 minutes with a 1-minute one) and a low alarm (metric < 90 % of target, 15
-minutes: 90 of 90 at 10 s, 15 of 15 at 60 s). While an alarm is in ALARM, AAS runs the policy at
-every evaluation and sets capacity to ``ceil(serving_copies x metric / target)``; scale-out only
-ever raises the desired count (capacity already added counts), scale-in waits for its cooldown.
-Cooldowns are 300 s each, the Application Auto Scaling default, which AWS's SageMaker samples
-set explicitly.
+* ``aws-target-tracking``: Application Auto Scaling target tracking on the high-resolution
+  ``ConcurrentRequestsPerCopy`` (predefined
+  ``SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution``): a high alarm of 3 of
+  3 datapoints of 10 s over the target, a low alarm of 90 of 90 under 90 % of it, 300 s scale-out
+  and scale-in cooldowns; container caching (automatic) and data caching
+  (``DataCacheConfig.EnableCaching``).
+* ``aws-target-tracking-tuned``: the same with ``DisableScaleIn`` and a separate step scale-in
+  policy on the fleet file's own scale-in alarm (AWS documents the combination): the best a
+  careful user can configure with Application Auto Scaling alone.
+* ``aws-step-10s``: Application Auto Scaling step scaling on the fleet file's own 10 s scale-out
+  alarm and step table (``PercentChangeInCapacity``) and its scale-in alarm: it separates
+  "10 s alarms" from "a Lambda decides".
+* ``aws-scheduled``: ``aws-target-tracking-tuned`` plus scheduled actions that raise the minimum
+  copy count ahead of each hour by the copies the previous day needed in that hour
+  (``sim.schedule``); with no previous day it is the tuned policy.
+* ``pre-caching``: the setup before container and data caching, as a historical reference:
+  target tracking on the standard 1-minute ``InvocationsPerCopy`` (3 of 3 x 60 s over, 15 of 15
+  under 90 %), every new instance pulls the image, every new copy downloads the model.
+* ``project``: the fleet file's alarms invoking the scaler, which calls the same
+  ``lambdas.control_plane.decision.decide`` the Lambda runs.
 
-The target for ``InvocationsPerCopy`` is what a careful user gets from a load test: the
-invocation rate at which a copy holds the same concurrency the other policies target, by
-Little's law ``concurrency = rate x service time``: 8 requests in flight at 1.46 s each are
-8 / 1.46 x 60 = 329 invocations per copy per minute.
+Every policy acts ``view.reaction_s`` after its alarm: one delay for all (``--reaction-s``).
+
+Each policy has one main knob (``KNOBS``), which the benchmark sweeps for the frontiers: the
+target (requests in flight per copy) for target tracking, the scale-out threshold for the step
+policy and the project, with the scale-in threshold kept in the fleet file's ratio to it. For
+``InvocationsPerCopy`` the target in flight becomes invocations per copy per minute by Little's
+law: 8 in flight at 1.46 s each are 8 / 1.46 x 60 = 329.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Protocol
 
 from config.alarms import alarm_plans
+from config.fleet import Model
 from config.specs import scaling_spec
 from lambdas.control_plane.bookkeeping import apply_record, decision_record, history_from
-from lambdas.control_plane.decision import Snapshot, Trigger, decide, snapshot
+from lambdas.control_plane.decision import Snapshot, Trigger, decide, free_slots, snapshot
 from lambdas.control_plane.state import ComponentState
 
-from .cloudwatch import AAS_REACTION_S, LAMBDA_REACTION_S, Alarm, AlarmSpec, State, alarm_spec
+from .cloudwatch import Alarm, AlarmSpec, State, alarm_spec
+from .protocol import ComponentView, Policy
+from .schedule import HourlyPeaks
 
-if TYPE_CHECKING:
-    from .simulator import Simulation
+POLICIES = (
+    "aws-target-tracking",
+    "aws-target-tracking-tuned",
+    "aws-scheduled",
+    "aws-step-10s",
+    "pre-caching",
+    "project",
+)
 
-POLICIES = ("legacy", "aws-recommended", "aws-step-sample", "project")
+# Target tracking as Application Auto Scaling creates it for a high-resolution metric
+# (aws-samples/sagemaker-genai-hosting-examples, scale_down_to_zero notebook): scale out after
+# 3 datapoints of 10 s over the target, scale in after 90 datapoints (15 minutes) under 90 % of
+# it; 3 x 60 s and 15 x 60 s with a standard 1-minute metric.
+TT_HIGH_DATAPOINTS = 3
+TT_LOW_WINDOW_S = 900
+TT_LOW_FRACTION = 0.9
+# Application Auto Scaling user guide, target tracking: cooldowns default to 300 s for scale-out
+# and scale-in on SageMaker variants and inference components.
+TT_COOLDOWN_S = 300
+# Step scaling's cooldown when a policy sets none (API reference,
+# StepScalingPolicyConfiguration.Cooldown: "If not specified, the default value is 300").
+STEP_DEFAULT_COOLDOWN_S = 300
 
-TARGET_TRACKING_COOLDOWN_S = 300
-# AWS's step-scaling sample (inference components): one alarm on ConcurrentRequestsPerCopy with
-# Period 60 (its comment says 10 s), one datapoint, and ChangeInCapacity steps; scale-in by one
-# copy on a separate low alarm. The step table below is ours in the sample's shape: +1 copy when
-# over the threshold, +2 at 50 % over, +3 at 100 % over; cooldown 120 s.
-STEP_SAMPLE_PERIOD_S = 60
-STEP_SAMPLE_STEPS = ((0.0, 1), (0.5, 2), (1.0, 3))
-STEP_SAMPLE_COOLDOWN_S = 120
-# The sample's scale-in policy sets no cooldown, so Application Auto Scaling's default applies
-# (API reference, StepScalingPolicyConfiguration.Cooldown: "If not specified, the default value
-# is 300").
-STEP_SAMPLE_SCALE_IN_COOLDOWN_S = 300
+# knob name per policy, swept by the frontier (requests in flight per copy)
+KNOBS = {
+    "aws-target-tracking": "target",
+    "aws-target-tracking-tuned": "target",
+    "aws-scheduled": "target",
+    "aws-step-10s": "threshold",
+    "pre-caching": "target",
+    "project": "threshold",
+}
+
+Execute = Callable[[ComponentView, float, bool], None]
 
 
-class Policy(Protocol):
-    name: str
-    container_cache: bool
-    data_cache: bool
-
-    def attach(self, sim: Simulation) -> None:
-        """Called once before the run."""
-
-    def on_tick(self, sim: Simulation) -> None:
-        """Called every 10 s, after the tick's datapoints were recorded."""
-
-
-def _window(sim: Simulation, metric: str, spec: AlarmSpec) -> list[float | None]:
-    return sim.metrics[metric].window(
-        sim.now, spec.period_s, spec.evaluation_periods, spec.statistic
+def _window(view: ComponentView, metric: str, spec: AlarmSpec) -> list[float | None]:
+    return view.metrics[metric].window(
+        view.now, spec.period_s, spec.evaluation_periods, spec.statistic
     )
 
 
@@ -88,187 +99,263 @@ def _latest(values: list[float | None]) -> float | None:
     return None
 
 
-def _evaluate_aas_alarms(
-    sim: Simulation,
-    metric: str,
-    high: Alarm,
-    low: Alarm,
-    execute: Callable[[Simulation, float, bool], None],
-) -> None:
-    """Evaluate an Application Auto Scaling policy's high and low alarms when due.
+def with_thresholds(model: Model, scale_out: float) -> Model:
+    """``model`` with the scale-out threshold ``scale_out`` and the scale-in threshold kept in
+    the fleet file's ratio to it (8 and 2 become 4 and 1)."""
+    s = model.scaling
+    ratio = s.scale_in.threshold / s.scale_out.threshold
+    scaling = dataclasses.replace(
+        s,
+        scale_out=dataclasses.replace(s.scale_out, threshold=scale_out),
+        scale_in=dataclasses.replace(s.scale_in, threshold=scale_out * ratio),
+    )
+    return dataclasses.replace(model, scaling=scaling)
 
-    AAS keeps executing the policy at every evaluation while an alarm is in ALARM (not only on
-    transitions), ``AAS_REACTION_S`` later; ``execute(sim, value, scale_out)`` is the policy.
+
+def _fleet_alarm(model: Model, trigger: Trigger) -> AlarmSpec:
+    """The fleet's own alarm for ``trigger`` (``config.alarms``), as the evaluator sees it."""
+    return alarm_spec(next(p for p in alarm_plans(model) if p.trigger is trigger))
+
+
+class AasAlarm:
+    """An alarm driving an Application Auto Scaling policy: evaluated once per period, and while
+    in ALARM the policy runs at every evaluation (not only on transitions), ``reaction_s`` later.
     """
-    for alarm in (high, low):
-        if not alarm.due(sim.now):
-            continue
-        window = _window(sim, metric, alarm.spec)
-        alarm.update(sim.now, window)
+
+    def __init__(self, spec: AlarmSpec, metric: str, execute: Execute):
+        self.alarm = Alarm(spec)
+        self.metric = metric
+        self.execute = execute
+
+    def tick(self, view: ComponentView) -> None:
+        if not self.alarm.due(view.now):
+            return
+        window = _window(view, self.metric, self.alarm.spec)
+        self.alarm.update(view.now, window)
         value = _latest(window)
-        if alarm.in_alarm and value is not None:
-            sim.schedule(sim.now + AAS_REACTION_S, partial(execute, sim, value, alarm is high))
+        if self.alarm.in_alarm and value is not None:
+            view.schedule(view.now + view.reaction_s, partial(self.execute, view, value, True))
 
 
-@dataclass
 class FromZeroStep:
     """Scale-out from zero as AWS documents it (endpoint-auto-scaling-zero-instances): a step
-    policy on ``NoCapacityInvocationFailures`` adding copies; shared by every baseline."""
+    policy on ``NoCapacityInvocationFailures`` adding copies; shared by every AWS baseline."""
 
-    copies: int
-    spec: AlarmSpec
-    alarm: Alarm = field(init=False)
+    def __init__(self, model: Model):
+        self.copies = model.scaling.from_zero.copies
+        self.alarm = AasAlarm(
+            _fleet_alarm(model, Trigger.FROM_ZERO), "NoCapacityInvocationFailures", self._execute
+        )
 
-    def __post_init__(self) -> None:
-        self.alarm = Alarm(self.spec)
+    def tick(self, view: ComponentView) -> None:
+        self.alarm.tick(view)
 
-    def tick(self, sim: Simulation, reaction_s: float) -> None:
-        if not self.alarm.due(sim.now):
+    def _execute(self, view: ComponentView, value: float, _: bool) -> None:
+        if view.desired == 0:
+            view.set_desired(self.copies, "from zero")
+
+
+class StepScaleIn:
+    """A step scale-in policy on the fleet file's scale-in alarm: remove ``step_copies`` per
+    execution, then wait the policy's cooldown (the fleet's ``scale_in.cooldown_s``)."""
+
+    def __init__(self, model: Model, floor: Callable[[], int]):
+        s = model.scaling.scale_in
+        self.copies = s.step_copies
+        self.cooldown_s = s.cooldown_s
+        self.floor = floor
+        self.last_at: float | None = None
+        self.alarm = AasAlarm(
+            _fleet_alarm(model, Trigger.SCALE_IN), "ConcurrentRequestsPerCopy", self._execute
+        )
+
+    def tick(self, view: ComponentView) -> None:
+        self.alarm.tick(view)
+
+    def _execute(self, view: ComponentView, value: float, _: bool) -> None:
+        if self.last_at is not None and view.now - self.last_at < self.cooldown_s:
             return
-        self.alarm.update(sim.now, _window(sim, "NoCapacityInvocationFailures", self.spec))
-        if self.alarm.in_alarm and sim.desired == 0:
-            sim.schedule(
-                sim.now + reaction_s,
-                lambda: sim.set_desired(max(sim.desired, self.copies), "from zero"),
-            )
-
-
-def _fleet_alarm(sim: Simulation, trigger: Trigger) -> AlarmSpec:
-    """The fleet's own alarm for ``trigger`` (``config.alarms``), as the evaluator sees it."""
-    return alarm_spec(next(p for p in alarm_plans(sim.c.model) if p.trigger is trigger))
-
-
-def _from_zero_step(sim: Simulation) -> FromZeroStep:
-    return FromZeroStep(sim.c.model.scaling.from_zero.copies, _fleet_alarm(sim, Trigger.FROM_ZERO))
+        target = max(view.desired - self.copies, self.floor())
+        if target < view.desired:
+            view.set_desired(target, f"step scale-in: {value:.1f} low")
+            self.last_at = view.now
 
 
 class TargetTracking:
-    """Application Auto Scaling target tracking on a per-copy metric."""
+    """Application Auto Scaling target tracking on a per-copy metric.
+
+    Scale-out sets ``ceil(serving x metric / target)`` and only ever raises the desired count
+    (capacity already added counts); scale-in waits its cooldown and for every copy to serve.
+    ``disable_scale_in`` leaves scale-in to a separate step policy (``StepScaleIn``).
+    """
 
     def __init__(
         self,
         name: str,
         *,
-        metric: str,
-        high_resolution: bool,
-        container_cache: bool,
-        data_cache: bool,
         target: float | None = None,
+        invocations: bool = False,
+        caches: bool = True,
+        disable_scale_in: bool = False,
     ):
         self.name = name
-        self.metric = metric
-        self.high_resolution = high_resolution
-        self.container_cache = container_cache
-        self.data_cache = data_cache
-        self.target = target
+        self.target_in_flight = target
+        self.invocations = invocations
+        self.container_cache = self.data_cache = caches
+        self.disable_scale_in = disable_scale_in
+        self.min_copies = 0  # raised by scheduled actions
         self.last_scale_in_at: float | None = None
 
-    def attach(self, sim: Simulation) -> None:
-        if self.target is None:
-            threshold = sim.c.model.scaling.scale_out.threshold
-            if self.metric == "InvocationsPerCopy":
-                s = sim.c.model.serving
-                service = sim.w.service_time_s(s.prefill_tokens_per_s, s.decode_tokens_per_s)
-                mean_s = float(service.mean()) if service.size else 1.0
-                self.target = threshold / mean_s * 60.0
-            else:
-                self.target = threshold
-        period = 10 if self.high_resolution else 60
-        low_n = 900 // period  # 15 minutes
-        self.high = Alarm(
-            AlarmSpec(f"{self.name}-high", self.target, "GreaterThanThreshold", period, 3, 3)
+    def attach(self, view: ComponentView) -> None:
+        model = view.model
+        in_flight = self.target_in_flight or model.scaling.scale_out.threshold
+        if self.invocations:
+            self.metric, period = "InvocationsPerCopy", 60
+            self.target = in_flight / view.mean_service_s() * 60.0
+        else:
+            self.metric, period = "ConcurrentRequestsPerCopy", 10
+            self.target = in_flight
+        low_n = TT_LOW_WINDOW_S // period
+        n = TT_HIGH_DATAPOINTS
+        high = AlarmSpec(f"{self.name}-high", self.target, "GreaterThanThreshold", period, n, n)
+        low = AlarmSpec(
+            f"{self.name}-low",
+            TT_LOW_FRACTION * self.target,
+            "LessThanThreshold",
+            period,
+            low_n,
+            low_n,
         )
-        self.low = Alarm(
-            AlarmSpec(
-                f"{self.name}-low", 0.9 * self.target, "LessThanThreshold", period, low_n, low_n
-            )
-        )
-        self.from_zero = _from_zero_step(sim)
+        self.high = AasAlarm(high, self.metric, self._execute)
+        self.low = AasAlarm(low, self.metric, partial(self._execute_in))
+        self.min_copies = model.min_copies
+        self.from_zero = FromZeroStep(model)
+        self.scale_in = StepScaleIn(model, lambda: self.min_copies)
 
-    def on_tick(self, sim: Simulation) -> None:
-        assert self.target is not None
-        self.from_zero.tick(sim, AAS_REACTION_S)
-        _evaluate_aas_alarms(sim, self.metric, self.high, self.low, self._execute)
+    def on_tick(self, view: ComponentView) -> None:
+        self.from_zero.tick(view)
+        self.high.tick(view)
+        if self.disable_scale_in:
+            self.scale_in.tick(view)
+        else:
+            self.low.tick(view)
 
-    def _execute(self, sim: Simulation, value: float, scale_out: bool) -> None:
-        assert self.target is not None
-        wanted = math.ceil(max(sim.serving, 1) * value / self.target - 1e-9)
-        if scale_out:
-            if wanted > sim.desired:
-                sim.set_desired(wanted, f"target tracking: {value:.1f} > {self.target:.1f}")
+    def wanted(self, view: ComponentView, value: float) -> int:
+        return math.ceil(max(view.serving, 1) * value / self.target - 1e-9)
+
+    def _execute(self, view: ComponentView, value: float, _: bool) -> None:
+        wanted = self.wanted(view, value)
+        if wanted > view.desired:
+            view.set_desired(wanted, f"target tracking: {value:.1f} > {self.target:.1f}")
+
+    def _execute_in(self, view: ComponentView, value: float, _: bool) -> None:
+        if self.last_scale_in_at is not None and view.now - self.last_scale_in_at < TT_COOLDOWN_S:
             return
-        if self.last_scale_in_at is not None and (
-            sim.now - self.last_scale_in_at < TARGET_TRACKING_COOLDOWN_S
-        ):
-            return
-        if wanted < sim.desired and sim.serving == sim.desired:
-            sim.set_desired(wanted, f"target tracking: {value:.1f} < {0.9 * self.target:.1f}")
-            self.last_scale_in_at = sim.now
+        wanted = max(self.wanted(view, value), self.min_copies)
+        if wanted < view.desired and view.serving == view.desired:
+            view.set_desired(wanted, f"target tracking: {value:.1f} low")
+            self.last_scale_in_at = view.now
 
 
-class StepSample:
-    """AWS's step-scaling sample: a 60 s alarm and ChangeInCapacity steps (Application Auto
-    Scaling step scaling; during the cooldown the capacity the last scale-out added counts)."""
+class Scheduled(TargetTracking):
+    """``aws-target-tracking-tuned`` plus scheduled actions raising the minimum copy count.
 
-    name = "aws-step-sample"
+    A careful user reads yesterday's hourly peaks of requests in flight from CloudWatch and
+    schedules, for each hour, a minimum of ``ceil(peak / target)`` copies starting one new
+    instance's cold start (rounded up to the minute) before the hour; outside those hours the
+    fleet's minimum applies. Application Auto Scaling raises the desired count to a new minimum
+    when it takes effect; scale-in never goes below it.
+    """
+
+    def attach(self, view: ComponentView) -> None:
+        super().attach(view)
+        self.peaks = HourlyPeaks(view)
+        self.fleet_min = view.model.min_copies
+
+    def on_tick(self, view: ComponentView) -> None:
+        self.peaks.record(view)
+        due = self.peaks.minimum_due(view.now, self.target)
+        if due is not None:
+            view.schedule(view.now + view.reaction_s, partial(self._set_min, view, due))
+        super().on_tick(view)
+
+    def _set_min(self, view: ComponentView, copies: int) -> None:
+        self.min_copies = max(self.fleet_min, copies)
+        if view.desired < self.min_copies:
+            view.set_desired(self.min_copies, f"scheduled minimum {self.min_copies}")
+
+
+class StepScaling:
+    """Application Auto Scaling step scaling on the fleet's scale-out alarm and step table.
+
+    ``PercentChangeInCapacity`` of the desired count, rounded as Application Auto Scaling does
+    (a value between 0 and 1 becomes 1, a larger one is rounded down). During the scale-out
+    cooldown, capacity the last scale-out added counts toward the next one. Scale-in is the
+    fleet's scale-in alarm with a step policy (``StepScaleIn``).
+    """
+
+    name = "aws-step-10s"
     container_cache = True
     data_cache = True
 
-    def attach(self, sim: Simulation) -> None:
-        s = sim.c.model.scaling
-        self.threshold = s.scale_out.threshold
-        self.high = Alarm(
-            AlarmSpec(
-                "step-high", self.threshold, "GreaterThanThreshold", STEP_SAMPLE_PERIOD_S, 1, 1
-            )
+    def __init__(self, threshold: float | None = None):
+        self.threshold_knob = threshold
+
+    def attach(self, view: ComponentView) -> None:
+        model = view.model
+        if self.threshold_knob is not None:
+            model = with_thresholds(model, self.threshold_knob)
+        s = model.scaling.scale_out
+        self.threshold, self.steps, self.cooldown_s = s.threshold, s.steps, s.cooldown_s
+        self.high = AasAlarm(
+            _fleet_alarm(model, Trigger.SCALE_OUT), "ConcurrentRequestsPerCopy", self._execute
         )
-        self.low = Alarm(_fleet_alarm(sim, Trigger.SCALE_IN))
-        self.from_zero = _from_zero_step(sim)
+        self.from_zero = FromZeroStep(model)
+        self.scale_in = StepScaleIn(model, lambda: model.min_copies)
         self.last_out_at: float | None = None
         self.capacity_before_out = 0
-        self.last_in_at: float | None = None
+        self.added = 0
 
-    def on_tick(self, sim: Simulation) -> None:
-        self.from_zero.tick(sim, AAS_REACTION_S)
-        _evaluate_aas_alarms(sim, "ConcurrentRequestsPerCopy", self.high, self.low, self._execute)
+    def on_tick(self, view: ComponentView) -> None:
+        self.from_zero.tick(view)
+        self.high.tick(view)
+        self.scale_in.tick(view)
 
-    def _execute(self, sim: Simulation, value: float, scale_out: bool) -> None:
-        if scale_out:
-            breach = (value - self.threshold) / self.threshold
-            add = max(a for lower, a in STEP_SAMPLE_STEPS if breach >= lower)
-            in_cooldown = (
-                self.last_out_at is not None and sim.now - self.last_out_at < STEP_SAMPLE_COOLDOWN_S
-            )
-            if in_cooldown:
-                target = self.capacity_before_out + add
-                if target > sim.desired:
-                    sim.set_desired(target, f"step: {value:.1f} (cooldown, counts added)")
-                return
-            self.capacity_before_out = sim.desired
-            self.last_out_at = sim.now
-            sim.set_desired(sim.desired + add, f"step: {value:.1f} > {self.threshold}")
+    def _execute(self, view: ComponentView, value: float, _: bool) -> None:
+        breach = (value - self.threshold) / self.threshold
+        percent = max((x.add_percent for x in self.steps if breach >= x.breach), default=0)
+        if not percent:
             return
-        if self.last_in_at is not None and (
-            sim.now - self.last_in_at < STEP_SAMPLE_SCALE_IN_COOLDOWN_S
-        ):
+        in_cooldown = self.last_out_at is not None and view.now - self.last_out_at < self.cooldown_s
+        base = self.capacity_before_out if in_cooldown else view.desired
+        add = base * percent / 100
+        add = 1 if add < 1 else math.floor(add)
+        if in_cooldown:
+            if base + add > view.desired:
+                view.set_desired(base + add, f"step: {value:.1f} (cooldown, added counts)")
             return
-        if sim.desired > sim.c.model.min_copies:
-            sim.set_desired(sim.desired - 1, f"step: {value:.1f} low")
-            self.last_in_at = sim.now
+        self.capacity_before_out, self.last_out_at = view.desired, view.now
+        view.set_desired(view.desired + add, f"step: {value:.1f} > {self.threshold:g}")
 
 
 class Project:
-    """This project's control plane: alarms from the fleet file invoke the scaler Lambda on
-    transitions; the scaler calls ``decide`` and re-evaluates after ``reevaluate_after_s`` while
-    the alarm stays in ALARM (the delay queue of the real handler)."""
+    """This project's control plane: the fleet's alarms invoke the scaler Lambda on transitions
+    to ALARM (``reaction_s`` later); it calls ``decide`` and re-evaluates after
+    ``reevaluate_after_s`` while the alarm stays in ALARM (the real handler's delay queue)."""
 
     name = "project"
     container_cache = True
     data_cache = True
 
-    def attach(self, sim: Simulation) -> None:
-        self.spec = scaling_spec(sim.c.endpoint, sim.c.model)
-        plans = alarm_plans(sim.c.model)
+    def __init__(self, threshold: float | None = None):
+        self.threshold_knob = threshold
+
+    def attach(self, view: ComponentView) -> None:
+        model = view.model
+        if self.threshold_knob is not None:
+            model = with_thresholds(model, self.threshold_knob)
+        self.spec = scaling_spec(view.endpoint, model)
+        plans = alarm_plans(model)
         self.alarms = {p.trigger: Alarm(alarm_spec(p)) for p in plans}
         self.metric = {p.trigger: p.metric for p in plans}
         # The component's row as the scaler's table would hold it: each applied decision's
@@ -276,67 +363,75 @@ class Project:
         self.row = ComponentState(self.spec.component)
         self.decisions: list[tuple[float, str, int, int]] = []
 
-    def on_tick(self, sim: Simulation) -> None:
+    def on_tick(self, view: ComponentView) -> None:
         for trigger, alarm in self.alarms.items():
-            if not alarm.due(sim.now):
+            if not alarm.due(view.now):
                 continue
-            changed = alarm.update(sim.now, _window(sim, self.metric[trigger], alarm.spec))
+            changed = alarm.update(view.now, _window(view, self.metric[trigger], alarm.spec))
             if changed is State.ALARM:
                 # A Lambda alarm action runs on every transition to ALARM, even while an
                 # earlier re-evaluation chain is still queued: the chains overlap, as they do in
                 # AWS. Transitions to OK invoke the real scaler too, which only answers
                 # AlarmNotInAlarm; they change nothing, so they are not simulated.
-                sim.schedule(sim.now + LAMBDA_REACTION_S, partial(self._invoke, sim, trigger))
+                view.schedule(view.now + view.reaction_s, partial(self._invoke, view, trigger))
 
-    def _snapshot(self, sim: Simulation, trigger: Trigger) -> Snapshot:
-        """What the scaler would read: the alarm window's datapoints, as the Lambda gets them."""
+    def _snapshot(self, view: ComponentView, trigger: Trigger) -> Snapshot:
+        """What the scaler would read: the alarm window's datapoints, as the Lambda gets them,
+        and free slots computed as the scaler computes them (from the instance count and every
+        component's desired copies, not from where copies really sit)."""
         alarm = self.alarms[trigger]
-        window = _window(sim, self.metric[trigger], alarm.spec)
-        present = [v for v in window if v is not None]
+        window = _window(view, self.metric[trigger], alarm.spec)
+        instances = view.instance_count()
         return snapshot(
             trigger,
             alarm.in_alarm,
-            present,
-            sim.desired,
-            sim.serving,
-            free_copy_slots=sim.free_copy_slots(),
-            instances=len(sim.live_instances()),
-            image_cached=sim.image_cached,
+            [v for v in window if v is not None],
+            view.desired,
+            view.serving,
+            free_copy_slots=free_slots(self.spec, instances, view.desired, view.siblings()),
+            instances=instances,
+            image_cached=view.image_cached,
         )
 
-    def _invoke(self, sim: Simulation, trigger: Trigger) -> None:
-        observed = self._snapshot(sim, trigger)
-        decision = decide(observed, self.spec, history_from(self.row), sim.now)
+    def _invoke(self, view: ComponentView, trigger: Trigger) -> None:
+        observed = self._snapshot(view, trigger)
+        decision = decide(observed, self.spec, history_from(self.row), view.now)
         self.decisions.append(
-            (sim.now, decision.reason.value, decision.desired_copies, decision.target_copies)
+            (view.now, decision.reason.value, decision.desired_copies, decision.target_copies)
         )
         if decision.changes:
-            sim.set_desired(decision.target_copies, f"project: {decision.reason.value}")
-            self.row = apply_record(self.row, decision_record(decision, observed, sim.now))
+            view.set_desired(decision.target_copies, f"project: {decision.reason.value}")
+            self.row = apply_record(self.row, decision_record(decision, observed, view.now))
         if decision.reevaluate_after_s and self.alarms[trigger].in_alarm:
-            sim.schedule(sim.now + decision.reevaluate_after_s, partial(self._invoke, sim, trigger))
+            view.schedule(
+                view.now + decision.reevaluate_after_s, partial(self._invoke, view, trigger)
+            )
 
 
-def make_policy(name: str) -> Policy:
-    """A fresh policy by name (``POLICIES``)."""
-    if name == "legacy":
-        return TargetTracking(
-            "legacy",
-            metric="InvocationsPerCopy",
-            high_resolution=False,
-            container_cache=False,
-            data_cache=False,
-        )
-    if name == "aws-recommended":
-        return TargetTracking(
-            "aws-recommended",
-            metric="ConcurrentRequestsPerCopy",
-            high_resolution=True,
-            container_cache=True,
-            data_cache=True,
-        )
-    if name == "aws-step-sample":
-        return StepSample()
+def make_policy(name: str, knob: Mapping[str, float] | None = None) -> Policy:
+    """A fresh policy by name (``POLICIES``); ``knob`` sets its main knob (``KNOBS``), else the
+    fleet file's own setting is used."""
+    value = None
+    if name not in KNOBS:
+        raise ValueError(f"unknown policy {name!r}; allowed: {', '.join(POLICIES)}")
+    if knob:
+        allowed = KNOBS[name]
+        unknown = [k for k in knob if k != allowed]
+        if unknown:
+            raise ValueError(f"policy {name!r} has no knob {unknown[0]!r}; allowed: {allowed}")
+        value = float(knob[allowed])
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"policy {name!r}: {allowed} must be > 0; got {value!r}")
+    if name == "aws-target-tracking":
+        return TargetTracking(name, target=value)
+    if name == "aws-target-tracking-tuned":
+        return TargetTracking(name, target=value, disable_scale_in=True)
+    if name == "aws-scheduled":
+        return Scheduled(name, target=value, disable_scale_in=True)
+    if name == "pre-caching":
+        return TargetTracking(name, target=value, invocations=True, caches=False)
+    if name == "aws-step-10s":
+        return StepScaling(value)
     if name == "project":
-        return Project()
-    raise ValueError(f"unknown policy {name!r}; allowed: {', '.join(POLICIES)} or all")
+        return Project(value)
+    raise ValueError(f"unknown policy {name!r}; allowed: {', '.join(POLICIES)}")

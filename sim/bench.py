@@ -1,0 +1,177 @@
+"""The benchmark: every policy, its frontier and its fleet-file setting, over seeds, in parallel.
+
+A job is one policy on one seed's traffic: a run of the whole fleet per knob value (the traffic is
+built once per job). Every policy sees the same
+requests for a given seed (common random numbers), so differences between policies are not
+differences in traffic. Jobs run on ``processes`` worker processes (the machine's cores).
+
+The frontier sweeps each policy's main knob (``sim.policies.KNOBS``) over ``GRID`` plus the fleet
+file's own value; the fleet file's setting is marked ``default`` and its figures are the report's
+``default`` entry, with a 95 % confidence interval over the seeds.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing import get_context
+from typing import Any
+
+from config.fleet import Fleet, load_fleet
+
+from .figures import TIMINGS, interval, run_figures
+from .policies import KNOBS, POLICIES
+from .run import DEFAULT_DELAYS, Delays, assign_traffic, component_workloads, run_fleet
+from .traffic import MULTI_MODEL, SCENARIOS
+
+# requests in flight per copy: target tracking's target, the step policies' scale-out threshold
+GRID = (3.0, 4.0, 6.0, 8.0, 11.0)
+
+
+@dataclass(frozen=True)
+class BenchSpec:
+    config: str
+    traffic: tuple[str, ...]
+    seeds: int = 10
+    load: float = 1.0
+    delays: Delays = DEFAULT_DELAYS
+    policies: tuple[str, ...] = POLICIES
+    grid: tuple[float, ...] = GRID
+    duration_s: float | None = None
+    frontier: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = [p for p in self.policies if p not in POLICIES]
+        if unknown:
+            raise ValueError(f"unknown policy {unknown[0]!r}; allowed: {', '.join(POLICIES)}")
+        if self.seeds < 1:
+            raise ValueError(f"seeds must be >= 1; got {self.seeds}")
+
+
+@dataclass(frozen=True)
+class Job:
+    spec: BenchSpec
+    policy: str
+    knobs: tuple[float | None, ...]
+    seed: int
+
+
+@functools.lru_cache(maxsize=8)
+def _fleet(path: str) -> Fleet:
+    return load_fleet(path)
+
+
+def fleet_default(fleet: Fleet) -> float | None:
+    """The fleet file's knob value when every component shares one scale-out threshold."""
+    values = {m.scaling.scale_out.threshold for m in fleet.models}
+    return float(values.pop()) if len(values) == 1 else None
+
+
+def effective_seeds(spec: BenchSpec, fleet: Fleet) -> int:
+    """Recorded traces at their own rate are the same requests for every seed: one run."""
+    assigned = assign_traffic(fleet, spec.traffic)
+    synthetic = any(t in SCENARIOS or t == MULTI_MODEL for t in assigned.values())
+    return spec.seeds if synthetic or spec.load != 1.0 else 1
+
+
+def knob_values(spec: BenchSpec, fleet: Fleet) -> list[float | None]:
+    default = fleet_default(fleet)
+    if not spec.frontier:
+        return [default]
+    grid = sorted(set(spec.grid) | ({default} if default else set()))
+    return [*grid, None] if default is None else list(grid)
+
+
+def jobs(spec: BenchSpec) -> list[Job]:
+    fleet = _fleet(spec.config)
+    seeds = effective_seeds(spec, fleet)
+    knobs = tuple(knob_values(spec, fleet))
+    return [Job(spec, policy, knobs, seed) for seed in range(seeds) for policy in spec.policies]
+
+
+def run_job(job: Job) -> list[dict[str, Any]]:
+    """Figures of the job's runs, one per knob value."""
+    spec = job.spec
+    fleet = _fleet(spec.config)
+    workloads = component_workloads(
+        fleet,
+        assign_traffic(fleet, spec.traffic),
+        seed=job.seed,
+        load=spec.load,
+        duration_s=spec.duration_s,
+    )
+    out = []
+    for value in job.knobs:
+        knob = None if value is None else {KNOBS[job.policy]: value}
+        figures = run_figures(run_fleet(fleet, workloads, job.policy, knob, spec.delays))
+        out.append({**figures, "knob": value, "seed": job.seed})
+    return out
+
+
+def run_all(all_jobs: Sequence[Job], processes: int | None = None) -> list[list[dict[str, Any]]]:
+    """Figures of every job, in order, on ``processes`` workers (default: every core)."""
+    n = processes or os.cpu_count() or 1
+    if n == 1 or len(all_jobs) < 2:
+        return [run_job(j) for j in all_jobs]
+    with get_context("fork").Pool(n) as pool:
+        return pool.map(run_job, all_jobs, chunksize=1)
+
+
+def report(spec: BenchSpec, results: Sequence[tuple[Job, list[dict[str, Any]]]]) -> dict[str, Any]:
+    """report.json's document (``sim.cli`` documents the interface)."""
+    fleet = _fleet(spec.config)
+    default = fleet_default(fleet)
+    seeds = effective_seeds(spec, fleet)
+    policies: dict[str, Any] = {}
+    for policy in spec.policies:
+        mine = [f for j, fs in results if j.policy == policy for f in fs]
+        frontier = []
+        for knob in knob_values(spec, fleet):
+            runs = [f for f in mine if f["knob"] == knob]
+            slo = interval([f["slo_attainment"] for f in runs])
+            gpu = interval([f["gpu_hours"] for f in runs])
+            assert slo is not None and gpu is not None
+            frontier.append(
+                {
+                    "knob": {} if knob is None else {KNOBS[policy]: knob},
+                    "slo_attainment": slo["mean"],
+                    "gpu_hours": gpu["mean"],
+                    "slo_attainment_ci95": slo["ci95"],
+                    "gpu_hours_ci95": gpu["ci95"],
+                    "default": knob == default,
+                }
+            )
+        runs = [f for f in mine if f["knob"] == default]
+        entry: dict[str, Any] = {
+            name: interval([f[name] for f in runs])
+            for name in ("slo_attainment", "gpu_hours", *TIMINGS, "p99_ttft_s", "failed")
+        }
+        entry["paths"] = {p: sum(f["paths"][p] for f in runs) / len(runs) for p in runs[0]["paths"]}
+        policies[policy] = {
+            "default": entry,
+            "knob": KNOBS[policy],
+            "endpoints": {
+                ep: {"gpu_hours": interval([f["endpoints"][ep] for f in runs])}
+                for ep in runs[0]["endpoints"]
+            },
+            "frontier": frontier,
+        }
+    return {
+        "trace": " ".join(spec.traffic),
+        "config": spec.config,
+        "seeds": seeds,
+        "reaction_s": spec.delays.reaction_s,
+        "publish_delay_s": spec.delays.publish_delay_s,
+        "idle_release_s": spec.delays.idle_release_s,
+        "load": spec.load,
+        "slo_ttft_s": fleet.slo_ttft_s,
+        "policies": policies,
+    }
+
+
+def bench(spec: BenchSpec, processes: int | None = None) -> dict[str, Any]:
+    """Run ``spec`` and return its report document."""
+    todo = jobs(spec)
+    return report(spec, list(zip(todo, run_all(todo, processes), strict=True)))

@@ -1,0 +1,312 @@
+"""One inference component inside an endpoint simulation (``sim.simulator``): its requests, its
+copies and its CloudWatch metrics; the ``sim.protocol.ComponentView`` its policy acts on."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from config.fleet import Endpoint, Model
+
+from .cloudwatch import STANDARD_PUBLISH_DELAY_S, MetricSeries
+from .component import Component
+from .pool import Copy
+from .protocol import Policy
+from .traffic import Workload
+
+if TYPE_CHECKING:
+    from .simulator import EndpointSimulation
+
+TICK_S = 10  # SageMaker's high-resolution metric period: the simulator's clock for metrics
+# SageMaker real-time endpoints give up on an invocation the container has not answered within
+# 60 s (InvokeEndpoint's timeout). A request still queued after that fails; the simulator drops
+# it at the next tick (at most 10 s late) and counts it as a timeout and an SLO miss.
+INVOCATION_TIMEOUT_S = 60.0
+DEFAULT_REACTION_S = 30.0  # alarm to capacity call, every policy (docs: sensitivity table)
+PATH_NAMES = ("warm_instance", "cached", "uncached")
+
+
+@dataclass(frozen=True)
+class Action:
+    at_s: float
+    from_copies: int
+    to_copies: int
+    reason: str
+
+
+@dataclass
+class Timeline:
+    """Per 10 s tick, for plots and the timings."""
+
+    t_s: list[float] = field(default_factory=list)
+    in_system: list[float] = field(default_factory=list)  # time-averaged over the tick
+    serving_copies: list[int] = field(default_factory=list)
+    desired_copies: list[int] = field(default_factory=list)
+    instances: list[int] = field(default_factory=list)  # the endpoint's
+
+
+@dataclass
+class RunResult:
+    """One component's run; ``gpu_hours`` is its endpoint's (shared by its components)."""
+
+    policy: str
+    component: Component
+    workload: Workload
+    ttft_s: np.ndarray  # per request, in arrival order; inf for a failed or timed-out one
+    failures: int  # NoCapacityInvocationFailures
+    timeouts: int  # waited past INVOCATION_TIMEOUT_S
+    actions: list[Action]
+    timeline: Timeline
+    gpu_hours: float
+    paths_used: dict[str, int]
+    new_copies: list[tuple[float, float, str]]  # (decided at, serving at, path)
+
+
+@dataclass
+class EndpointResult:
+    endpoint: str
+    gpu_hours: float
+    components: list[RunResult]
+
+
+class Lane:
+    """One component inside an endpoint simulation: its requests, copies and metrics; the
+    ``sim.protocol.ComponentView`` its policy acts on."""
+
+    def __init__(self, sim: EndpointSimulation, idx: int, c: Component, w: Workload, p: Policy):
+        self.sim, self.idx, self.c, self.w, self.policy = sim, idx, c, w, p
+        self.desired = self.serving = self.slots = 0
+        self.maxc = c.max_concurrency
+        self.image_cached = True  # the endpoint was deployed before the run: its image is cached
+        self.copies: list[Copy] = []
+        self.waiting: deque[float] = deque()  # copies no instance can take yet (decided at)
+        self.actions: list[Action] = []
+        self.paths_used = dict.fromkeys(PATH_NAMES, 0)
+        self.new_copies: list[tuple[float, float, str]] = []
+        self.timeline = Timeline()
+        delay = sim.publish_delay_s
+        self.metrics = {
+            "ConcurrentRequestsPerCopy": MetricSeries("ConcurrentRequestsPerCopy", TICK_S, delay),
+            "NoCapacityInvocationFailures": MetricSeries(
+                "NoCapacityInvocationFailures", TICK_S, delay
+            ),
+            "InvocationsPerCopy": MetricSeries("InvocationsPerCopy", 60, STANDARD_PUBLISH_DELAY_S),
+        }
+        self.arrivals: list[float] = w.arrival_s.tolist()
+        self.prompts: list[float] = w.prompt_tokens.tolist()
+        self.outputs: list[float] = w.output_tokens.tolist()
+        self.pre, self.dec = c.rates()
+        self.i = 0
+        self.busy: list[float] = []
+        self.queue: deque[int] = deque()
+        self.ttft: list[float] = [math.inf] * len(self.arrivals)  # by request; inf: failed
+        self.failures = self.timeouts = self.in_system = 0
+        self.area = self.last = 0.0
+        self.bin_invocations = self.bin_failures = 0
+        self.minute_invocations_per_copy = 0.0
+
+    # --- ComponentView ----------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        return self.sim.now
+
+    @property
+    def reaction_s(self) -> float:
+        return self.sim.reaction_s
+
+    @property
+    def model(self) -> Model:
+        return self.c.model
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return self.c.endpoint
+
+    def free_copy_slots(self) -> int:
+        return self.sim.pool.room(self.model.accelerators, self.model.memory_mb)
+
+    def siblings(self) -> dict[str, tuple[int, int]]:
+        return {
+            other.c.name: (other.desired, other.endpoint.copies_per_instance(other.model))
+            for other in self.sim.lanes
+            if other is not self
+        }
+
+    def instance_count(self) -> int:
+        return len(self.sim.pool.live())
+
+    def mean_service_s(self) -> float:
+        """At full batch: the rates a copy has when it is as busy as target tracking aims for."""
+        return float(np.mean(self.service_at(self.maxc))) if len(self.w) else 1.0
+
+    def service_at(self, concurrency: int) -> np.ndarray:
+        k = max(1, min(concurrency, self.maxc))
+        return np.asarray(self.w.prompt_tokens / self.pre[k] + self.w.output_tokens / self.dec[k])
+
+    def schedule(self, at_s: float, fn: Callable[[], None]) -> None:
+        self.sim.schedule(at_s, fn)
+
+    def set_desired(self, copies: int, reason: str) -> None:
+        m = self.model
+        copies = max(m.min_copies, min(m.max_copies, copies))
+        if copies == self.desired:
+            return
+        self.actions.append(Action(self.now, self.desired, copies, reason))
+        before, self.desired = self.desired, copies
+        for _ in range(copies - before):
+            self.sim.place(self, self.now)
+        for _ in range(before - copies):
+            self.remove_copy()
+
+    # --- copies -------------------------------------------------------------------------------
+    def copy_ready(self, copy: Copy) -> None:
+        if copy.removed or copy.serving:
+            return
+        copy.serving = True
+        self.serving += 1
+        self.slots += self.maxc
+        if copy.path in PATH_NAMES:
+            self.new_copies.append((copy.decided_at, self.now, copy.path))
+        self.start_queued(self.now)
+
+    def remove_copy(self) -> None:
+        if self.waiting:
+            self.waiting.pop()
+            return
+        active = [x for x in self.copies if not x.removed]
+        pending = [x for x in active if not x.serving]
+        if pending:
+            victim = max(pending, key=lambda x: x.ready_at)
+        else:
+            victim = min(active, key=lambda x: (x.instance.copies, -x.instance.id))
+            self.serving -= 1
+            self.slots -= self.maxc
+        victim.removed = True
+        self.copies.remove(victim)
+        self.sim.pool.give_back(victim.instance, self.model.accelerators, self.model.memory_mb)
+
+    # --- requests -----------------------------------------------------------------------------
+    def start_queued(self, t: float) -> None:
+        while self.queue and len(self.busy) < self.slots:
+            self._start(t, self.queue.popleft())
+
+    def _start(self, t: float, j: int) -> None:
+        k = len(self.busy) // self.serving + 1
+        if k > self.maxc:
+            k = self.maxc
+        first_token = self.prompts[j] / self.pre[k]
+        self.ttft[j] = t - self.arrivals[j] + first_token
+        heapq.heappush(self.busy, t + first_token + self.outputs[j] / self.dec[k])
+
+    def advance(self, boundary: float) -> None:
+        """Arrivals and completions up to ``boundary`` (the next event or tick).
+
+        The hot loop of the simulator: ``_start``'s arithmetic is repeated inline (three times)
+        because a method call per request would cost a third of the run time.
+        """
+        arrivals, prompts, outputs = self.arrivals, self.prompts, self.outputs
+        busy, queue, ttft = self.busy, self.queue, self.ttft
+        pre, dec, maxc, serving = self.pre, self.dec, self.maxc, self.serving
+        heappop, heappush = heapq.heappop, heapq.heappush
+        n, i, slots = len(arrivals), self.i, self.slots
+        in_system, area, last = self.in_system, self.area, self.last
+        invocations = failures = 0
+        while i < n and arrivals[i] < boundary:
+            a = arrivals[i]
+            while busy and busy[0] <= a:
+                done = heappop(busy)
+                area += in_system * (done - last)
+                last = done
+                in_system -= 1
+                if queue and len(busy) < slots:
+                    j = queue.popleft()
+                    k = len(busy) // serving + 1
+                    if k > maxc:
+                        k = maxc
+                    first = prompts[j] / pre[k]
+                    ttft[j] = done - arrivals[j] + first
+                    heappush(busy, done + first + outputs[j] / dec[k])
+            area += in_system * (a - last)
+            last = a
+            if slots == 0:
+                failures += 1  # its time to first token stays inf
+            else:
+                in_system += 1
+                invocations += 1
+                if not queue and len(busy) < slots:
+                    k = len(busy) // serving + 1
+                    if k > maxc:
+                        k = maxc
+                    first = prompts[i] / pre[k]
+                    ttft[i] = first
+                    heappush(busy, a + first + outputs[i] / dec[k])
+                else:
+                    queue.append(i)
+            i += 1
+        while busy and busy[0] <= boundary:
+            done = heappop(busy)
+            area += in_system * (done - last)
+            last = done
+            in_system -= 1
+            if queue and len(busy) < slots:
+                j = queue.popleft()
+                k = len(busy) // serving + 1
+                if k > maxc:
+                    k = maxc
+                first = prompts[j] / pre[k]
+                ttft[j] = done - arrivals[j] + first
+                heappush(busy, done + first + outputs[j] / dec[k])
+        self.area = area + in_system * (boundary - last)
+        self.last, self.i, self.in_system = boundary, i, in_system
+        self.failures += failures
+        self.bin_failures += failures
+        self.bin_invocations += invocations
+
+    def close_tick(self, t: float) -> None:
+        """Drop requests past the invocation timeout, record the tick's datapoints."""
+        queue, arrivals = self.queue, self.arrivals
+        while queue and t - arrivals[queue[0]] > INVOCATION_TIMEOUT_S:
+            queue.popleft()
+            self.in_system -= 1
+            self.timeouts += 1  # its time to first token stays inf
+        in_flight = self.area / TICK_S
+        self.metrics["ConcurrentRequestsPerCopy"].record(
+            in_flight / self.serving if self.serving else None
+        )
+        self.metrics["NoCapacityInvocationFailures"].record(float(self.bin_failures))
+        if self.serving:
+            self.minute_invocations_per_copy += self.bin_invocations / self.serving
+        if round(t) % 60 == 0:
+            self.metrics["InvocationsPerCopy"].record(self.minute_invocations_per_copy)
+            self.minute_invocations_per_copy = 0.0
+        tl = self.timeline
+        tl.t_s.append(t)
+        tl.in_system.append(in_flight)
+        tl.serving_copies.append(self.serving)
+        tl.desired_copies.append(self.desired)
+        tl.instances.append(len(self.sim.pool.live()))
+        self.area = 0.0
+        self.bin_invocations = self.bin_failures = 0
+
+    def result(self, gpu_hours: float) -> RunResult:
+        for j in self.queue:  # still waiting at the end: at least this long
+            self.ttft[j] = self.sim.now - self.arrivals[j]
+        return RunResult(
+            self.policy.name,
+            self.c,
+            self.w,
+            np.asarray(self.ttft),
+            self.failures,
+            self.timeouts,
+            self.actions,
+            self.timeline,
+            gpu_hours,
+            dict(self.paths_used),
+            self.new_copies,
+        )

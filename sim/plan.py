@@ -1,0 +1,84 @@
+"""The capacity planner: per policy, the cheapest setting that meets an SLO on given traffic.
+
+It runs the benchmark's frontiers (``sim.bench``) and, for every policy, picks the frontier point
+with the fewest mean GPU-hours whose mean SLO attainment over the seeds is at least the target.
+Replaying that setting on the same traffic and seeds gives the same mean: the answer meets the
+target it was asked for (tested). A finer or wider sweep than ``sim.bench.GRID`` is a ``grid``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .bench import BenchSpec, _fleet, bench
+from .policies import with_thresholds
+
+
+def choose(doc: dict[str, Any], slo: float) -> dict[str, dict[str, Any] | None]:
+    """Policy -> the cheapest frontier point meeting ``slo`` (None when none does)."""
+    out: dict[str, dict[str, Any] | None] = {}
+    for name, p in doc["policies"].items():
+        ok = [x for x in p["frontier"] if x["slo_attainment"] >= slo]
+        out[name] = min(ok, key=lambda x: x["gpu_hours"]) if ok else None
+    return out
+
+
+def fleet_lines(spec: BenchSpec, policy: str, point: dict[str, Any]) -> list[str]:
+    """What to write to get that setting: fleet-file lines, or the Application Auto Scaling
+    parameter for AWS's own policies."""
+    if not point["knob"]:
+        return ["(the fleet file's own setting)"]
+    value = next(iter(point["knob"].values()))
+    if policy in ("project", "aws-step-10s"):
+        lines = []
+        for m in _fleet(spec.config).models:
+            s = with_thresholds(m, value).scaling
+            lines.append(
+                f"{m.component_name}: scaling.scale_out.threshold: {s.scale_out.threshold:g}, "
+                f"scaling.scale_in.threshold: {s.scale_in.threshold:g}"
+            )
+        return lines
+    if policy == "pre-caching":
+        return [
+            f"TargetValue for SageMakerInferenceComponentInvocationsPerCopy: {value:g} in flight "
+            "per copy / mean service time (s) x 60"
+        ]
+    lines = [
+        f"TargetValue for SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution: "
+        f"{value:g}"
+    ]
+    if policy != "aws-target-tracking":
+        lines.append(
+            "DisableScaleIn: true, plus a step scale-in policy on the fleet's scale-in alarm"
+        )
+    if policy == "aws-scheduled":
+        lines.append("plus scheduled minimums from yesterday's hourly peaks (sim/schedule.py)")
+    return lines
+
+
+def plan(spec: BenchSpec, slo: float, processes: int | None = None) -> tuple[dict[str, Any], str]:
+    """Run the frontiers and return (the bench document, the planner's answer as text)."""
+    if not 0 < slo <= 1:
+        raise ValueError(f"--slo must be a fraction of requests, 0 < slo <= 1; got {slo}")
+    doc = bench(spec, processes)
+    lines = [
+        f"Cheapest setting per policy with at least {100 * slo:g} % of requests within "
+        f"TTFT <= {doc['slo_ttft_s']:g} s on {doc['trace']} ({doc['seeds']} seed(s), reaction "
+        f"{doc['reaction_s']:g} s):",
+        "",
+    ]
+    for name, point in choose(doc, slo).items():
+        if point is None:
+            best = max(doc["policies"][name]["frontier"], key=lambda x: x["slo_attainment"])
+            lines.append(
+                f"{name}: no setting meets it (best {100 * best['slo_attainment']:.1f} % at "
+                f"{best['gpu_hours']:.2f} GPU-hours)"
+            )
+            continue
+        knob = ", ".join(f"{k} {v:g}" for k, v in point["knob"].items()) or "fleet file's"
+        lines.append(
+            f"{name}: {knob}: {100 * point['slo_attainment']:.1f} % at "
+            f"{point['gpu_hours']:.2f} GPU-hours"
+        )
+        lines += [f"    {line}" for line in fleet_lines(spec, name, point)]
+    return doc, "\n".join(lines) + "\n"
