@@ -325,3 +325,29 @@ def test_recent_bursts_are_recorded_for_scale_in_to_hold_through_lulls(
     assert [s - starts[0] for s in starts] == [0.0, 1200.0, 2400.0, 3600.0, 4800.0]
     assert int(row["forecast_floor_copies"]["N"]) == 1  # nothing predicted: min_copies
     assert world.copies("chat-a")[0] == 1
+
+
+def test_a_busy_component_keeps_its_count_until_the_next_run(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forecasting(monkeypatch, world)
+    put_daily_peak(world, "chat-a", aligned_peak(world, 120))
+    # An update under way (2 copies asked for, not yet serving): SageMaker would refuse another.
+    world.sagemaker.update_inference_component_runtime_config(
+        InferenceComponentName="chat-a", DesiredRuntimeConfig={"CopyCount": 2}
+    )
+    assert world.status("chat-a") != "InService"
+    busy = outcome(run(world), "chat-a")
+    assert (busy["action"], busy["reason"]) == ("held", "ComponentBusy")
+    assert world.copies("chat-a")[0] == 2
+    assert floor_of(world, "chat-a") == PEAK_COPIES
+    # The next run, once the update is done, raises it.
+    world.clock.advance(INTERVAL_S)
+    world.clock.advance(READY_S["uncached"])
+    assert world.status("chat-a") == "InService"
+    later = outcome(run(world), "chat-a")
+    assert (later["action"], later["desired_copies"], later["target_copies"]) == (
+        "scaled",
+        2,
+        PEAK_COPIES,
+    )
