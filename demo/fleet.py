@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from config.fleet import SAGEMAKER_NAME, SAGEMAKER_NAME_MAX, Endpoint, Fleet, Model
-from sim.serving import copy_speed
+from config.serving import copy_speed
 from sim.traffic import SCENARIOS, Workload, step_spike_window_s, synthetic
 
 SCENARIO = "step-spike"
@@ -129,7 +129,7 @@ def demo_workload(
 
     By Little's law the peak holds ``peak_rate x mean service time`` requests in flight; the
     load factor scales the scenario's rate so that this equals ``spike_in_flight(model)``. With
-    ``instance_type`` the service time is the simulator's (``sim.serving``: the copy's speed at
+    ``instance_type`` the service time is the simulator's (``config.serving``: the copy's speed at
     the spike's requests per copy), else the fleet file's ``serving`` rates.
     """
     base = synthetic(SCENARIO, seed=seed, duration_s=duration_s)
