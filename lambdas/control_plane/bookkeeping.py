@@ -172,13 +172,3 @@ def parse_burst_starts(text: str | None) -> tuple[float, ...]:
         if math.isfinite(value):
             starts.append(value)
     return tuple(sorted(starts))
-
-
-def prefixed_numbers(item: Mapping[str, Any], prefix: str) -> dict[str, float]:
-    """The numbers of a table item whose attribute names start with ``prefix``, by the rest of
-    the name: ``{"ready_at_cached": 5.0}`` with ``"ready_at_"`` gives ``{"cached": 5.0}``."""
-    return {
-        k.removeprefix(prefix): float(v)
-        for k, v in item.items()
-        if k.startswith(prefix) and isinstance(v, int | float) and not isinstance(v, bool)
-    }

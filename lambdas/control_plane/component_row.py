@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .bookkeeping import prefixed_numbers
-
 
 def component_key(name: str) -> str:
     """The sort key of ``name``'s row."""
@@ -37,6 +35,16 @@ class ComponentState:
     burst_starts: str = ""  # recent burst starts, as text (bookkeeping.parse_burst_starts)
 
 
+def prefixed_numbers(item: Mapping[str, Any], prefix: str) -> dict[str, float]:
+    """The numbers of a row whose attribute names start with ``prefix``, by the rest of the
+    name: ``{"ready_at_cached": 5.0}`` with ``"ready_at_"`` gives ``{"cached": 5.0}``."""
+    return {
+        k.removeprefix(prefix): float(v)
+        for k, v in item.items()
+        if k.startswith(prefix) and isinstance(v, int | float) and not isinstance(v, bool)
+    }
+
+
 def component_from(name: str, item: Mapping[str, Any]) -> ComponentState:
     """The row ``item`` (plain values) as a ``ComponentState``; a value of the wrong type reads
     as absent."""
@@ -49,11 +57,6 @@ def component_from(name: str, item: Mapping[str, Any]) -> ComponentState:
         value = num(key)
         return int(value) if value is not None else None
 
-    ready = {
-        k.removeprefix("ready_s_"): float(v)
-        for k, v in item.items()
-        if k.startswith("ready_s_") and isinstance(v, int | float)
-    }
     path = item.get("pending_path")
     return ComponentState(
         name=name,
@@ -62,7 +65,7 @@ def component_from(name: str, item: Mapping[str, Any]) -> ComponentState:
         scaler_set_at=num("scaler_set_at"),
         last_scale_out_at=num("last_scale_out_at"),
         last_scale_in_at=num("last_scale_in_at"),
-        observed_ready_s=ready,
+        observed_ready_s=prefixed_numbers(item, "ready_s_"),
         pending_since=num("pending_since"),
         pending_target=whole("pending_target"),
         pending_path=path if isinstance(path, str) else None,

@@ -28,7 +28,8 @@ The rules (worked numbers in docs/control-plane.md):
   the remaining copies would sit above the midpoint of the two thresholds (that would flap),
   below the SLO-sized copies or below the forecaster's floor (``ForecastFloor``); it holds
   through a lull that recent bursts say ends within a cold start (``BurstHold``), and removes
-  two steps at once when the SLO-sized fleet fits in what is left (``targets.in_step``).
+  two steps at once when the SLO-sized fleet fits in what is left and the forecaster's floor
+  agrees (``targets.in_step``).
 * From zero: ``NoCapacityInvocationFailures`` while no copy exists starts ``from_zero_copies``.
 * The target is always clamped to ``[min_copies, max_copies]``.
 """
@@ -363,7 +364,7 @@ def _scale_in(snapshot: Snapshot, spec: ScalingSpec, history: History, now: floa
     floor = math.ceil(demand / midpoint) if demand > 0 else 0
     forecast = targets.forecast_floor(spec, history, now)
     kept = targets.in_floor(snapshot, spec, history, now)
-    step = targets.in_step(spec, desired, max(kept, floor))
+    step = targets.in_step(spec, history, now, desired, max(kept, floor))
     target = clamp(max(desired - step, floor, kept), spec)
     if target >= desired:
         if forecast >= desired:

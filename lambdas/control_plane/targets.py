@@ -14,8 +14,8 @@ tests/control_plane/test_decide_examples.py.
 * Scale-in: ``in_floor`` is the fewest copies scale-in may leave: the SLO-sized copies for the
   window's demand (with headroom) and the forecaster's floor while it is valid;
   ``in_step`` lets scale-in remove ``SLO_SCALE_IN_STEPS`` steps at once when the SLO-sized
-  fleet sits that far below; ``hold_for_burst`` holds through a lull that recent bursts say ends
-  within a cold start.
+  fleet sits that far below and the forecaster's valid floor too; ``hold_for_burst`` holds
+  through a lull that recent bursts say ends within a cold start.
 """
 
 from __future__ import annotations
@@ -30,8 +30,12 @@ from .lookahead import predicted_ready_s, projected_demand
 from .sizing import arrival_rate_from_concurrency, copies_for_slo
 
 # Scale-in removes at most this many scale-in steps in one decision, and only when the
-# SLO-sized fleet (with headroom) stays at or below what is left. Two, because a copy released
-# by mistake comes back on the fast path: its instance stays running for the endpoint's
+# SLO-sized fleet (with headroom) stays at or below what is left and the forecaster, which
+# looked a ready time ahead, holds a valid floor at or below it too (memory says nothing is
+# due). Without the forecaster's word one step: on the simulator's bursty traffic two steps on
+# the SLO alone released copies the next burst needed (75.8 % instead of 81.5 % within the SLO
+# over 5 seeds, for 0.7 % fewer GPU-hours). Two, because a copy released by mistake comes
+# back on the fast path: its instance stays running for the endpoint's
 # ``scale_in_policy.cooldown_minutes`` (20 by default), and a copy on a free slot serves in
 # about 76 s instead of 258 s; more would let one quiet window drain a fleet before the
 # scale-out alarm (30 s) could see the demand again.
@@ -155,20 +159,31 @@ def in_floor(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float
 
 def forecast_floor(spec: ScalingSpec, history: History, now: float) -> int:
     """The forecaster's floor, if it is on and its last run is still valid; else 0."""
-    copies, until = history.forecast_floor_copies, history.forecast_floor_until
-    if spec.forecast_interval_s is None or copies is None or until is None or now >= until:
+    copies = history.forecast_floor_copies
+    if copies is None or not _forecast_valid(spec, history, now):
         return 0
     return min(max(0, copies), spec.max_copies)
 
 
-def in_step(spec: ScalingSpec, desired: int, slo_floor: int | None) -> int:
+def _forecast_valid(spec: ScalingSpec, history: History, now: float) -> bool:
+    """The forecaster is on and its last run's floor holds until after ``now``."""
+    until = history.forecast_floor_until
+    return (
+        spec.forecast_interval_s is not None
+        and history.forecast_floor_copies is not None
+        and until is not None
+        and now < until
+    )
+
+
+def in_step(spec: ScalingSpec, history: History, now: float, desired: int, kept: int | None) -> int:
     """Copies one scale-in may remove: ``scale_in_step_copies``, or ``SLO_SCALE_IN_STEPS``
-    times it when SLO sizing is on and its fleet (``slo_floor``) fits in what is left."""
+    times it when SLO sizing is on, the copies to keep (``kept``: SLO-sized, forecast and
+    midpoint floors) fit in what is left, and the forecaster's floor is valid now."""
     step = spec.scale_in_step_copies
     wider = step * SLO_SCALE_IN_STEPS
-    if spec.copy_model is not None and slo_floor is not None and slo_floor <= desired - wider:
-        return wider
-    return step
+    agreed = spec.copy_model is not None and _forecast_valid(spec, history, now)
+    return wider if agreed and kept is not None and kept <= desired - wider else step
 
 
 def hold_for_burst(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float) -> bool:

@@ -9,9 +9,9 @@ from lambdas.control_plane.bookkeeping import (
     forecast_record,
     history_from,
     parse_burst_starts,
-    prefixed_numbers,
     undo_record,
 )
+from lambdas.control_plane.component_row import prefixed_numbers
 from lambdas.control_plane.decision import Decision, Path, Placement, Reason, Trigger, snapshot
 from lambdas.control_plane.state import ComponentState
 

@@ -180,6 +180,7 @@ RULES = replace(
 CACHED: dict[str, Any] = {"free_copy_slots": 0, "instances": 2, "image_cached": True}
 FRESH = History(observed_ready_s={"cached": 400.0}, observed_ready_at={"cached": NOW})
 EVERY_600_S_400_IN = History(burst_starts=tuple(NOW - 400 - 600 * k for k in range(4, -1, -1)))
+FORECAST_1 = History(forecast_floor_copies=1, forecast_floor_until=NOW + 100)
 EVERY_600_S_100_IN = History(burst_starts=tuple(NOW - 100 - 600 * k for k in range(4, -1, -1)))
 
 
@@ -222,12 +223,15 @@ RULE_CASES = [
              Trigger.SURGE, [40.0], desired=2, serving=2, want_copies=8,
              want_reason=Reason.AT_MAX, spec={"max_step_copies": 16}),
     # Scale-in: the SLO, the forecaster's floor and recent bursts.
-    RuleCase("8 copies at 0.5 (1.66 req/s, the SLO needs 1): two steps at once",
+    RuleCase("8 copies at 0.5 (1.66 req/s, the SLO needs 1), the forecaster's floor 1: two steps",
              Trigger.SCALE_IN, [0.5] * 10, desired=8, serving=8, want_copies=6,
+             want_reason=Reason.SCALE_IN, history=FORECAST_1),
+    RuleCase("the same without a forecaster's word: one step",
+             Trigger.SCALE_IN, [0.5] * 10, desired=8, serving=8, want_copies=7,
              want_reason=Reason.SCALE_IN),
-    RuleCase("4 at 1.5 (the SLO needs 1, the midpoint 2): two steps reach the midpoint floor",
+    RuleCase("4 at 1.5 (the SLO needs 1, the midpoint 2), floor 1: two steps reach the midpoint",
              Trigger.SCALE_IN, [1.5] * 10, desired=4, serving=4, want_copies=2,
-             want_reason=Reason.SCALE_IN),
+             want_reason=Reason.SCALE_IN, history=FORECAST_1),
     RuleCase("4 at 1.5 with 12 req/s measured: the SLO needs all 4",
              Trigger.SCALE_IN, [1.5] * 10, desired=4, serving=4, want_copies=4,
              want_reason=Reason.SLO_SIZED, seen={"arrival_rate_per_s": 12.0}),
@@ -239,18 +243,18 @@ RULE_CASES = [
              Trigger.SCALE_IN, [0.5] * 10, desired=4, serving=4, want_copies=3,
              want_reason=Reason.SCALE_IN,
              history=History(forecast_floor_copies=3, forecast_floor_until=NOW + 100)),
-    RuleCase("a lapsed floor (the forecaster stopped): released as without it",
-             Trigger.SCALE_IN, [0.5] * 10, desired=4, serving=4, want_copies=2,
+    RuleCase("a lapsed floor (the forecaster stopped): released one step at a time",
+             Trigger.SCALE_IN, [0.5] * 10, desired=4, serving=4, want_copies=3,
              want_reason=Reason.SCALE_IN,
              history=History(forecast_floor_copies=4, forecast_floor_until=NOW - 1)),
     RuleCase("bursts every 600 s, 400 s into the lull: one is due within the 258 s cold start",
              Trigger.SCALE_IN, [0.5] * 10, desired=4, serving=4, want_copies=4,
              want_reason=Reason.BURST_HOLD, seen=CACHED, history=EVERY_600_S_400_IN),
     RuleCase("100 s into the lull: a released copy can be back in time, so it goes",
-             Trigger.SCALE_IN, [0.5] * 10, desired=4, serving=4, want_copies=2,
+             Trigger.SCALE_IN, [0.5] * 10, desired=4, serving=4, want_copies=3,
              want_reason=Reason.SCALE_IN, seen=CACHED, history=EVERY_600_S_100_IN),
     RuleCase("burst hold off: released 400 s into the lull",
-             Trigger.SCALE_IN, [0.5] * 10, desired=4, serving=4, want_copies=2,
+             Trigger.SCALE_IN, [0.5] * 10, desired=4, serving=4, want_copies=3,
              want_reason=Reason.SCALE_IN, seen=CACHED, history=EVERY_600_S_400_IN,
              spec={"burst_hold_probability": None}),
     RuleCase("burst hold never overrides missing data",

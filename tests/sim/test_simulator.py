@@ -245,8 +245,8 @@ def test_project_scales_out_first_through_the_real_decision_code(
     # A 30x spike asks for more than max_copies at once: the first decision is clamped to it.
     assert project.actions[0].reason == "project: AtMax"
     assert project.actions[0].to_copies == project.component.model.max_copies
-    # decide() keeps scale-in to one step per cooldown (two when the SLO-sized fleet fits in
-    # what is left): gradual, never below the min.
+    # decide() keeps scale-in to one step per cooldown (two when the SLO and the forecaster say
+    # the copies are idle): gradual, never below the min.
     downs = [a for a in project.actions if a.to_copies < a.from_copies]
     assert downs and all(1 <= a.from_copies - a.to_copies <= SLO_SCALE_IN_STEPS for a in downs)
     assert all(b.at_s - a.at_s >= 300 for a, b in itertools.pairwise(downs))
