@@ -61,6 +61,8 @@ METRIC_CAPACITY_SHORTAGES = "CapacityShortages"
 METRIC_DESIRED_COPIES = "DesiredCopies"
 METRIC_CURRENT_COPIES = "CurrentCopies"
 METRIC_INSTANCES = "Instances"  # dimension EndpointName only
+# Emitted by the forecaster each run: the copies it holds as the component's floor.
+METRIC_FORECAST_FLOOR = "ForecastFloor"
 
 # --- EventBridge events the tracker and cleanup subscribe to ---------------------------------
 # SageMaker publishes endpoint state changes; inference-component calls arrive only as CloudTrail
@@ -79,6 +81,9 @@ COMPONENT_API_CALLS = (
     "DeleteInferenceComponent",
 )
 ENDPOINT_DELETE_CALLS = ("DeleteEndpoint",)
+# The forecaster's schedule rule sends this input (not EventBridge's Scheduled Event), so that
+# the event names the endpoint it is for: {"source": FORECAST_SOURCE, "endpoint": <name>}.
+FORECAST_SOURCE = "sagemaker-fast-scale.forecast"
 
 # --- Alarms -------------------------------------------------------------------------------
 _ALARM_SUFFIX = {
