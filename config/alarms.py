@@ -1,9 +1,9 @@
-"""The three alarms of every inference component, as data.
+"""The alarms of every inference component (scale-out, surge, scale-in, from-zero), as data.
 
 The CDK stack (``stacks/alarms.py``), the simulator's ``project`` policy and the local demo all
 build their alarms from these plans, so a threshold, a window or a statistic is decided once.
 
-Missing data is ``notBreaching`` for all three (the stack documents why, alarm by alarm): a gap
+Missing data is ``notBreaching`` for all of them (the stack documents why, alarm by alarm): a gap
 never counts as load, so it can neither remove capacity nor invent a spike.
 """
 
@@ -64,8 +64,11 @@ class AlarmPlan:
 
 
 def alarm_plans(model: Model) -> list[AlarmPlan]:
-    """The scale-out, scale-in and from-zero alarms of ``model``'s inference component."""
+    """The scale-out, scale-in and from-zero alarms of ``model``'s inference component, and its
+    surge alarm unless ``scaling.surge`` is off: one datapoint of the scale-out period at
+    ``multiple`` x the scale-out threshold (24 per copy for the default fleet)."""
     s = model.scaling
+    surge = AlarmWindow(s.scale_out.alarm.period_s, 1, 1)
     rows = [
         (
             Trigger.SCALE_OUT,
@@ -92,6 +95,18 @@ def alarm_plans(model: Model) -> list[AlarmPlan]:
             s.from_zero.alarm,
         ),
     ]
+    if s.surge.enabled:
+        rows.insert(
+            1,
+            (
+                Trigger.SURGE,
+                CONCURRENCY_METRIC,
+                "Average",
+                "GreaterThanThreshold",
+                s.scale_out.threshold * s.surge.multiple,
+                surge,
+            ),
+        )
     return [
         AlarmPlan(
             contract.alarm_name(model.component_name, trigger),

@@ -70,11 +70,59 @@ class FromZero:
 
 
 @dataclass(frozen=True)
+class SloSizing:
+    """Copies sized for the SLO; ``prompt_tokens``/``output_tokens`` are a typical request."""
+
+    enabled: bool
+    attainment: float
+    prompt_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True)
+class Lookahead:
+    enabled: bool
+    max_growth: float  # the projection's cap, as a multiple of the latest datapoint
+
+
+@dataclass(frozen=True)
+class Surge:
+    enabled: bool
+    multiple: float  # of the scale-out threshold, on one datapoint of the scale-out period
+
+
+@dataclass(frozen=True)
+class Forecast:
+    enabled: bool
+    interval_minutes: int
+    history_days: int
+
+
+@dataclass(frozen=True)
+class BurstHold:
+    enabled: bool
+    min_probability: float
+
+
+@dataclass(frozen=True)
+class Headroom:
+    copies: int
+    percent: float
+
+
+@dataclass(frozen=True)
 class Scaling:
     scale_out: ScaleOut
     scale_in: ScaleIn
     from_zero: FromZero
     metric_publish_frequency_s: int
+    # The rules of docs/control-plane.md, "Sizing for the SLO, lookahead, forecast".
+    slo_sizing: SloSizing
+    lookahead: Lookahead
+    surge: Surge
+    forecast: Forecast
+    burst_hold: BurstHold
+    headroom: Headroom
 
 
 @dataclass(frozen=True)
@@ -111,6 +159,7 @@ class Model:
     initial_copies: int
     serving: Serving
     scaling: Scaling
+    slo_ttft_s: float  # the fleet's slo.ttft_s, which this model's copies are sized for
 
     @property
     def component_name(self) -> str:

@@ -9,7 +9,7 @@ publishes; where AWS writes "up to N Gbps" the instance has a burst allowance ov
 baseline and ``network_burst`` is true.
 
 Per-GPU serving facts (``GPUS``: memory bandwidth and dense tensor throughput, read by the copy
-speed model ``sim.serving``) come from the vendor data sheets named beside each entry.
+speed model ``config.serving``) come from the vendor data sheets named beside each entry.
 """
 
 from __future__ import annotations

@@ -101,11 +101,11 @@ def _fleet(f: schema.Fleet, source: Path) -> domain.Fleet:
             log_retention_days=cp.log_retention_days,
             notifications=domain.Notifications(cp.notifications.topic_arn, cp.notifications.email),
         ),
-        endpoints=tuple(_endpoint(e) for e in f.endpoints),
+        endpoints=tuple(_endpoint(e, f.slo.ttft_s) for e in f.endpoints),
     )
 
 
-def _endpoint(e: schema.Endpoint) -> domain.Endpoint:
+def _endpoint(e: schema.Endpoint, slo_ttft_s: float) -> domain.Endpoint:
     p = e.scale_in_policy
     return domain.Endpoint(
         name=e.name,
@@ -113,13 +113,13 @@ def _endpoint(e: schema.Endpoint) -> domain.Endpoint:
         min_instances=e.min_instances,
         max_instances=e.max_instances,
         scale_in_policy=domain.ScaleInPolicy(p.strategy, p.cooldown_minutes, p.maximum_step_size),
-        models=tuple(_model(e.name, m) for m in e.models),
+        models=tuple(_model(e.name, m, slo_ttft_s) for m in e.models),
         enhanced_metrics=e.metrics.enhanced,
         detailed_observability=e.metrics.detailed_observability,
     )
 
 
-def _model(endpoint_name: str, m: Model) -> domain.Model:
+def _model(endpoint_name: str, m: Model, slo_ttft_s: float) -> domain.Model:
     environment = dict(m.environment)
     if m.model.hf_model_id is not None:
         environment.setdefault("HF_MODEL_ID", m.model.hf_model_id)
@@ -148,6 +148,7 @@ def _model(endpoint_name: str, m: Model) -> domain.Model:
             m.serving.decode_tokens_per_s,
         ),
         scaling=_scaling(m.scaling),
+        slo_ttft_s=slo_ttft_s,
     )
 
 
@@ -168,4 +169,17 @@ def _scaling(s: Scaling) -> domain.Scaling:
         scale_in=domain.ScaleIn(in_.threshold, _alarm(in_.alarm), in_.cooldown_s, in_.step_copies),
         from_zero=domain.FromZero(_alarm(zero.alarm), zero.copies),
         metric_publish_frequency_s=s.metric_publish_frequency_s,
+        slo_sizing=domain.SloSizing(
+            s.slo_sizing.enabled,
+            s.slo_sizing.attainment,
+            s.slo_sizing.prompt_tokens,
+            s.slo_sizing.output_tokens,
+        ),
+        lookahead=domain.Lookahead(s.lookahead.enabled, s.lookahead.max_growth),
+        surge=domain.Surge(s.surge.enabled, s.surge.multiple),
+        forecast=domain.Forecast(
+            s.forecast.enabled, s.forecast.interval_minutes, s.forecast.history_days
+        ),
+        burst_hold=domain.BurstHold(s.burst_hold.enabled, s.burst_hold.min_probability),
+        headroom=domain.Headroom(s.headroom.copies, s.headroom.percent),
     )

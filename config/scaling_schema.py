@@ -121,6 +121,81 @@ class FromZero(FileModel):
     copies: Annotated[Count, Field(description="copies started from zero")] = 1
 
 
+class SloSizing(FileModel):
+    """Copies sized for the fleet's ``slo`` from the arrival rate and the copy's speed."""
+
+    enabled: bool = True
+    attainment: Annotated[
+        Finite,
+        between(0.5, 0.9999),
+        Field(description="share of requests whose first token must come within slo.ttft_s"),
+    ] = 0.99
+    prompt_tokens: Annotated[
+        int,
+        between(1, 1_000_000),
+        Field(description="a typical request's prompt, to turn token rates into times"),
+    ] = 2048
+    output_tokens: Annotated[
+        int, between(1, 1_000_000), Field(description="a typical request's output tokens")
+    ] = 28
+
+
+class Lookahead(FileModel):
+    """Scale-out sized for the demand expected when the new copies serve."""
+
+    enabled: bool = True
+    max_growth: Annotated[
+        Finite,
+        between(1.0, 10.0),
+        Field(description="the projection never exceeds this multiple of the latest datapoint"),
+    ] = 2.0
+
+
+class Surge(FileModel):
+    """A second scale-out alarm: one datapoint at ``multiple`` x the scale-out threshold."""
+
+    enabled: bool = True
+    multiple: Annotated[
+        Finite,
+        between(1.1, 100.0),
+        Field(description="of scale_out.threshold; one datapoint above it starts a scale-out"),
+    ] = 3.0
+
+
+class Forecast(FileModel):
+    """The scheduled forecaster: raises the copy count ahead of a recurring peak."""
+
+    enabled: bool = True
+    interval_minutes: Annotated[
+        int, between(1, 60), Field(description="how often the forecaster runs")
+    ] = 5
+    history_days: Annotated[
+        int,
+        between(1, 14),
+        Field(description="days of 1-minute history read (CloudWatch keeps them 15 days)"),
+    ] = 14
+
+
+class BurstHold(FileModel):
+    """Scale-in holds through a lull that recent bursts say ends within a cold start."""
+
+    enabled: bool = True
+    min_probability: Annotated[
+        Finite,
+        between(0.05, 1.0),
+        Field(description="chance of a burst within a cold start at which copies are held"),
+    ] = 0.5
+
+
+class Headroom(FileModel):
+    """Spare copies above the demand-sized fleet, as copies or as a GPU-hour budget."""
+
+    copies: Annotated[int, between(0, 1000)] = 0
+    percent: Annotated[
+        Finite, between(0.0, 1000.0), Field(description="of the demand-sized copies, rounded down")
+    ] = 0.0
+
+
 class Scaling(FileModel):
     metric_publish_frequency_s: Annotated[
         int, one_of(METRIC_PUBLISH_FREQUENCIES_S, "is not a publish frequency SageMaker offers")
@@ -128,6 +203,12 @@ class Scaling(FileModel):
     scale_out: ScaleOut = ScaleOut()
     scale_in: ScaleIn = ScaleIn()
     from_zero: FromZero = FromZero()
+    slo_sizing: SloSizing = SloSizing()
+    lookahead: Lookahead = Lookahead()
+    surge: Surge = Surge()
+    forecast: Forecast = Forecast()
+    burst_hold: BurstHold = BurstHold()
+    headroom: Headroom = Headroom()
 
     @model_validator(mode="after")
     def _directions_agree(self) -> Self:

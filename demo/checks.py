@@ -6,6 +6,11 @@
   at 600 s; 2 datapoints of 10 s, 30 s of publishing delay, up to one period to the next
   evaluation and 2 s for the alarm to invoke the scaler give 600 + 20 + 30 + 10 + 2 = 662 s at
   the latest; a new instance with the image cached serves 258 s later (+ one tick to see it).
+* Forecast ahead of the peak: the spike recurs daily (the run puts a week of it in CloudWatch),
+  so the forecaster raises the first endpoint's first component before the spike starts, at
+  least the predicted ready time ahead, and those copies serve when the spike starts. Its
+  scale-out is the forecaster's; the alarm path still has to add what the forecast did not
+  cover ("scale-out in time" looks at the scaler's decisions only).
 * Scale-in later: after the spike ends, the scaler removes copies.
 * Cleanup complete: the deleted endpoint has rows before and none after; its queue is empty.
 * Isolation held: every other endpoint's rows are identical before and after the deletion and
@@ -98,6 +103,8 @@ def evaluate_story(result: DemoResult) -> list[Check]:
             )
         )
 
+    checks.append(forecast_check(result, main))
+
     scale_in = first_scale_in_after(result, main, spike_end)
     checks.append(
         Check(
@@ -175,3 +182,31 @@ def evaluate_story(result: DemoResult) -> list[Check]:
         )
     )
     return checks
+
+
+def forecast_check(result: DemoResult, component: str) -> Check:
+    """The forecaster raised ``component`` ahead of the spike, by at least its ready time."""
+    start = result.spike_s[0]
+    raised = [
+        e for e in result.forecasts(component) if e.data.get("action") == "scaled" and e.t_s < start
+    ]
+    if not raised:
+        runs = len(result.forecasts(component))
+        return Check(
+            "forecast ahead of the peak",
+            False,
+            f"{component}: the forecaster raised nothing before the spike at {start:.0f} s "
+            f"({runs} forecast events)",
+        )
+    first = raised[0]
+    target = int(first.data["target"])
+    ready_s = float(first.data.get("ready_s") or 0)
+    served = serving_at_least(result, component, target, first.t_s)
+    ok = start - first.t_s >= ready_s and served is not None and served <= start + TICK_S
+    return Check(
+        "forecast ahead of the peak",
+        ok,
+        f"{component}: forecaster asked for {target} copies at {first.t_s:.0f} s, "
+        f"{start - first.t_s:.0f} s before the spike (predicted ready time {ready_s:.0f} s); "
+        f"serving at {'never' if served is None else f'{served:.0f} s'}",
+    )

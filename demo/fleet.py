@@ -10,17 +10,30 @@ scale-out threshold on ``SPIKE_COPIES`` copies (fewer if the component allows fe
 default fleet: 0.75 x 8 x 6 = 36 requests in flight, which is 25 req/s at the Azure trace's mean
 service time of 1.46 s, i.e. load 1.0: the scenario as the simulator defines it. The derived
 neighbour (max 2 copies) gets 0.75 x 8 x 2 = 12 in flight at the peak, load 0.33.
+
+The spike is a daily one that has grown: the configured endpoints' components get
+``HISTORY_DAYS`` previous days of per-minute ``Invocations`` in CloudWatch, each day the run's
+own traffic at ``HISTORY_SHARE`` of its rate (``invocations_per_minute``). So the forecaster
+has a recurring peak to find and raises the copies that peak needs ahead of it, and today's
+larger spike still breaches the scale-out alarm, whose path adds the rest:
+both mechanisms in one run. The derived neighbour is new: no history, and its forecaster finds
+nothing to do.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from config.fleet import SAGEMAKER_NAME, SAGEMAKER_NAME_MAX, Endpoint, Fleet, Model
-from sim.serving import copy_speed
+from config.serving import copy_speed
 from sim.traffic import SCENARIOS, Workload, step_spike_window_s, synthetic
 
 SCENARIO = "step-spike"
+HISTORY_DAYS = 7  # previous days of Invocations the configured endpoints' components have
+HISTORY_SHARE = 1 / 3  # their rate on those days, of the run's
 SPIKE_COPIES = 6
 SPIKE_PER_COPY_SHARE = 0.75
 NEIGHBOUR_SUFFIX = "-neighbour"
@@ -116,7 +129,7 @@ def demo_workload(
 
     By Little's law the peak holds ``peak_rate x mean service time`` requests in flight; the
     load factor scales the scenario's rate so that this equals ``spike_in_flight(model)``. With
-    ``instance_type`` the service time is the simulator's (``sim.serving``: the copy's speed at
+    ``instance_type`` the service time is the simulator's (``config.serving``: the copy's speed at
     the spike's requests per copy), else the fleet file's ``serving`` rates.
     """
     base = synthetic(SCENARIO, seed=seed, duration_s=duration_s)
@@ -135,3 +148,11 @@ def demo_workload(
 def spike_window_s(duration_s: float) -> tuple[float, float]:
     """When the demo's spike starts and ends: the step-spike scenario's window."""
     return step_spike_window_s(duration_s)
+
+
+def invocations_per_minute(workload: Workload, share: float = 1.0) -> list[float]:
+    """Requests arriving in each minute of ``workload`` (CloudWatch's ``Invocations`` Sum at
+    60 s) times ``share``, from its first minute to the last one it covers."""
+    minutes = max(1, math.ceil(workload.duration_s / 60))
+    counts, _ = np.histogram(workload.arrival_s, bins=minutes, range=(0.0, minutes * 60.0))
+    return [round(float(c) * share) for c in counts]

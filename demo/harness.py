@@ -7,9 +7,9 @@ make is counted), the functions of every endpoint in a ``localaws.lambda_runtime
 and their re-evaluation queues in a ``localaws.sqs_delivery.SqsEventSource``, CloudWatch's
 publishing delay and alarm evaluation (``localaws.cloudwatch``).
 
-``invoke`` runs a handler and turns its answer into events: the scaler's decisions (a scaling
-also reaches the cache tracker through CloudTrail's event, ``CLOUDTRAIL_DELAY_S`` later), the
-tracker's observed scale-outs and the cleanup's result.
+``invoke`` runs a handler and turns its answer into events: the scaler's decisions and the
+forecaster's (a scaling also reaches the cache tracker through CloudTrail's event,
+``CLOUDTRAIL_DELAY_S`` later), the tracker's observed scale-outs and the cleanup's result.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ EPOCH0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC).timestamp()
 # CloudTrail delivers management events to EventBridge "on a best effort basis", typically
 # within a minute or so of the call; the demo assumes 30 s (stated, not measured).
 CLOUDTRAIL_DELAY_S = 30.0
-FUNCTIONS = ("scaler", "cache-tracker", "cleanup")
+FUNCTIONS = ("scaler", "cache-tracker", "cleanup", "forecaster")
 
 
 class Harness:
@@ -63,6 +63,7 @@ class Harness:
         self.cancelled = 0  # re-evaluations purged before they were due
         self.touched: set[str] = set()  # components scaled since the last look at SageMaker
         self.reasons: dict[str, str] = {}  # component -> reason of its latest scaling
+        self.floors: dict[str, int | None] = {}  # component -> forecast floor last told
 
     # --- time and story -------------------------------------------------------------------
     def epoch(self) -> float:
@@ -121,7 +122,7 @@ class Harness:
     def create(self, images: dict[str, str]) -> world.Created:
         """The fleet in moto, each endpoint's functions with their environment, and its queue
         delivering to its scaler."""
-        from lambdas.control_plane import cache_tracker, cleanup, scaler
+        from lambdas.control_plane import cache_tracker, cleanup, forecaster, scaler
         from stacks.components import components_env
 
         clients = {
@@ -137,6 +138,7 @@ class Harness:
             "scaler": scaler.handler,
             "cache-tracker": cache_tracker.handler,
             "cleanup": cleanup.handler,
+            "forecaster": forecaster.handler,
         }
         for endpoint in endpoints:
             variables = {
@@ -213,6 +215,9 @@ class Harness:
                         f"after {done['seconds']:.0f} s (path {done['path']})",
                         **done,
                     )
+        elif function == "forecaster":
+            for o in result.get("outcomes", []):
+                self._forecast(endpoint, o)
         elif function == "cleanup":
             self.note(
                 "cleanup",
@@ -248,7 +253,39 @@ class Harness:
             source=source,
             reevaluate_after_s=outcome.get("reevaluate_after_s"),
         )
-        if action == "scaled" and component in self.reasons:
+        if action == "scaled":
+            self._scaled(endpoint, component, reason, target)
+
+    def _forecast(self, endpoint: str, outcome: dict[str, Any]) -> None:
+        """A forecaster outcome in the story: each raise, each new floor, and the first run that
+        found no history (later identical runs would only repeat it)."""
+        component = str(outcome.get("component", ""))
+        action, reason = str(outcome.get("action", "")), str(outcome.get("reason", ""))
+        floor = outcome.get("floor")
+        told = self.floors.get(component, -1)
+        if action != "scaled" and floor == told:
+            return
+        self.floors[component] = floor
+        desired, target = outcome.get("desired_copies"), outcome.get("target_copies")
+        moved = f"raised {desired} -> {target}" if action == "scaled" else f"{action}"
+        self.note(
+            "forecast",
+            endpoint,
+            component,
+            f"forecaster: {moved} [{reason}] {outcome.get('detail', '')}".rstrip(),
+            action=action,
+            reason=reason,
+            floor=floor,
+            desired=desired,
+            target=target,
+            ready_s=outcome.get("ready_s"),
+        )
+        if action == "scaled":
+            self._scaled(endpoint, component, reason, target)
+
+    def _scaled(self, endpoint: str, component: str, reason: str, target: Any) -> None:
+        """A copy count was set: the simulation is told, and CloudTrail tells the tracker."""
+        if component in self.reasons:
             self.reasons[component] = reason
             self.touched.add(component)
             event = events.cloudtrail_call(

@@ -97,7 +97,7 @@ def _event_line(event: Event, style: Style) -> str:
     text = f"{clock(event.t_s)}  {'':2}{who}: {event.text}"
     if event.kind == "alarm":
         return style.red(text) if event.data.get("state") == "ALARM" else style.green(text)
-    if event.kind == "decision":
+    if event.kind in ("decision", "forecast"):
         return style.yellow(text) if event.data.get("action") == "scaled" else text
     if event.kind in ("cleanup", "aws", "sqs"):
         return style.cyan(text)
@@ -346,11 +346,11 @@ def write_report(result: DemoResult, out_dir: Path) -> Path:
         ),
         ["time", "component", "event", "action", "reason", "desired", "target", "detail"],
     )
-    md += ["", "## Alarms, tracker and cleanup", ""]
+    md += ["", "## Forecaster, alarms, tracker and cleanup", ""]
     md += [
         f"- {clock(e.t_s)} `{e.component or e.endpoint}`: {e.text}"
         for e in result.events
-        if e.kind in ("alarm", "tracker", "cleanup", "aws", "sqs", "error")
+        if e.kind in ("forecast", "alarm", "tracker", "cleanup", "aws", "sqs", "error")
     ]
     md += ["", "## Terminal timeline", "", "```"]
     md += timeline_lines(result, plain)

@@ -33,7 +33,7 @@ class Event:
     """Something that happened: an alarm transition, an invocation and what it did, a check."""
 
     t_s: float
-    kind: str  # alarm | decision | tracker | sqs | cleanup | aws | error
+    kind: str  # alarm | decision | forecast | tracker | sqs | cleanup | aws | error
     endpoint: str
     component: str | None
     text: str
@@ -88,6 +88,13 @@ class DemoResult:
             e
             for e in self.events
             if e.kind == "decision" and (component is None or e.component == component)
+        ]
+
+    def forecasts(self, component: str | None = None) -> list[Event]:
+        return [
+            e
+            for e in self.events
+            if e.kind == "forecast" and (component is None or e.component == component)
         ]
 
     def series(self, component: str) -> list[Sample]:

@@ -15,7 +15,12 @@ What happens (docs/local-demo.md tells it with the numbers of the default fleet)
      evaluated (``localaws.cloudwatch``, with ``sim.cloudwatch``'s M of N; missing data not
      breaching, as the stack sets it); a transition is written with ``SetAlarmState`` and,
      ``LAMBDA_REACTION_S`` later, the endpoint's scaler gets the documented alarm event;
-   * once a minute the cache tracker gets its ``Scheduled Event`` (the polling rule);
+   * once a minute the cache tracker gets its ``Scheduled Event`` (the polling rule), and every
+     ``forecast.interval_minutes`` each endpoint's forecaster gets its schedule's event; the
+     configured endpoints' components have ``demo.fleet.HISTORY_DAYS`` previous days of the
+     same traffic at ``demo.fleet.HISTORY_SHARE`` of its rate in CloudWatch (``Invocations``
+     per minute), so the forecaster raises their copies ahead of the spike, which recurs daily
+     and has grown, and the alarms add the rest; the derived neighbour has no history;
    * every copy count the scaler set through ``UpdateInferenceComponentRuntimeConfig`` is read
      back with ``DescribeInferenceComponent`` and handed to the simulation, whose cold-start
      model decides when each copy serves; the extension's ``ready_delay`` is the same model, so
@@ -56,21 +61,31 @@ from config.alarms import (
     AlarmPlan,
 )
 from config.fleet import Endpoint, Fleet, Model, resolve_image
+from lambdas.control_plane import contract
 from localaws import events
 from localaws.cloudwatch import MetricAlarm
 from sim.cloudwatch import HIGH_RES_PUBLISH_DELAY_S, LAMBDA_REACTION_S
 from sim.simulator import TICK_S, Component, Simulation
+from sim.traffic import Workload
+from stacks.components import forecast_interval_minutes
 
 from . import world
 from .checks import evaluate_story
 from .cleanup import delete_and_clean
-from .fleet import demo_endpoints, demo_workload, spike_window_s
+from .fleet import (
+    HISTORY_DAYS,
+    HISTORY_SHARE,
+    demo_endpoints,
+    demo_workload,
+    invocations_per_minute,
+    spike_window_s,
+)
 from .harness import Harness
 from .lockstep import Lockstep
 from .results import DemoResult, Sample
 
 if TYPE_CHECKING:
-    from types_boto3_cloudwatch.type_defs import DimensionTypeDef
+    from types_boto3_cloudwatch.type_defs import DimensionTypeDef, MetricDatumTypeDef
 
 DEFAULT_DURATION_S = 3600.0
 DEFAULT_SEED = 7
@@ -215,6 +230,8 @@ class DemoRun(Harness):
                 self.components[model.component_name] = _Component(endpoint, model, sim, plans)
                 self.reasons[model.component_name] = "initial"
                 self.lockstep.add(model.component_name, sim)
+                if de.derived_from is None:
+                    self._put_history(model.component_name, workload)
         # From now on copies take as long as the simulator's cold-start model says.
         control.set_ready_delay(self._ready_delay)
         for de in self.endpoints:
@@ -223,6 +240,33 @@ class DemoRun(Harness):
                 de.name, "IN_SERVICE", timestamp=events.event_time(self.epoch()), region=self.region
             )
             self.invoke("cache-tracker", de.name, state)
+
+    def _put_history(self, component: str, workload: Workload) -> None:
+        """``HISTORY_DAYS`` previous days of ``component``'s per-minute ``Invocations``, each
+        day the run's own traffic at the same time of day, at ``HISTORY_SHARE`` of its rate."""
+        data: list[MetricDatumTypeDef] = [
+            {
+                "MetricName": "Invocations",
+                "Dimensions": [{"Name": COMPONENT_DIMENSION, "Value": component}],
+                "Timestamp": datetime.fromtimestamp(self.epoch() - day * 86400 + 60 * i, UTC),
+                "Value": count,
+                "Unit": "Count",
+            }
+            for day in range(1, HISTORY_DAYS + 1)
+            for i, count in enumerate(invocations_per_minute(workload, HISTORY_SHARE))
+        ]
+        for first in range(0, len(data), 1000):
+            self.cloudwatch.put_metric_data(
+                Namespace=SAGEMAKER_NAMESPACE, MetricData=data[first : first + 1000]
+            )
+
+    def _run_forecasters(self) -> None:
+        """Each endpoint's forecaster, when its schedule comes due."""
+        for de in self.endpoints:
+            minutes = forecast_interval_minutes(de.endpoint)
+            if minutes is not None and round(self.now_s) % (60 * minutes) == 0:
+                event = {"source": contract.FORECAST_SOURCE, "endpoint": de.name}
+                self.invoke("forecaster", de.name, event)
 
     def _ready_delay(self, component: str, path: str) -> float:
         comp = self.components.get(component)
@@ -246,6 +290,7 @@ class DemoRun(Harness):
                         timestamp=events.event_time(self.epoch()), region=self.region
                     )
                     self.invoke("cache-tracker", de.name, scheduled)
+            self._run_forecasters()
             self.run_agenda()
         self._sync_capacity(record=is_tick)
         nxt = self.agenda.next_due()

@@ -1,5 +1,5 @@
 """One inference component as the simulator sees it: its model, its endpoint, its cold starts and
-how fast one copy serves at each concurrency (``sim.serving``)."""
+how fast one copy serves at each concurrency (``config.serving``)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Protocol
 
 from config.coldstart import Phases, cold_start
 from config.fleet import Endpoint, Fleet, Model
-
-from .serving import copy_speed
+from config.serving import copy_speed
 
 
 class Speed(Protocol):
-    """``sim.serving.CopySpeed``: one request's rates when ``concurrency`` requests share a copy."""
+    """``config.serving.CopySpeed``: one request's rates when ``concurrency`` requests share a
+    copy."""
 
     @property
     def max_concurrency(self) -> int: ...
@@ -31,7 +31,7 @@ class Component:
     model: Model
     slo_ttft_s: float
     paths: dict[str, Phases]
-    speed: Speed = field(default=None)  # type: ignore[assignment]  # None: sim.serving's
+    speed: Speed = field(default=None)  # type: ignore[assignment]  # None: config.serving's
 
     def __post_init__(self) -> None:
         if self.speed is None:

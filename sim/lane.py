@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -16,12 +16,9 @@ from config.fleet import Endpoint, Model
 from . import request_loop
 from .cloudwatch import STANDARD_PUBLISH_DELAY_S, MetricSeries
 from .component import Component
-from .pool import Copy
+from .pool import Copy, Pool
 from .protocol import Policy
 from .traffic import Workload
-
-if TYPE_CHECKING:
-    from .simulator import EndpointSimulation
 
 TICK_S = 10  # SageMaker's high-resolution metric period: the simulator's clock for metrics
 # SageMaker real-time endpoints give up on an invocation the container has not answered within
@@ -75,11 +72,26 @@ class EndpointResult:
     components: list[RunResult]
 
 
+class Host(Protocol):
+    """What a lane needs of the endpoint simulation it runs in (``sim.simulator``), so that the
+    two modules do not import each other."""
+
+    now: float
+    reaction_s: float
+    publish_delay_s: float
+    pool: Pool
+    lanes: Sequence[Lane]
+
+    def schedule(self, at_s: float, fn: Callable[[], None]) -> None: ...
+
+    def place(self, lane: Lane, decided_at: float) -> None: ...
+
+
 class Lane:
     """One component inside an endpoint simulation: its requests, copies and metrics; the
     ``sim.protocol.ComponentView`` its policy acts on."""
 
-    def __init__(self, sim: EndpointSimulation, idx: int, c: Component, w: Workload, p: Policy):
+    def __init__(self, sim: Host, idx: int, c: Component, w: Workload, p: Policy):
         self.sim, self.idx, self.c, self.w, self.policy = sim, idx, c, w, p
         self.desired = self.serving = self.slots = 0
         self.maxc = c.max_concurrency

@@ -7,7 +7,8 @@ What is modelled (each choice is stated in docs/scaling-model.md):
   routing keeps equal copies balanced, so a request that starts while ``k`` requests are in
   service on ``n`` serving copies joins a copy serving ``k // n`` and runs at concurrency
   ``k // n + 1``. Its prefill and decode rates are the copy's at that concurrency
-  (``sim.serving``), fixed for its whole life: the approximation that keeps the loop event-driven.
+  (``config.serving``), fixed for its whole life: the approximation that keeps the loop
+  event-driven.
   A request that finds every slot busy waits in one FIFO queue per component.
 * Time to first token = queue wait + prompt tokens / prefill rate at the load it met; a request is
   within the SLO when that is at most the fleet's ``slo.ttft_s``. With no copy at all an

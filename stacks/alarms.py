@@ -1,4 +1,5 @@
-"""The three alarms per inference component that invoke the scaler.
+"""The alarms per inference component that invoke the scaler: scale-out, surge (unless the
+fleet file turns it off), scale-in and from-zero, each built from its ``config.alarms`` plan.
 
 Each alarm calls the scaler directly (a Lambda alarm action) on ALARM and on OK: ALARM starts a
 scaling decision, OK tells the scaler to stop re-evaluating. An alarm invokes its actions only
@@ -6,8 +7,8 @@ on transitions, which is why the scaler keeps itself going through its re-evalua
 
 One invoke permission per component, for the alarms named ``<component>-*``, rather than one
 per alarm: every permission is a statement of the scaler's resource-based policy, which Lambda
-caps at 20 KB, and three statements of ~470 bytes per model would stop an endpoint at about 14
-models. The pattern also matches an alarm of another component whose name starts with
+caps at 20 KB, and three or four statements of ~470 bytes per model would stop an endpoint at
+about 10 to 14 models. The pattern also matches an alarm of another component whose name starts with
 ``<component>-``; the scaler refuses an alarm that is not one of its own components' (it
 parses the name back to a component and trigger), so such an invocation changes nothing.
 
@@ -17,6 +18,8 @@ Missing data, per alarm (``TreatMissingData``):
   copies exist; a missing datapoint means no copy reported load. With 2 of 3 datapoints one
   gap still lets a real spike fire within 30 s, and a component without copies is the
   scale-from-zero alarm's job.
+* surge, ``notBreaching``: one datapoint of the scale-out period at a multiple of its threshold;
+  a missing datapoint is no spike, and the normal scale-out alarm still watches the window.
 * scale-in, ``notBreaching``: a missing datapoint never counts as "low", so a metric outage or a
   component without copies never removes capacity (fail closed).
 * from-zero, ``notBreaching``: ``NoCapacityInvocationFailures`` is published only when a request

@@ -47,6 +47,15 @@ def encode_components(document: Mapping[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"), sort_keys=True)
 
 
+def forecast_interval_minutes(endpoint: Endpoint) -> int | None:
+    """How often the endpoint's forecaster runs: the shortest interval of its models that
+    forecast (each model still looks ahead by its own interval); ``None`` when none does."""
+    intervals = [
+        m.scaling.forecast.interval_minutes for m in endpoint.models if m.scaling.forecast.enabled
+    ]
+    return min(intervals) if intervals else None
+
+
 def components_env(
     fleet: Fleet,
     endpoint: Endpoint,
@@ -59,8 +68,9 @@ def components_env(
     The stacks ship the document as a file in the functions' code (``stacks.assets``); a local
     run (the demo) may pass it inline instead. Lambda allows 4 KB of environment in all;
     ``contract.ENV_COMPONENTS_MAX_BYTES`` (3072) is this variable's share. One component takes
-    about 620 bytes (a 490-byte spec, an 85-byte image URI, the model name and keys), so about 4
-    models fit; beyond that this stops with a ``ConfigError``.
+    about 1,020 bytes (an 880-byte spec, most of it the copy model's 16 times per concurrency;
+    an 81-byte image URI, the model name and keys), so about 3 models fit; beyond that this
+    stops with a ``ConfigError``.
     """
     document = components_document(
         endpoint, region=fleet.region, spec_for=spec_for, image_for=image_for

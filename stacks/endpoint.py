@@ -14,6 +14,7 @@ from config.fleet import ControlPlane, Endpoint
 
 from .alarms import ComponentAlarms
 from .assets import PowertoolsRelease
+from .components import forecast_interval_minutes
 from .dashboard import EndpointDashboard
 from .events import EndpointEvents
 from .functions import RETENTION_DAYS, ControlPlaneFunctions
@@ -74,6 +75,8 @@ class EndpointStack(Stack):
             tracker=self.functions.tracker,
             cleanup=self.functions.cleanup,
             failures=self.functions.failures,
+            forecaster=self.functions.forecaster,
+            forecast_minutes=forecast_interval_minutes(endpoint),
         )
         self.hooks = LifecycleHooks(
             self,
@@ -89,7 +92,10 @@ class EndpointStack(Stack):
         # Cleanup is created before, and so deleted after, the endpoint and its components,
         # and after the rules that could still write rows for it.
         self.sagemaker.endpoint.node.add_dependency(self.hooks.cleanup)
-        for rule in (self.events.state_change, self.events.component_calls, self.events.poll):
+        rules = [self.events.state_change, self.events.component_calls, self.events.poll]
+        if self.events.forecast is not None:
+            rules.append(self.events.forecast)
+        for rule in rules:
             rule.node.add_dependency(self.hooks.cleanup)
         for component in self.sagemaker.components.values():
             component.node.add_dependency(self.hooks.cleanup)

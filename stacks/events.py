@@ -4,7 +4,8 @@ SageMaker publishes ``SageMaker Endpoint State Change`` to EventBridge, but noth
 inference components: their changes arrive as CloudTrail ``AWS API Call via CloudTrail``
 events, which EventBridge receives only when the account has a CloudTrail trail recording
 management events (docs/architecture.md). The one-minute schedule is the fallback that works
-without a trail.
+without a trail. A second schedule runs the forecaster every ``forecast.interval_minutes`` (the
+shortest of the endpoint's models that forecast), with an input that names the endpoint.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class EndpointEvents(Construct):
         tracker: lambda_.IFunction,
         cleanup: lambda_.IFunction,
         failures: sqs.IQueue,
+        forecaster: lambda_.IFunction | None = None,
+        forecast_minutes: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -96,3 +99,24 @@ class EndpointEvents(Construct):
             schedule=events.Schedule.rate(POLL_RATE),
             targets=[target(tracker)],
         )
+        self.forecast: events.Rule | None = None
+        if forecaster is not None and forecast_minutes is not None:
+            # A missed run is not worth a retry two hours later: the next run comes within an
+            # interval, so deliveries are tried for at most one interval.
+            self.forecast = events.Rule(
+                self,
+                "Forecast",
+                description=f"Run the forecaster of {endpoint.name} every {forecast_minutes} min",
+                schedule=events.Schedule.rate(Duration.minutes(forecast_minutes)),
+                targets=[
+                    targets.LambdaFunction(
+                        forecaster,
+                        event=events.RuleTargetInput.from_object(
+                            {"source": contract.FORECAST_SOURCE, "endpoint": endpoint.name}
+                        ),
+                        dead_letter_queue=failures,
+                        retry_attempts=2,
+                        max_event_age=Duration.minutes(max(1, forecast_minutes)),
+                    )
+                ],
+            )

@@ -1,4 +1,5 @@
-"""One endpoint's control-plane functions (scaler, cache tracker, cleanup), their roles and queues.
+"""One endpoint's control-plane functions (scaler, cache tracker, cleanup, forecaster), their roles
+and queues.
 
 Isolation is enforced here, in IAM: every statement names this endpoint's own inference
 components, endpoint, alarms and queues, and the table statement carries
@@ -8,7 +9,7 @@ scale B's components nor read or write B's rows, whatever its code does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -24,12 +25,21 @@ from config.fleet import ControlPlane, Endpoint
 from lambdas.control_plane import contract
 
 from .assets import PowertoolsRelease, function_code, powertools_layer_code
+from .components import forecast_interval_minutes
 from .nag import acknowledge, acknowledge_wildcard_resources
 from .sagemaker_endpoint import SageMakerEndpoint
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 # Each function's POWERTOOLS_SERVICE_NAME (Powertools adds it to every metric as ``service``).
-SERVICES = {"scaler": "scaler", "tracker": "cache-tracker", "cleanup": "cleanup"}
+SERVICES = {
+    "scaler": "scaler",
+    "tracker": "cache-tracker",
+    "cleanup": "cleanup",
+    "forecaster": "forecaster",
+}
+# The forecaster reads two weeks of metric windows per run and then applies at most one update
+# per component: well within a minute.
+FORECASTER_TIMEOUT_S = 60
 
 SCALER_TIMEOUT_S = contract.SCALER_TIMEOUT_S  # the scaler's event claims expire with it
 # An SQS event source needs a visibility timeout of at least 6x the function timeout (Lambda
@@ -318,9 +328,71 @@ class ControlPlaneFunctions(Construct):
         )
         self.reevaluation_queue.grant_purge(self.cleanup)
 
+        # --- forecaster (when a model forecasts) -----------------------------------------------
+        interval = forecast_interval_minutes(endpoint)
+        self.forecaster = (
+            None
+            if interval is None
+            else self._forecaster(function, endpoint, table, sagemaker, interval)
+        )
+
+    @staticmethod
+    def _forecaster(
+        function: Callable[[str, str, str, int, int, Duration], lambda_.Function],
+        endpoint: Endpoint,
+        table: dynamodb.ITable,
+        sagemaker: SageMakerEndpoint,
+        interval: int,
+    ) -> lambda_.Function:
+        """The forecaster: reads its components' metrics, writes their floors in its own
+        partition and raises its own components' copy counts; no queue, no alarms."""
+        # Run by its schedule only: a failed run is not retried (the next one comes within an
+        # interval and reads fresher history), and an event older than an interval is stale.
+        forecaster = function(
+            "Forecaster",
+            "control_plane.forecaster.handler",
+            SERVICES["forecaster"],
+            FORECASTER_TIMEOUT_S,
+            0,
+            Duration.minutes(interval),
+        )
+        sagemaker.grant_describe(forecaster)
+        sagemaker.grant_update_components(forecaster)
+        forecaster.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ReadMetrics", actions=["cloudwatch:GetMetricData"], resources=["*"]
+            )
+        )
+        acknowledge(
+            forecaster.role or forecaster,
+            "AwsSolutions-IAM5[Resource::*]",
+            "cloudwatch:GetMetricData has no resource-level permissions (Service "
+            "Authorization Reference); it only reads metrics (the components' Invocations).",
+        )
+        # Its floor and scale-outs on the component rows, DECISION#/ERROR# rows: its partition.
+        forecaster.add_to_role_policy(
+            leading_keys_statement(
+                table.table_arn,
+                endpoint.name,
+                [
+                    "dynamodb:GetItem",
+                    "dynamodb:Query",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:ConditionCheckItem",
+                ],
+            )
+        )
+        return forecaster
+
     @property
     def functions(self) -> Mapping[str, lambda_.Function]:
-        return {"scaler": self.scaler, "tracker": self.tracker, "cleanup": self.cleanup}
+        return {
+            "scaler": self.scaler,
+            "tracker": self.tracker,
+            "cleanup": self.cleanup,
+            **({"forecaster": self.forecaster} if self.forecaster else {}),
+        }
 
     @property
     def services(self) -> Mapping[str, str]:

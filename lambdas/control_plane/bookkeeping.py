@@ -9,13 +9,18 @@ The row is anything with the component row's attributes (``state.ComponentState`
 both use): ``last_scale_out_at`` and ``last_scale_in_at`` start the cooldowns;
 ``scaler_copies`` and ``scaler_set_at`` are the last target set (Reconcile restores it);
 ``pending_*`` describe the scale-out still arriving (the cache tracker closes it when the copies
-serve); ``observed_ready_s`` holds the tracker's measured ready times by path.
+serve); ``observed_ready_s`` holds the tracker's measured ready times by path (attributes
+``ready_s_<path>``) and ``observed_ready_at`` when each was last measured (``ready_at_<path>``).
+The forecaster writes ``forecast_floor_copies`` and ``forecast_floor_until`` (the copies
+scale-in keeps, and until when) and ``burst_starts`` (recent bursts' starts, as text) with
+``forecast_record``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -46,6 +51,14 @@ class ComponentRow(Protocol):
     def last_scale_in_at(self) -> float | None: ...
     @property
     def observed_ready_s(self) -> Mapping[str, float]: ...
+    @property
+    def observed_ready_at(self) -> Mapping[str, float]: ...
+    @property
+    def forecast_floor_copies(self) -> int | None: ...
+    @property
+    def forecast_floor_until(self) -> float | None: ...
+    @property
+    def burst_starts(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -113,5 +126,49 @@ def history_from(row: ComponentRow, complete: bool = True) -> History:
         row.last_scale_out_at,
         row.last_scale_in_at,
         dict(row.observed_ready_s),
+        dict(row.observed_ready_at),
         complete=complete,
+        forecast_floor_copies=row.forecast_floor_copies,
+        forecast_floor_until=row.forecast_floor_until,
+        burst_starts=parse_burst_starts(row.burst_starts),
     )
+
+
+# Burst starts kept on the row: enough gaps for a pattern (bursts.DEFAULT_MIN_GAPS is 3) and
+# for the hazard to average over, within the row's 400 KB many times over.
+MAX_BURST_STARTS = 20
+FORECAST_FIELDS = ("forecast_floor_copies", "forecast_floor_until", "burst_starts")
+
+
+def forecast_record(
+    floor_copies: int, burst_starts: Sequence[float], now: float, interval_s: float
+) -> Record:
+    """What one forecaster run at ``now`` records on its component's row: the copies scale-in
+    must keep (``forecast.forecast_floor`` with ``held_copies=min_copies``), valid for two of
+    its intervals so that one missed run keeps it and a stopped forecaster lets it lapse; and
+    the latest ``MAX_BURST_STARTS`` burst starts (``bursts.burst_starts``) as text.
+
+    A run at 1000 with a 300 s interval: the floor holds until 1600.
+    """
+    starts = sorted(float(s) for s in burst_starts if math.isfinite(s))[-MAX_BURST_STARTS:]
+    return Record(
+        {
+            "forecast_floor_copies": max(0, int(floor_copies)),
+            "forecast_floor_until": now + 2 * interval_s,
+            "burst_starts": " ".join(f"{s:.0f}" for s in starts),
+        }
+    )
+
+
+def parse_burst_starts(text: str | None) -> tuple[float, ...]:
+    """The burst starts ``forecast_record`` wrote, oldest first; what is not a finite number
+    (a hand-edited row) is left out rather than failing the decision."""
+    starts: list[float] = []
+    for word in (text or "").split():
+        try:
+            value = float(word)
+        except ValueError:
+            continue
+        if math.isfinite(value):
+            starts.append(value)
+    return tuple(sorted(starts))

@@ -22,8 +22,9 @@ the instances) updates:
   says ``cached`` (``scope: running-instances``);
 * a pending scale-out the scaler recorded: when ``CurrentCopyCount`` reaches its target, the
   seconds from decision to that observation go to a ``SCALEOUT#`` row, the ``ScaleOutSeconds``
-  metric (dimension ``Path``) and the component's ``ready_s_<path>``, which the scaler's
-  placement then prefers over the cold-start model's prediction. The resolution is the polling
+  metric (dimension ``Path``) and the component's ``ready_s_<path>`` (smoothed) and
+  ``ready_at_<path>`` (when), which the scaler's placement weighs by recency against the
+  cold-start model's prediction (``lookahead.predicted_ready_s``). The resolution is the polling
   interval (60 s) for copies that finish between events.
 
 Nothing is written for an endpoint that is gone, ``Deleting``, or older than the tombstone
@@ -322,7 +323,7 @@ def _finish_scale_out(
         store.commit_component(
             state.name,
             state.version,
-            {f"ready_s_{path}": remembered},
+            {f"ready_s_{path}": remembered, f"ready_at_{path}": now},
             ("pending_since", "pending_target", "pending_path", "pending_instances"),
         )
     except Conflict:

@@ -50,6 +50,10 @@ METRIC_SCALING_DECISIONS = "ScalingDecisions"  # count of decisions that changed
 METRIC_TARGET_COPIES = "TargetCopies"
 METRIC_SCALING_ERRORS = "ScalingErrors"
 METRIC_SCALE_OUT_SECONDS = "ScaleOutSeconds"  # decision to CurrentCopyCount reaching target
+# The scaler's phases (dimension InferenceComponentName): an alarm's transition to ALARM (its
+# state-change timestamp) to the decision, and the decision to the copy-count update returning.
+METRIC_ALARM_TO_DECISION_SECONDS = "AlarmToDecisionSeconds"
+METRIC_DECISION_TO_DESIRED_SECONDS = "DecisionToDesiredSeconds"
 # A scale-out SageMaker accepted but could not place (no instances of the type to be had): seen
 # later as a component stuck Updating or a failure reason, never as the call's own error.
 METRIC_CAPACITY_SHORTAGES = "CapacityShortages"
@@ -57,6 +61,8 @@ METRIC_CAPACITY_SHORTAGES = "CapacityShortages"
 METRIC_DESIRED_COPIES = "DesiredCopies"
 METRIC_CURRENT_COPIES = "CurrentCopies"
 METRIC_INSTANCES = "Instances"  # dimension EndpointName only
+# Emitted by the forecaster each run: the copies it holds as the component's floor.
+METRIC_FORECAST_FLOOR = "ForecastFloor"
 
 # --- EventBridge events the tracker and cleanup subscribe to ---------------------------------
 # SageMaker publishes endpoint state changes; inference-component calls arrive only as CloudTrail
@@ -75,10 +81,14 @@ COMPONENT_API_CALLS = (
     "DeleteInferenceComponent",
 )
 ENDPOINT_DELETE_CALLS = ("DeleteEndpoint",)
+# The forecaster's schedule rule sends this input (not EventBridge's Scheduled Event), so that
+# the event names the endpoint it is for: {"source": FORECAST_SOURCE, "endpoint": <name>}.
+FORECAST_SOURCE = "sagemaker-fast-scale.forecast"
 
 # --- Alarms -------------------------------------------------------------------------------
 _ALARM_SUFFIX = {
     Trigger.SCALE_OUT: "scale-out",
+    Trigger.SURGE: "surge",
     Trigger.SCALE_IN: "scale-in",
     Trigger.FROM_ZERO: "from-zero",
 }

@@ -19,9 +19,17 @@ The rules (worked numbers in docs/control-plane.md):
   computed from the copies that serve now, and only the part above the copies already asked
   for is added. 2 serving, 4 desired, the same breach again: target 4, nothing to do
   (``InFlight``).
+* SLO sizing and lookahead (``targets.out_copies``): scale-out (and the surge alarm, decided
+  the same way) asks for at least the copies that keep the SLO at the demand expected when the
+  new copies serve, plus headroom; the caps above still apply (reasons ``SloSized``,
+  ``Lookahead``, ``Surge``).
 * Scale-in removes ``step_copies`` at a time, never while its cooldown (or scale-out's) runs,
   never while copies are still arriving, never on missing or partial data, and never so far that
-  the remaining copies would sit above the midpoint of the two thresholds (that would flap).
+  the remaining copies would sit above the midpoint of the two thresholds (that would flap),
+  below the SLO-sized copies or below the forecaster's floor (``ForecastFloor``); it holds
+  through a lull that recent bursts say ends within a cold start (``BurstHold``), and removes
+  two steps at once when the SLO-sized fleet fits in what is left and the forecaster's floor
+  agrees (``targets.in_step``).
 * From zero: ``NoCapacityInvocationFailures`` while no copy exists starts ``from_zero_copies``.
 * The target is always clamped to ``[min_copies, max_copies]``.
 """
@@ -29,18 +37,31 @@ The rules (worked numbers in docs/control-plane.md):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
+from . import targets
+from .inputs import History, Path, ReadyTimes, ScalingSpec, Snapshot, Step, Trigger, snapshot
 
-class Trigger(StrEnum):
-    """Which alarm asked for the decision."""
-
-    SCALE_OUT = "scale_out"
-    SCALE_IN = "scale_in"
-    FROM_ZERO = "from_zero"
+__all__ = [
+    "Decision",
+    "History",
+    "Path",
+    "Placement",
+    "ReadyTimes",
+    "Reason",
+    "ScalingSpec",
+    "Snapshot",
+    "Step",
+    "Trigger",
+    "clamp",
+    "decide",
+    "free_slots",
+    "place",
+    "snapshot",
+    "step_copies",
+]
 
 
 class Reason(StrEnum):
@@ -60,132 +81,11 @@ class Reason(StrEnum):
     ALARM_NOT_IN_ALARM = "AlarmNotInAlarm"  # the alarm is back to OK: stop
     OUT_OF_BOUNDS = "OutOfBounds"  # desired copies outside min..max (a redeploy): clamp
     STATE_UNAVAILABLE = "StateUnavailable"  # history unreadable: scale-in fails closed
-
-
-class Path(StrEnum):
-    """How a new copy becomes ready, fastest first."""
-
-    WARM_INSTANCE = "warm_instance"  # free accelerators on a running instance: data cache
-    CACHED = "cached"  # new instance, container image already cached for this endpoint
-    UNCACHED = "uncached"  # new instance, image pulled from ECR
-
-
-@dataclass(frozen=True)
-class Step:
-    breach: float  # fraction over the threshold: (value - threshold) / threshold
-    add_percent: int  # of the serving copies; at least one copy
-
-
-@dataclass(frozen=True)
-class ReadyTimes:
-    """Seconds from the decision until a new copy serves, by path (the cold-start model's)."""
-
-    warm_instance: float
-    cached: float
-    uncached: float
-
-    def for_path(self, path: Path) -> float:
-        return float(getattr(self, path.value))
-
-
-@dataclass(frozen=True)
-class ScalingSpec:
-    """The policy of one inference component, built from the fleet configuration."""
-
-    endpoint: str
-    component: str
-    min_copies: int
-    max_copies: int
-    scale_out_threshold: float
-    scale_out_cooldown_s: int
-    steps: tuple[Step, ...]
-    max_step_copies: int
-    scale_in_threshold: float
-    scale_in_cooldown_s: int
-    scale_in_step_copies: int
-    scale_in_datapoints: int  # datapoints the scale-in window must hold to trust it
-    from_zero_copies: int
-    copies_per_instance: int
-    max_instances: int
-    ready_s: ReadyTimes
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> ScalingSpec:
-        data = dict(raw)
-        data["steps"] = tuple(Step(**s) for s in data["steps"])
-        data["ready_s"] = ReadyTimes(**data["ready_s"])
-        return cls(**data)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What was observed when the alarm fired or the re-evaluation came due."""
-
-    trigger: Trigger
-    alarm_in_alarm: bool
-    concurrency_per_copy: float | None  # ConcurrentRequestsPerCopy, latest window
-    datapoints: int  # datapoints behind that value
-    desired_copies: int
-    current_copies: int  # copies serving now
-    no_capacity_failures: float | None = None
-    free_copy_slots: int | None = None  # copies that fit on running instances right now
-    instances: int | None = None
-    image_cached: bool | None = None  # has this endpoint run the image before
-
-
-def snapshot(
-    trigger: Trigger,
-    in_alarm: bool,
-    datapoints: Sequence[float],
-    desired_copies: int,
-    current_copies: int,
-    *,
-    free_copy_slots: int | None = None,
-    instances: int | None = None,
-    image_cached: bool | None = None,
-) -> Snapshot:
-    """The decision's inputs from the alarm window's datapoints (oldest first, missing ones
-    left out) and the copy counts; the scaler and the simulator both build theirs here.
-
-    Scale-out sizes its step on the latest datapoint (the breach now); scale-in averages the
-    whole window (10 one-minute datapoints for the default scale-in alarm), so one quiet minute
-    never removes a copy; from-zero reads the largest count of failed invocations in the window.
-    """
-    concurrency: float | None
-    failures: float | None = None
-    if trigger is Trigger.SCALE_IN:
-        concurrency = sum(datapoints) / len(datapoints) if datapoints else None
-    elif trigger is Trigger.FROM_ZERO:
-        concurrency, failures = None, (max(datapoints) if datapoints else None)
-    else:
-        concurrency = datapoints[-1] if datapoints else None
-    return Snapshot(
-        trigger=trigger,
-        alarm_in_alarm=in_alarm,
-        concurrency_per_copy=concurrency,
-        datapoints=len(datapoints),
-        desired_copies=desired_copies,
-        current_copies=current_copies,
-        no_capacity_failures=failures,
-        free_copy_slots=free_copy_slots,
-        instances=instances,
-        image_cached=image_cached,
-    )
-
-
-@dataclass(frozen=True)
-class History:
-    """The past as the state table remembers it."""
-
-    last_scale_out_at: float | None = None
-    last_scale_in_at: float | None = None
-    observed_ready_s: Mapping[str, float] = field(default_factory=dict)  # by Path value
-    # False when the state table could not be read: cooldowns are unknown, so scale-in (which
-    # needs them) holds, while scale-out (which does not) goes ahead.
-    complete: bool = True
+    SLO_SIZED = "SloSized"  # scale-out: the copies the SLO needs exceed the threshold rules'
+    LOOKAHEAD = "Lookahead"  # the same, for the demand projected to when the copies serve
+    SURGE = "Surge"  # scale-out on the surge alarm
+    FORECAST_FLOOR = "ForecastFloor"  # scale-in stopped by the forecaster's floor
+    BURST_HOLD = "BurstHold"  # scale-in held: a burst is likely within a cold start
 
 
 @dataclass(frozen=True)
@@ -231,12 +131,18 @@ def step_copies(value: float, serving: int, spec: ScalingSpec) -> int:
 
 
 def place(
-    new_copies: int, snapshot: Snapshot, spec: ScalingSpec, history: History
+    new_copies: int,
+    snapshot: Snapshot,
+    spec: ScalingSpec,
+    history: History,
+    now: float | None = None,
 ) -> tuple[Placement, float | None]:
     """Where ``new_copies`` land and when the last of them serves.
 
     Free slots on running instances come first (the data cache makes them fastest); the rest
     need new instances, up to max_instances, whose path depends on this endpoint's image cache.
+    With ``now`` the ready time weighs the observed timing by its age against the cold-start
+    prior (``targets.expected_ready_s``); without, an observed timing replaces the prior.
     """
     if new_copies <= 0:
         return Placement(), None
@@ -249,6 +155,8 @@ def place(
     path = cold_path if rest else Path.WARM_INSTANCE
 
     def ready(p: Path) -> float:
+        if now is not None:
+            return targets.expected_ready_s(p, spec, history, now)
         return float(history.observed_ready_s.get(p.value, spec.ready_s.for_path(p)))
 
     return Placement(warm, rest, new_instances, path), ready(path)
@@ -298,13 +206,14 @@ def decide(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float) 
             snapshot,
             spec,
             history,
+            now,
             Reason.OUT_OF_BOUNDS,
             f"desired {desired} outside {spec.min_copies}..{spec.max_copies}",
         )
     if snapshot.trigger is Trigger.FROM_ZERO:
-        return _from_zero(snapshot, spec, history)
-    if snapshot.trigger is Trigger.SCALE_OUT:
-        return _scale_out(snapshot, spec, history)
+        return _from_zero(snapshot, spec, history, now)
+    if snapshot.trigger in (Trigger.SCALE_OUT, Trigger.SURGE):
+        return _scale_out(snapshot, spec, history, now)
     return _scale_in(snapshot, spec, history, now)
 
 
@@ -320,10 +229,11 @@ def _out(
     snapshot: Snapshot,
     spec: ScalingSpec,
     history: History,
+    now: float,
     reason: Reason,
     detail: str,
 ) -> Decision:
-    placement, ready_s = place(target - snapshot.desired_copies, snapshot, spec, history)
+    placement, ready_s = place(target - snapshot.desired_copies, snapshot, spec, history, now)
     return Decision(
         target,
         snapshot.desired_copies,
@@ -336,7 +246,7 @@ def _out(
     )
 
 
-def _from_zero(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decision:
+def _from_zero(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float) -> Decision:
     desired = snapshot.desired_copies
     if desired > 0:
         after = spec.scale_out_cooldown_s
@@ -349,18 +259,20 @@ def _from_zero(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decis
         snapshot,
         spec,
         history,
+        now,
         Reason.SCALE_FROM_ZERO,
         f"no copy and {snapshot.no_capacity_failures} failed invocations",
     )
 
 
-def _scale_out(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decision:
+def _scale_out(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float) -> Decision:
     desired = snapshot.desired_copies
     value = snapshot.concurrency_per_copy
     after = spec.scale_out_cooldown_s
     if desired >= spec.max_copies:
         return _hold(desired, Reason.AT_MAX, f"at max_copies {spec.max_copies}", after)
     serving = max(snapshot.current_copies, 0)
+    readable = value is not None
     if value is None:
         # The alarm saw a breach that we cannot read back: fail open with the smallest step.
         value = spec.scale_out_threshold
@@ -375,7 +287,23 @@ def _scale_out(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decis
     needed = math.ceil(value * base / spec.scale_out_threshold)
     stepped = base + step_copies(value, base, spec)
     wanted = max(needed, stepped)
-    reason = Reason.SCALE_OUT
+    reason = Reason.SURGE if snapshot.trigger is Trigger.SURGE else Reason.SCALE_OUT
+    sized = None
+    if readable:
+        path = place(max(1, wanted - desired), snapshot, spec, history)[0].path
+        sized = targets.out_copies(
+            snapshot,
+            spec,
+            history,
+            now,
+            concurrency=value,
+            serving=base,
+            place_path=path or Path.WARM_INSTANCE,
+        )
+    if sized is not None and sized.copies > wanted:
+        wanted = sized.copies
+        reason = Reason.LOOKAHEAD if sized.projected else Reason.SLO_SIZED
+    sizing = f"; {sized.describe()}" if sized is not None else ""
     target = wanted
     if target - desired > spec.max_step_copies:
         target, reason = desired + spec.max_step_copies, Reason.SCALE_UP_LIMIT
@@ -383,15 +311,16 @@ def _scale_out(snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decis
         target, reason = spec.max_copies, Reason.AT_MAX
     target = clamp(target, spec)
     if target <= desired:
-        cover = f"{why}; {desired} copies already asked for cover {wanted}"
+        cover = f"{why}; {desired} copies already asked for cover {wanted}{sizing}"
         return _hold(desired, Reason.IN_FLIGHT, cover, after)
     return _out(
         target,
         snapshot,
         spec,
         history,
+        now,
         reason,
-        f"{why}; demand needs {needed}, breach step gives {stepped}",
+        f"{why}; demand needs {needed}, breach step gives {stepped}{sizing}",
     )
 
 
@@ -426,13 +355,22 @@ def _scale_in(snapshot: Snapshot, spec: ScalingSpec, history: History, now: floa
     ):
         if at is not None and now - at < cooldown:
             return hold(Reason.COOLDOWN, f"{label} cooldown: {cooldown - (now - at):.0f} s left")
-    # Keep the remaining copies below the midpoint of the two thresholds.
+    if targets.hold_for_burst(snapshot, spec, history, now):
+        return hold(Reason.BURST_HOLD, "recent bursts: the next is likely within a cold start")
+    # Keep the remaining copies below the midpoint of the two thresholds, at or above the
+    # SLO-sized copies and the forecaster's floor.
     demand = value * snapshot.current_copies
     midpoint = (spec.scale_in_threshold + spec.scale_out_threshold) / 2
     floor = math.ceil(demand / midpoint) if demand > 0 else 0
-    target = clamp(max(desired - spec.scale_in_step_copies, floor), spec)
+    forecast = targets.forecast_floor(spec, history, now)
+    kept = targets.in_floor(snapshot, spec, history, now)
+    step = targets.in_step(spec, history, now, desired, max(kept, floor))
+    target = clamp(max(desired - step, floor, kept), spec)
     if target >= desired:
-        return hold(Reason.WITHIN_TARGET, f"demand {demand:.1f} needs {floor} copies")
+        if forecast >= desired:
+            return hold(Reason.FORECAST_FLOOR, f"forecast floor {forecast} until a peak passes")
+        reason = Reason.SLO_SIZED if kept >= desired else Reason.WITHIN_TARGET
+        return hold(reason, f"demand {demand:.1f} needs {max(floor, kept)} copies")
     return Decision(
         target,
         desired,
@@ -440,5 +378,5 @@ def _scale_in(snapshot: Snapshot, spec: ScalingSpec, history: History, now: floa
         True,
         reevaluate_after_s=spec.scale_in_cooldown_s,
         detail=f"{value:.2f} per copy < {spec.scale_in_threshold}; demand "
-        f"{demand:.1f} keeps {target}",
+        f"{demand:.1f} keeps {target} (SLO and forecast keep {kept}, step {step})",
     )

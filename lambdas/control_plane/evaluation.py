@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import aws, contract
+from . import aws, clock, contract
 from .bookkeeping import decision_record, history_from, undo_record
 from .claims import start_chain
 from .decision import Decision, Snapshot, Trigger, decide, free_slots, snapshot
@@ -78,7 +78,7 @@ def evaluate(ev: Evaluation) -> Outcome:
     """Decide for ``ev.component`` and apply the decision; one call per alarm or re-evaluation."""
     sagemaker = aws.sagemaker()
     cfg, component, now = ev.cfg, ev.component, ev.now
-    for _ in range(MAX_COMMIT_ATTEMPTS):
+    for attempt in range(MAX_COMMIT_ATTEMPTS):
         state, complete, others, image_cached = _load(ev)
         try:
             observed = aws.describe_component(sagemaker, component.name)
@@ -106,6 +106,9 @@ def evaluate(ev: Evaluation) -> Outcome:
         )
         history = history_from(state, complete)
         decision = decide(seen, component.spec, history, now)
+        decided_at = clock.now()
+        if attempt == 0 and ev.alarm_at is not None:
+            _phase(ev, contract.METRIC_ALARM_TO_DECISION_SECONDS, decided_at - ev.alarm_at)
         log_decision(decision, seen, history, observed)
         if ev.in_alarm and ev.trigger is not Trigger.SCALE_IN:
             shortage = shortage_reason(observed, endpoint, state, history, component.spec, now)
@@ -144,7 +147,7 @@ def evaluate(ev: Evaluation) -> Outcome:
         except Conflict:
             logger.info("another invocation changed the component first: deciding again")
             continue
-        return _apply(ev, decision, seen, state, version)
+        return _apply(ev, decision, seen, state, version, decided_at)
     after = schedule(cfg, ev.followup(deferred=True), BUSY_RETRY_S)
     return Outcome(
         component.name,
@@ -215,13 +218,22 @@ def _apply(
     seen: Snapshot,
     state: ComponentState,
     version: int | None,
+    decided_at: float,
 ) -> Outcome:
     sagemaker = aws.sagemaker()
     try:
         aws.set_copy_count(sagemaker, ev.component.name, decision.target_copies)
     except Exception as exc:
         return _failed_update(ev, decision, seen, state, version, exc)
+    _phase(ev, contract.METRIC_DECISION_TO_DESIRED_SECONDS, clock.now() - decided_at)
     return _scaled(ev, decision, seen)
+
+
+def _phase(ev: Evaluation, metric: str, seconds: float) -> None:
+    """One phase's duration, by component (never negative: clocks of two services differ)."""
+    emit(
+        metric, max(0.0, seconds), "Seconds", endpoint=ev.cfg.endpoint, component=ev.component.name
+    )
 
 
 def _scaled(ev: Evaluation, decision: Decision, seen: Snapshot, note: str = "") -> Outcome:

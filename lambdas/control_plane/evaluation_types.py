@@ -7,6 +7,7 @@ every message of its re-evaluation chain (``followup``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from . import aws
@@ -54,6 +55,7 @@ class Evaluation:
     chain_id: str = ""  # the alarm transition whose re-evaluation chain this is
     attempt: int = 0  # consecutive deferrals before this one: drives the backoff
     starts_chain: bool = False  # a transition to ALARM: its chain becomes the live one
+    alarm_at: float | None = None  # that transition's state-change time (epoch seconds)
 
     @classmethod
     def of_alarm(
@@ -79,6 +81,7 @@ class Evaluation:
             alarm.stat or "Average",
             chain_id,
             starts_chain=alarm.in_alarm,
+            alarm_at=state_changed_at(alarm.timestamp) if alarm.in_alarm else None,
         )
 
     @classmethod
@@ -120,3 +123,13 @@ class Evaluation:
             self.stat,
             self.chain_id,
         )
+
+
+def state_changed_at(timestamp: str) -> float | None:
+    """Epoch seconds of an alarm's state-change timestamp (``2026-11-28T01:00:00.000+0000``);
+    None when it is not an ISO 8601 time with a zone (the metric is then left out)."""
+    try:
+        moment = datetime.fromisoformat(timestamp)
+    except (TypeError, ValueError):
+        return None
+    return moment.timestamp() if moment.tzinfo is not None else None

@@ -33,6 +33,9 @@ tombstone (and the purge's consistent query finds and deletes it) or is refused
 (``EndpointGone``). The tombstone goes when a new endpoint of the same name is seen
 (``clear_tombstone``, called by the tracker and by the ``Cleanup`` custom resource's Create),
 or by its TTL.
+
+The ``COMPONENT#`` row's typed form is ``component_row.ComponentState`` and DynamoDB's attribute
+values are converted in ``table_attributes``; both names stay importable from here.
 """
 
 from __future__ import annotations
@@ -40,10 +43,29 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import contract
+from .component_row import ComponentState, component_from, component_key
+from .table_attributes import item_from, to_attr
+
+__all__ = [
+    "CACHE_STATES",
+    "EVENT_CLAIM_TTL_S",
+    "PK",
+    "PURGE_BACKOFF_BASE_S",
+    "SK",
+    "TOMBSTONE_KEY",
+    "TOMBSTONE_TTL_S",
+    "TRANSACTION_ATTEMPTS",
+    "TTL",
+    "ComponentState",
+    "Conflict",
+    "EndpointGone",
+    "StateStore",
+    "StateUnavailable",
+    "component_key",
+]
 
 PK, SK, TTL = contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY, contract.TABLE_TTL_ATTRIBUTE
 EVENT_CLAIM_TTL_S = 24 * 3600  # an alarm retries for up to 6 hours; a day covers any redelivery
@@ -76,60 +98,6 @@ TOMBSTONE_TTL_S = 24 * 3600
 # TransactWriteItems is cancelled with TransactionConflict while another transaction holds one
 # of its items (every write checks the one tombstone key): retry after 0.1, 0.2 s.
 TRANSACTION_ATTEMPTS = 3
-
-
-def component_key(name: str) -> str:
-    return f"COMPONENT#{name}"
-
-
-@dataclass(frozen=True)
-class ComponentState:
-    """What the table remembers about one component (all fields optional: rows start empty)."""
-
-    name: str
-    version: int = 0
-    scaler_copies: int | None = None
-    scaler_set_at: float | None = None
-    last_scale_out_at: float | None = None
-    last_scale_in_at: float | None = None
-    observed_ready_s: Mapping[str, float] = field(default_factory=dict)
-    pending_since: float | None = None
-    pending_target: int | None = None
-    pending_path: str | None = None
-    pending_instances: int | None = None
-    observed_desired: int | None = None
-    observed_current: int | None = None
-
-
-def _to_attr(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int | float):
-        return {"N": repr(round(float(value), 3)) if isinstance(value, float) else str(value)}
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, Mapping):
-        return {"M": {str(k): _to_attr(v) for k, v in value.items()}}
-    if value is None:
-        return {"NULL": True}
-    raise TypeError(f"cannot store {type(value).__name__} in the state table")
-
-
-def _from_attr(attr: Mapping[str, Any]) -> Any:
-    if "N" in attr:
-        number = float(attr["N"])
-        return int(number) if number.is_integer() and "." not in attr["N"] else number
-    if "S" in attr:
-        return attr["S"]
-    if "BOOL" in attr:
-        return bool(attr["BOOL"])
-    if "M" in attr:
-        return {k: _from_attr(v) for k, v in attr["M"].items()}
-    return None
-
-
-def _item(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _from_attr(v) for k, v in raw.items()}
 
 
 class StateStore:
@@ -222,15 +190,15 @@ class StateStore:
         one created after it. A tombstone already there keeps the later of the two times (a
         retried old deletion event does not move it back)."""
         item = self._key(TOMBSTONE_KEY)
-        item["deleted_at"] = _to_attr(at)
-        item[TTL] = _to_attr(int(at) + TOMBSTONE_TTL_S)
+        item["deleted_at"] = to_attr(at)
+        item[TTL] = to_attr(int(at) + TOMBSTONE_TTL_S)
         with contextlib.suppress(Conflict):  # a later deletion time is already recorded
             self._do(
                 "put_item",
                 Item=item,
                 ConditionExpression="attribute_not_exists(#sk) OR #at < :at",
                 ExpressionAttributeNames={"#sk": SK, "#at": "deleted_at"},
-                ExpressionAttributeValues={":at": _to_attr(at)},
+                ExpressionAttributeValues={":at": to_attr(at)},
             )
 
     def deleted_at(self) -> float | None:
@@ -248,7 +216,7 @@ class StateStore:
             kwargs = {
                 "ConditionExpression": "#at = :at",
                 "ExpressionAttributeNames": {"#at": "deleted_at"},
-                "ExpressionAttributeValues": {":at": _to_attr(deleted_at)},
+                "ExpressionAttributeValues": {":at": to_attr(deleted_at)},
             }
         try:
             self._do("delete_item", Key=self._key(TOMBSTONE_KEY), **kwargs)
@@ -259,13 +227,13 @@ class StateStore:
     # --- components ---------------------------------------------------------------------
     def load_component(self, name: str) -> ComponentState:
         raw = self._do("get_item", Key=self._key(component_key(name)), ConsistentRead=True)
-        return _component(name, _item(raw.get("Item") or {}))
+        return component_from(name, item_from(raw.get("Item") or {}))
 
     def load_components(self) -> dict[str, ComponentState]:
         out = {}
         for item in self._query("COMPONENT#"):
             name = str(item[SK]).split("#", 1)[1]
-            out[name] = _component(name, item)
+            out[name] = component_from(name, item)
         return out
 
     def commit_component(
@@ -282,8 +250,8 @@ class StateStore:
         """
         names = {f"#a{i}": k for i, k in enumerate(values)}
         sets = [f"#a{i} = :a{i}" for i in range(len(values))]
-        attr_values = {f":a{i}": _to_attr(v) for i, v in enumerate(values.values())}
-        attr_values[":next"] = _to_attr(expected_version + 1)
+        attr_values = {f":a{i}": to_attr(v) for i, v in enumerate(values.values())}
+        attr_values[":next"] = to_attr(expected_version + 1)
         names["#v"] = "version"
         sets.append("#v = :next")
         expression = "SET " + ", ".join(sets)
@@ -293,7 +261,7 @@ class StateStore:
             expression += " REMOVE " + ", ".join(f"#r{j}" for j in range(len(remove)))
         if expected_version:
             condition = "#v = :expected"
-            attr_values[":expected"] = _to_attr(expected_version)
+            attr_values[":expected"] = to_attr(expected_version)
         else:
             condition = "attribute_not_exists(#v)"
         self._write(
@@ -316,9 +284,7 @@ class StateStore:
             Key=self._key(sk),
             UpdateExpression=f"SET {sets}",
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues={
-                f":a{i}": _to_attr(v) for i, v in enumerate(values.values())
-            },
+            ExpressionAttributeValues={f":a{i}": to_attr(v) for i, v in enumerate(values.values())},
         )
 
     def start_chain(self, component: str, trigger: str, chain_id: str) -> None:
@@ -337,14 +303,14 @@ class StateStore:
 
     def get(self, sk: str) -> dict[str, Any] | None:
         raw = self._do("get_item", Key=self._key(sk), ConsistentRead=True)
-        return _item(raw["Item"]) if raw.get("Item") else None
+        return item_from(raw["Item"]) if raw.get("Item") else None
 
     # --- history ------------------------------------------------------------------------
     def put_history(self, kind: str, at: float, component: str, values: Mapping[str, Any]) -> str:
         sk = f"{kind}#{at:016.3f}#{component}"
-        item = {k: _to_attr(v) for k, v in values.items()}
+        item = {k: to_attr(v) for k, v in values.items()}
         item.update(self._key(sk))
-        item[TTL] = _to_attr(int(at) + self._ttl_s)
+        item[TTL] = to_attr(int(at) + self._ttl_s)
         self._write("Put", Item=item)
         return sk
 
@@ -359,10 +325,10 @@ class StateStore:
         the invocation that made it was killed or timed out before it could finish or release.
         """
         item = self._key(f"EVENT#{event_id}")
-        item[TTL] = _to_attr(int(now) + EVENT_CLAIM_TTL_S)
-        item["claimed_at"] = _to_attr(now)
-        item["status"] = _to_attr("in_progress")
-        item["in_progress_until"] = _to_attr(now + in_progress_s)
+        item[TTL] = to_attr(int(now) + EVENT_CLAIM_TTL_S)
+        item["claimed_at"] = to_attr(now)
+        item["status"] = to_attr("in_progress")
+        item["in_progress_until"] = to_attr(now + in_progress_s)
         try:
             self._write(
                 "Put",
@@ -374,7 +340,7 @@ class StateStore:
                     "#st": "status",
                     "#until": "in_progress_until",
                 },
-                ExpressionAttributeValues={":ip": _to_attr("in_progress"), ":now": _to_attr(now)},
+                ExpressionAttributeValues={":ip": to_attr("in_progress"), ":now": to_attr(now)},
             )
         except Conflict:
             return False
@@ -392,7 +358,7 @@ class StateStore:
             Key=self._key(f"EVENT#{event_id}"),
             UpdateExpression="SET #st = :done REMOVE #until",
             ExpressionAttributeNames={"#st": "status", "#until": "in_progress_until"},
-            ExpressionAttributeValues={":done": _to_attr("done")},
+            ExpressionAttributeValues={":done": to_attr("done")},
         )
 
     def release_event(self, event_id: str) -> None:
@@ -413,7 +379,7 @@ class StateStore:
         items: list[dict[str, Any]] = []
         while True:
             page = self._do("query", **kwargs)
-            items.extend(_item(raw) for raw in page.get("Items", []))
+            items.extend(item_from(raw) for raw in page.get("Items", []))
             if not page.get("LastEvaluatedKey"):
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -443,35 +409,3 @@ class StateStore:
             if pending:
                 raise StateUnavailable(f"{len(pending[self._table])} rows left unprocessed")
         return len(keys)
-
-
-def _component(name: str, item: Mapping[str, Any]) -> ComponentState:
-    def num(key: str) -> float | None:
-        value = item.get(key)
-        return float(value) if isinstance(value, int | float) else None
-
-    def whole(key: str) -> int | None:
-        value = num(key)
-        return int(value) if value is not None else None
-
-    ready = {
-        k.removeprefix("ready_s_"): float(v)
-        for k, v in item.items()
-        if k.startswith("ready_s_") and isinstance(v, int | float)
-    }
-    path = item.get("pending_path")
-    return ComponentState(
-        name=name,
-        version=whole("version") or 0,
-        scaler_copies=whole("scaler_copies"),
-        scaler_set_at=num("scaler_set_at"),
-        last_scale_out_at=num("last_scale_out_at"),
-        last_scale_in_at=num("last_scale_in_at"),
-        observed_ready_s=ready,
-        pending_since=num("pending_since"),
-        pending_target=whole("pending_target"),
-        pending_path=path if isinstance(path, str) else None,
-        pending_instances=whole("pending_instances"),
-        observed_desired=whole("observed_desired"),
-        observed_current=whole("observed_current"),
-    )

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from lambdas.control_plane.bookkeeping import (
+    MAX_BURST_STARTS,
     apply_record,
     decision_record,
+    forecast_record,
     history_from,
+    parse_burst_starts,
     undo_record,
 )
+from lambdas.control_plane.component_row import prefixed_numbers
 from lambdas.control_plane.decision import Decision, Path, Placement, Reason, Trigger, snapshot
 from lambdas.control_plane.state import ComponentState
 
@@ -39,3 +43,35 @@ def test_an_undo_puts_back_exactly_what_the_row_held() -> None:
     seen = snapshot(Trigger.SCALE_OUT, True, [13.0], 2, 2)
     after = apply_record(before, decision_record(OUT, seen, 100.0))
     assert apply_record(after, undo_record(before)) == before
+
+
+def test_the_forecasters_record_gives_a_floor_for_two_intervals_and_the_bursts() -> None:
+    record = forecast_record(5, [1300.0, 700.0, 100.0, float("nan")], 1000.0, 300)
+    row = apply_record(ComponentState("chat"), record)
+    history = history_from(row)
+    assert (history.forecast_floor_copies, history.forecast_floor_until) == (5, 1600.0)
+    assert history.burst_starts == (100.0, 700.0, 1300.0)  # oldest first, the NaN left out
+
+
+def test_only_the_latest_burst_starts_are_kept() -> None:
+    starts = [600.0 * k for k in range(MAX_BURST_STARTS + 5)]
+    row = apply_record(ComponentState("chat"), forecast_record(1, starts, 0.0, 300))
+    assert history_from(row).burst_starts == tuple(starts[-MAX_BURST_STARTS:])
+
+
+def test_a_hand_edited_burst_list_loses_only_its_bad_words() -> None:
+    assert parse_burst_starts("100 x 700 inf") == (100.0, 700.0)
+    assert parse_burst_starts(None) == ()
+
+
+def test_observed_ready_times_and_when_they_were_seen_come_back_by_path() -> None:
+    item = {"ready_s_cached": 300.0, "ready_at_cached": 5.0, "ready_at_x": "no", "other": 1}
+    assert prefixed_numbers(item, "ready_at_") == {"cached": 5.0}
+    row = ComponentState(
+        "chat", observed_ready_s={"cached": 300.0}, observed_ready_at={"cached": 5.0}
+    )
+    history = history_from(row)
+    assert (history.observed_ready_s, history.observed_ready_at) == (
+        {"cached": 300.0},
+        {"cached": 5.0},
+    )

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from lambdas.control_plane import followups, scaler, state
+from lambdas.control_plane import bookkeeping, contract, followups, scaler, settings, state
 from lambdas.control_plane.decision import Trigger
 from lambdas.control_plane.events import ForeignEndpoint, UnknownComponent
 from tests.helpers import (
     CONTEXT,
+    IMAGE,
     TABLE,
     World,
     alarm_event,
     custom_resource,
     emf_metrics,
+    make_spec,
     sqs_event,
     use_endpoint,
 )
@@ -406,3 +410,72 @@ def test_table_name_in_use_is_the_one_configured(world: World) -> None:
         TableName=TABLE, Key={"pk": {"S": "ep-a"}, "sk": {"S": "COMPONENT#chat-a"}}
     )
     assert row["Item"]["scaler_copies"]["N"] == "2"
+
+
+def test_the_phases_alarm_to_decision_and_decision_to_desired_are_published(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an alarm that went to ALARM 3 s before the scaler runs
+    world.set_copies("chat-a", 2)
+    changed = datetime.fromtimestamp(world.clock() - 3, UTC)
+    stamp = changed.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+    capsys.readouterr()
+    # When it scales out
+    event = alarm_event("chat-a", Trigger.SCALE_OUT, "ALARM", [13.0], timestamp=stamp)
+    out = scaler.handler(event, CONTEXT)
+    assert out["action"] == "scaled"
+    # Then both phases are published for the component, in seconds
+    metrics = {m["name"]: m for m in emf_metrics(capsys.readouterr().out)}
+    to_decision = metrics["AlarmToDecisionSeconds"]
+    assert to_decision["value"] == [pytest.approx(3.0)]
+    assert to_decision["dimensions"]["InferenceComponentName"] == "chat-a"
+    assert metrics["DecisionToDesiredSeconds"]["value"] == [0.0]  # the fake clock stood still
+    # A re-evaluation has no transition of its own: no alarm-to-decision phase
+    world.deliver(world.reevaluations()[-1], [30.0, 30.0, 30.0])
+    names = [m["name"] for m in emf_metrics(capsys.readouterr().out)]
+    assert "AlarmToDecisionSeconds" not in names
+
+
+def test_the_forecasters_floor_and_recent_bursts_on_the_row_reach_the_decision(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given chat-a with the forecast and burst rules on, and 4 quiet copies
+    spec = make_spec("ep-a", "chat-a", forecast_interval_s=300, burst_hold_probability=0.5)
+    document = {"chat-a": {"spec": spec.to_dict(), "image": IMAGE, "model": "m-chat-a"}}
+    monkeypatch.setenv(contract.ENV_COMPONENTS, json.dumps(document))
+    settings.settings.cache_clear()
+    world.set_copies("chat-a", 4)
+    store = state.StateStore(world.dynamodb, TABLE, "ep-a", 30)
+    row = store.load_components().get("chat-a") or state.ComponentState("chat-a")
+    # And the forecaster's last run keeps 4 copies for the next 10 minutes
+    record = bookkeeping.forecast_record(4, [], world.clock(), 300)
+    store.commit_component("chat-a", row.version, record.values)
+    quiet = [0.5] * 10
+    out = scaler.handler(
+        alarm_event("chat-a", Trigger.SCALE_IN, "ALARM", quiet, period_s=60), CONTEXT
+    )
+    # Then scale-in holds at the forecast floor
+    assert out["reason"] == "ForecastFloor"
+    assert world.copies("chat-a")[0] == 4
+    # When the floor lapses but bursts came every 600 s and the last began 400 s ago
+    world.clock.advance(601)
+    now = world.clock()
+    row = store.load_components()["chat-a"]
+    starts = [now - 400 - 600 * k for k in range(5)]
+    store.commit_component(
+        "chat-a", row.version, bookkeeping.forecast_record(1, starts, now, 300).values
+    )
+    out = scaler.handler(
+        alarm_event(
+            "chat-a",
+            Trigger.SCALE_IN,
+            "ALARM",
+            quiet,
+            period_s=60,
+            timestamp="2026-11-28T02:00:00.000+0000",
+        ),
+        CONTEXT,
+    )
+    # Then the copies are held for the burst that a cold start could not meet
+    assert out["reason"] == "BurstHold"
+    assert world.copies("chat-a")[0] == 4

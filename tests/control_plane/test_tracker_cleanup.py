@@ -74,6 +74,7 @@ def test_the_tracker_times_a_scale_out_by_path_and_marks_the_image_cached(
     assert len(world.row_keys("ep-a", "SCALEOUT#")) == 1
     row = world.row("ep-a", "COMPONENT#chat-a")
     assert row is not None and float(row["ready_s_cached"]["N"]) == READY_S["cached"]
+    assert float(row["ready_at_cached"]["N"]) == world.clock()  # when it was observed
     assert "pending_target" not in row
     metrics = emf_metrics(capsys.readouterr().out)
     seconds = [m for m in metrics if m["name"] == "ScaleOutSeconds"]

@@ -1,5 +1,6 @@
-"""The local end-to-end run tells the story it promises: spike, scale-out in time, scale-in
-later, an endpoint deleted and cleaned up, its neighbour untouched.
+"""The local end-to-end run tells the story it promises: a daily spike met by the forecaster
+ahead of time, the rest of it by scale-out in time, scale-in later, an endpoint deleted and
+cleaned up, its neighbour untouched.
 
 The run is built once for the module (about 20 s) and every test reads a different fact of it.
 """
@@ -45,21 +46,44 @@ def test_a_one_endpoint_fleet_gets_a_labelled_neighbour(result: DemoResult) -> N
     assert result.endpoints[1].endpoint.max_instances <= 2
 
 
-def test_nothing_scales_before_the_spike(result: DemoResult, main_component: str) -> None:
+def forecast_raise(result: DemoResult, component: str) -> tuple[float, int, float]:
+    """(time, target, predicted ready time) of the forecaster's first raise of ``component``."""
+    first = next(e for e in result.forecasts(component) if e.data["action"] == "scaled")
+    return first.t_s, int(first.data["target"]), float(first.data["ready_s"])
+
+
+def test_before_the_spike_only_the_forecaster_raises_copies(
+    result: DemoResult, main_component: str
+) -> None:
+    # The spike recurs daily (a week of it, at a third of today's rate, is in CloudWatch): the
+    # forecaster asks for the copies it needs at least one ready time before it starts.
     initial = result.endpoints[0].endpoint.models[0].initial_copies
+    at, target, ready_s = forecast_raise(result, main_component)
+    assert target > initial
+    assert result.spike_s[0] - at >= ready_s
     before = [s for s in result.series(main_component) if s.t_s < result.spike_s[0]]
-    assert before, "the timeline starts before the spike"
-    assert {s.desired for s in before} == {initial}
+    assert {s.desired for s in before if s.t_s < at} == {initial}
+    assert {s.desired for s in before if s.t_s >= at} == {target}
+    assert before[-1].current == target, "the forecast copies serve when the spike starts"
+    # The scaler itself changed nothing before the spike; the neighbour has no history.
+    assert not [
+        e
+        for e in result.decisions(main_component)
+        if e.data.get("action") == "scaled" and e.t_s < result.spike_s[0]
+    ]
+    neighbour = result.endpoints[1].endpoint.models[0].component_name
+    assert {e.data["reason"] for e in result.forecasts(neighbour)} == {"NoHistory"}
 
 
 def test_scale_out_is_decided_within_the_alarm_detection_time(
     result: DemoResult, main_component: str
 ) -> None:
-    # When the spike starts at 1/6 of the run, the scale-out alarm (2 of 3 x 10 s, 30 s of
-    # publishing delay) fires and the scaler asks for more copies by the deadline.
+    # When the spike, larger than the week's, starts at 1/6 of the run, the scale-out alarm
+    # (2 of 3 x 10 s, 30 s of publishing delay) fires and the scaler asks for more copies than
+    # the forecast held, by the deadline.
     series = result.series(main_component)
-    initial = series[0].desired
-    raised = next(s for s in series if s.desired > initial)
+    _, held, _ = forecast_raise(result, main_component)
+    raised = next(s for s in series if s.desired > held)
     assert result.spike_s[0] < raised.t_s <= scale_out_deadline_s(result) + 10
     alarm = next(
         e
@@ -76,8 +100,9 @@ def test_scale_out_is_decided_within_the_alarm_detection_time(
 def test_new_copies_serve_after_the_cold_start_models_time(
     result: DemoResult, main_component: str
 ) -> None:
-    # Then moto's CurrentCopyCount reaches the new target once a new instance with the image
-    # cached has come up (258 s for the default fleet), not before and not much later.
+    # Then moto's CurrentCopyCount reaches the first raise's target (the forecaster's) once a
+    # new instance with the image cached has come up (258 s for the default fleet), not before
+    # and not much later; the tracker times it on that path.
     series = result.series(main_component)
     initial = series[0].desired
     raised = next(s for s in series if s.desired > initial)

@@ -171,6 +171,7 @@ FUNCTIONS = {
     "scaler": "ControlPlaneScaler",
     "tracker": "ControlPlaneCacheTracker",
     "cleanup": "ControlPlaneCleanup",
+    "forecaster": "ControlPlaneForecaster",
 }
 
 
@@ -199,16 +200,16 @@ def test_table_rows_only_in_own_partition(
     synth: Synth, own: str, other: str, function: str
 ) -> None:
     statements = role_statements(synth.template(own), function)
+    # The forecaster writes one row at a time; the others also batch.
+    write = (
+        "dynamodb:UpdateItem" if function == FUNCTIONS["forecaster"] else "dynamodb:BatchWriteItem"
+    )
     # Given the function's role, when it touches rows keyed by its own endpoint, it may ...
     assert allowed(statements, "dynamodb:Query", TABLE_ARN, {"dynamodb:LeadingKeys": [own]})
-    assert allowed(
-        statements, "dynamodb:BatchWriteItem", TABLE_ARN, {"dynamodb:LeadingKeys": [own, own]}
-    )
+    assert allowed(statements, write, TABLE_ARN, {"dynamodb:LeadingKeys": [own, own]})
     # ... but never rows of the other endpoint, alone or mixed into a batch ...
     assert not allowed(statements, "dynamodb:Query", TABLE_ARN, {"dynamodb:LeadingKeys": [other]})
-    assert not allowed(
-        statements, "dynamodb:BatchWriteItem", TABLE_ARN, {"dynamodb:LeadingKeys": [own, other]}
-    )
+    assert not allowed(statements, write, TABLE_ARN, {"dynamodb:LeadingKeys": [own, other]})
     # ... and nothing without a partition key (a Scan would read every endpoint's rows).
     assert not allowed(statements, "dynamodb:Scan", TABLE_ARN)
     assert not allowed(statements, "dynamodb:Query", TABLE_ARN)
@@ -275,7 +276,9 @@ def test_alarms_per_component(synth: Synth) -> None:
         if k.startswith("ControlPlaneScaler")
     )
     assert set(alarms) == {
-        f"alpha-{m}-{t}" for m in ("chat", "code") for t in ("scale-out", "scale-in", "from-zero")
+        f"alpha-{m}-{t}"
+        for m in ("chat", "code")
+        for t in ("scale-out", "surge", "scale-in", "from-zero")
     }
     for a in alarms.values():
         assert a["AlarmActions"] == [{"Fn::GetAtt": [scaler, "Arn"]}]
@@ -295,6 +298,20 @@ def test_alarms_per_component(synth: Synth) -> None:
 
     code_out = alarms["alpha-code-scale-out"]  # the config's own window for this model
     assert (code_out["Period"], code_out["DatapointsToAlarm"], code_out["Threshold"]) == (20, 3, 4)
+
+    # The surge alarm: one datapoint of the scale-out period at 3 x its threshold, same metric.
+    for model, period, threshold in (("chat", 10, 12), ("code", 20, 12)):
+        surge = alarms[f"alpha-{model}-surge"]
+        assert (surge["MetricName"], surge["Statistic"]) == ("ConcurrentRequestsPerCopy", "Average")
+        assert (surge["Period"], surge["DatapointsToAlarm"], surge["EvaluationPeriods"]) == (
+            period,
+            1,
+            1,
+        )
+        assert (surge["ComparisonOperator"], surge["Threshold"]) == (
+            "GreaterThanThreshold",
+            threshold,
+        )
 
     scale_in = alarms["alpha-code-scale-in"]
     assert (scale_in["ComparisonOperator"], scale_in["Period"], scale_in["EvaluationPeriods"]) == (
@@ -324,7 +341,7 @@ def test_alarms_are_created_after_their_component(synth: Synth) -> None:
         for logical, r in synth.resources("alpha", "AWS::SageMaker::InferenceComponent").items()
     }
     alarms = synth.scaling_alarms("alpha").values()
-    assert len(alarms) == 6
+    assert len(alarms) == 8
     for alarm in alarms:
         [dimension] = alarm["Properties"]["Dimensions"]
         assert components[dimension["Value"]] in alarm.get("DependsOn", [])
@@ -546,6 +563,7 @@ def test_functions_environment(synth: Synth) -> None:
     assert handlers == [
         "control_plane.cache_tracker.handler",
         "control_plane.cleanup.handler",
+        "control_plane.forecaster.handler",
         "control_plane.scaler.handler",
     ]
     for props in functions.values():
@@ -593,13 +611,97 @@ def test_functions_run_the_powertools_release_the_tests_pin(synth: Synth) -> Non
         assert "017000801446" not in json.dumps(template)  # no public layer, in any partition
 
 
+@pytest.mark.parametrize(("own", "other"), [("alpha", "alpha-b"), ("alpha-b", "alpha")])
+def test_forecaster_reads_metrics_and_raises_only_its_own_components(
+    synth: Synth, own: str, other: str
+) -> None:
+    statements = role_statements(synth.template(own), "ControlPlaneForecaster")
+    update = "sagemaker:UpdateInferenceComponentRuntimeConfig"
+    describe = "sagemaker:DescribeInferenceComponent"
+    for m in synth.fleet.endpoint(own).models:
+        assert allowed(statements, update, component_arn(m.component_name))
+        assert allowed(statements, describe, component_arn(m.component_name))
+    for m in synth.fleet.endpoint(other).models:
+        assert not allowed(statements, update, component_arn(m.component_name))
+        assert not allowed(statements, describe, component_arn(m.component_name))
+    endpoint_arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/"
+    assert allowed(statements, "sagemaker:DescribeEndpoint", endpoint_arn + own)
+    assert not allowed(statements, "sagemaker:DescribeEndpoint", endpoint_arn + other)
+    # GetMetricData has no resource-level permissions: granted on *, and nothing else there.
+    assert allowed(statements, "cloudwatch:GetMetricData", "*")
+    for action in ("cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "sqs:SendMessage"):
+        assert not allowed(statements, action, "*"), action
+    # Its floor and scale-outs on its own rows only; it never deletes rows.
+    own_rows = {"dynamodb:LeadingKeys": [own]}
+    assert allowed(statements, "dynamodb:UpdateItem", TABLE_ARN, own_rows)
+    assert allowed(statements, "dynamodb:PutItem", TABLE_ARN, own_rows)
+    assert not allowed(
+        statements, "dynamodb:UpdateItem", TABLE_ARN, {"dynamodb:LeadingKeys": [other]}
+    )
+    assert not allowed(statements, "dynamodb:DeleteItem", TABLE_ARN, own_rows)
+
+
+def test_forecaster_schedule_names_its_endpoint(synth: Synth) -> None:
+    for endpoint, rate in (("alpha", "rate(10 minutes)"), ("alpha-b", "rate(5 minutes)")):
+        [rule] = [
+            r["Properties"]
+            for k, r in synth.resources(endpoint, "AWS::Events::Rule").items()
+            if k.startswith("EventsForecast")
+        ]
+        assert rule["ScheduleExpression"] == rate
+        [target] = rule["Targets"]
+        assert target["Arn"]["Fn::GetAtt"][0].startswith("ControlPlaneForecaster")
+        assert json.loads(target["Input"]) == {
+            "source": contract.FORECAST_SOURCE,
+            "endpoint": endpoint,
+        }
+        assert (
+            target["RetryPolicy"]["MaximumEventAgeInSeconds"]
+            == int(rate.split("(")[1].split()[0]) * 60
+        )
+        assert "DeadLetterConfig" in target
+    [forecaster] = [
+        r["Properties"]
+        for k, r in synth.resources("alpha", "AWS::Lambda::Function").items()
+        if k.startswith("ControlPlaneForecaster")
+    ]
+    assert forecaster["Handler"] == "control_plane.forecaster.handler"
+    assert forecaster["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "forecaster"
+
+
+def test_no_forecaster_when_no_model_forecasts() -> None:
+    fleet = load_fleet(FLEET)
+    endpoint = fleet.endpoint("alpha-b")
+    off = [
+        replace(m, scaling=replace(m.scaling, forecast=replace(m.scaling.forecast, enabled=False)))
+        for m in endpoint.models
+    ]
+    fleet = replace(fleet, endpoints=(replace(endpoint, models=tuple(off)),))
+    built = build_app(fleet)
+    [stack] = [s for s in built.stacks if s.stack_name == endpoint_stack_name("alpha-b")]
+    template = Template.from_stack(stack).to_json()["Resources"]
+    handlers = [
+        r["Properties"]["Handler"]
+        for r in template.values()
+        if r["Type"] == "AWS::Lambda::Function" and "Handler" in r["Properties"]
+    ]
+    assert "control_plane.forecaster.handler" not in handlers
+    schedules = [
+        r["Properties"].get("ScheduleExpression")
+        for r in template.values()
+        if r["Type"] == "AWS::Events::Rule"
+    ]
+    assert [s for s in schedules if s] == ["rate(1 minute)"]
+
+
 def test_async_failures_and_reevaluation_queue(synth: Synth) -> None:
     configs = synth.resources("alpha", "AWS::Lambda::EventInvokeConfig")
-    assert len(configs) == 3
-    for c in configs.values():
+    assert len(configs) == 4
+    for logical, c in configs.items():
         props = c["Properties"]
         assert "OnFailure" in props["DestinationConfig"]
-        assert props["MaximumRetryAttempts"] == 2
+        # The forecaster's next scheduled run replaces a retry.
+        assert props["MaximumRetryAttempts"] == (0 if "Forecaster" in logical else 2)
     [mapping] = synth.resources("alpha", "AWS::Lambda::EventSourceMapping").values()
     assert mapping["Properties"]["FunctionName"]["Ref"].startswith("ControlPlaneScaler")
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -619,8 +721,9 @@ def test_async_failures_and_reevaluation_queue(synth: Synth) -> None:
 def test_event_rules(synth: Synth) -> None:
     rules = [r["Properties"] for r in synth.resources("alpha", "AWS::Events::Rule").values()]
     patterns = [r["EventPattern"] for r in rules if "EventPattern" in r]
-    schedules = [r["ScheduleExpression"] for r in rules if "ScheduleExpression" in r]
-    assert schedules == ["rate(1 minute)"]
+    schedules = sorted(r["ScheduleExpression"] for r in rules if "ScheduleExpression" in r)
+    # The tracker's poll, and the forecaster at the shortest interval of alpha's models (15, 10).
+    assert schedules == ["rate(1 minute)", "rate(10 minutes)"]
     state = next(p for p in patterns if p["detail-type"] == ["SageMaker Endpoint State Change"])
     assert state["detail"] == {"EndpointName": ["alpha"]}
     calls = [p for p in patterns if p["detail-type"] == ["AWS API Call via CloudTrail"]]
@@ -700,8 +803,48 @@ def test_dashboard(synth: Synth) -> None:
         contract.METRIC_INSTANCES,
         contract.METRIC_SCALING_DECISIONS,
         contract.METRIC_SCALE_OUT_SECONDS,
+        contract.METRIC_FORECAST_FLOOR,
+        "Forecast floor vs desired copies",
     ):
         assert needle in body, needle
+
+
+def test_dashboard_shows_each_scaling_phase(synth: Synth) -> None:
+    [dashboard] = synth.resources("alpha", "AWS::CloudWatch::Dashboard").values()
+    body = str(render(dashboard["Properties"]["DashboardBody"]))
+    layout = json.loads(body)["widgets"]
+
+    def searches(title: str) -> list[str]:
+        [widget] = [w for w in layout if w["properties"].get("title") == title]
+        return [
+            m[0]["expression"]
+            for m in widget["properties"]["metrics"]
+            if isinstance(m[0], dict) and "expression" in m[0]
+        ]
+
+    for title, metric in (
+        ("Alarm to decision (s)", contract.METRIC_ALARM_TO_DECISION_SECONDS),
+        ("Decision to desired count set (s)", contract.METRIC_DECISION_TO_DESIRED_SECONDS),
+    ):
+        found = searches(title)
+        assert len(found) == 2, title
+        for expression in found:
+            assert f'MetricName="{metric}"' in expression
+            assert 'EndpointName="alpha"' in expression
+    paths = searches("Decision to copies serving (s), by path")
+    assert [p.split('Path="')[1].split('"')[0] for p in paths] == [
+        "warm_instance",
+        "cached",
+        "uncached",
+    ]
+    assert all(f'MetricName="{contract.METRIC_SCALE_OUT_SECONDS}"' in p for p in paths)
+    floor = searches("Forecast floor vs desired copies")
+    assert [
+        f'MetricName="{m}"' in e
+        for m, e in zip(
+            (contract.METRIC_FORECAST_FLOOR, contract.METRIC_DESIRED_COPIES), floor, strict=True
+        )
+    ] == [True, True]
     for alarm in synth.resources("alpha", "AWS::CloudWatch::Alarm"):  # the status widgets
         assert f"<{alarm}.Arn>" in body
 
@@ -775,7 +918,7 @@ def test_operator_alarms_watch_the_control_plane_and_notify_the_topic(synth: Syn
     functions = {
         k for k in synth.resources("alpha", "AWS::Lambda::Function") if k.startswith("ControlPlane")
     }
-    assert len(functions) == 3
+    assert len(functions) == 4
     for function in functions:
         for metric in ("Errors", "Throttles"):
             assert len(alarms_on("AWS/Lambda", metric, FunctionName={"Ref": function})) == 1
@@ -800,15 +943,24 @@ def test_operator_alarms_watch_the_control_plane_and_notify_the_topic(synth: Syn
                 service="scaler",
             )
             assert len(set(names)) == 1, (model.name, metric)
+        # The forecaster counts its failures in ScalingErrors too: the same alarm sums them.
+        forecaster = alarms_on(
+            namespace,
+            contract.METRIC_SCALING_ERRORS,
+            EndpointName="alpha",
+            InferenceComponentName=model.component_name,
+            service="forecaster",
+        )
+        assert len(set(forecaster)) == 1, model.name
     endpoint_wide = [
         n
         for n in alarms_on(namespace, contract.METRIC_SCALING_ERRORS, EndpointName="alpha")
         if all("InferenceComponentName" not in dims for _, _, dims in watched(alarms[n]))
     ]
     assert len(set(endpoint_wide)) == 1
-    # 3 functions x (errors, throttles) + 2 dead-letter queues + 1 endpoint-wide
+    # 4 functions x (errors, throttles) + 2 dead-letter queues + 1 endpoint-wide
     # + 2 models x (scaling errors, capacity shortages)
-    assert len(alarms) == 6 + 2 + 1 + 4
+    assert len(alarms) == 8 + 2 + 1 + 4
 
 
 def test_operator_topic_is_encrypted_tls_only_and_mails_the_fleets_address(

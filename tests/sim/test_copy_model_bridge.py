@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from config.fleet import load_fleet
+from config.serving import copy_speed
 from lambdas.control_plane.copy_model import CopyModel
 from lambdas.control_plane.sizing import copies_for_slo, max_concurrency_per_copy_for_slo
-from sim.serving import copy_speed
 
 PROMPT_TOKENS, OUTPUT_TOKENS = 2048, 28  # the Azure code trace's means (docs/scaling-model.md)
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from config.fleet import DEFAULT_FLEET, Model, load_fleet
 from config.instance_types import INSTANCE_TYPES
-from sim.serving import PUBLISHED, TOLERANCE, CopySpeed, Published, batch1_rates, copy_speed
+from config.serving import PUBLISHED, TOLERANCE, CopySpeed, Published, batch1_rates, copy_speed
 
 
 @pytest.fixture(scope="module")
