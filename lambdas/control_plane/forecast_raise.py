@@ -27,7 +27,7 @@ from .settings import Component, Settings
 from .state import ComponentState, Conflict, StateStore, StateUnavailable
 
 MAX_COMMIT_ATTEMPTS = 3
-REASON = "Forecast"  # the DECISION# row's and the outcome's reason
+REASON = Reason.FORECAST.value  # the DECISION# row's and the outcome's reason
 
 
 def raise_to_floor(
@@ -108,7 +108,7 @@ def _decision(
     decision = Decision(
         floor,
         observed.desired_copies,
-        Reason.SCALE_OUT,
+        Reason.FORECAST,
         True,
         ready_s,
         placement,
