@@ -97,7 +97,7 @@ def aligned_peak(world: World, seconds_ahead: float) -> float:
 
 
 def test_copies_are_raised_ahead_of_a_daily_peak_by_the_ready_time(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     forecasting(monkeypatch, world)
     # No IMAGE# row: a new instance pulls the image, 525 s; the forecaster runs every 300 s.
@@ -118,6 +118,14 @@ def test_copies_are_raised_ahead_of_a_daily_peak_by_the_ready_time(
     assert (raised["desired_copies"], raised["target_copies"]) == (1, PEAK_COPIES)
     assert world.copies("chat-a")[0] == PEAK_COPIES
     assert floor_of(world, "chat-a") == PEAK_COPIES
+    # The raise reports the phase the scaler reports too: decision to desired count set.
+    phases = [
+        m
+        for m in emf_metrics(capsys.readouterr().out)
+        if m["name"] == "DecisionToDesiredSeconds"
+        and m["dimensions"]["InferenceComponentName"] == "chat-a"
+    ]
+    assert len(phases) == 1 and min(phases[0]["value"]) >= 0
     asked_at = world.clock()
     assert peak - asked_at >= READY_S["uncached"], "they serve by the time the peak starts"
 
