@@ -14,8 +14,8 @@ neighbour (max 2 copies) gets 0.75 x 8 x 2 = 12 in flight at the peak, load 0.33
 The spike is a daily one that has grown: the configured endpoints' components get
 ``HISTORY_DAYS`` previous days of per-minute ``Invocations`` in CloudWatch, each day the run's
 own traffic at ``HISTORY_SHARE`` of its rate (``invocations_per_minute``). So the forecaster
-has a recurring peak to find and raises the copies it needs ahead of it (3 for the default
-fleet), and today's larger spike still breaches the scale-out alarm, whose path adds the rest:
+has a recurring peak to find and raises the copies that peak needs ahead of it, and today's
+larger spike still breaches the scale-out alarm, whose path adds the rest:
 both mechanisms in one run. The derived neighbour is new: no history, and its forecaster finds
 nothing to do.
 """

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -21,10 +22,11 @@ from typing import Any
 
 from config.fleet import Fleet, load_fleet
 
-from .figures import TIMINGS, interval, run_figures
+from .figures import TIMINGS, OfferedMemo, interval, run_figures
 from .policies import KNOBS, POLICIES
+from .request_loop import warm_up
 from .run import DEFAULT_DELAYS, Delays, assign_traffic, component_workloads, run_fleet
-from .traffic import MULTI_MODEL, SCENARIOS
+from .traffic import MULTI_MODEL, SCENARIOS, Workload
 
 # requests in flight per copy: target tracking's target, the step policies' scale-out threshold
 GRID = (3.0, 4.0, 6.0, 8.0, 11.0)
@@ -91,32 +93,75 @@ def jobs(spec: BenchSpec) -> list[Job]:
     return [Job(spec, policy, knobs, seed) for seed in range(seeds) for policy in spec.policies]
 
 
+TrafficKey = tuple[str, tuple[str, ...], float, float | None, int]
+# The last traffic built in this process, with its offered load (``run_figures``' memo): the
+# jobs of one seed (every policy) replay the same requests, so a worker builds them once.
+_traffic: dict[TrafficKey, tuple[dict[str, Workload], OfferedMemo]] = {}
+
+
+def _traffic_key(job: Job) -> TrafficKey:
+    spec = job.spec
+    return (spec.config, spec.traffic, spec.load, spec.duration_s, job.seed)
+
+
+def job_traffic(job: Job) -> tuple[dict[str, Workload], OfferedMemo]:
+    """The job's workloads (built from its seed, or kept from the previous job of that seed)."""
+    key = _traffic_key(job)
+    if key not in _traffic:
+        _traffic.clear()
+        spec = job.spec
+        fleet = _fleet(spec.config)
+        workloads = component_workloads(
+            fleet,
+            assign_traffic(fleet, spec.traffic),
+            seed=job.seed,
+            load=spec.load,
+            duration_s=spec.duration_s,
+        )
+        _traffic[key] = (workloads, {})
+    return _traffic[key]
+
+
 def run_job(job: Job) -> list[dict[str, Any]]:
-    """Figures of the job's runs, one per knob value."""
+    """Figures of the job's runs, one per knob value (``cpu_s``: the run's processor time)."""
     spec = job.spec
     fleet = _fleet(spec.config)
-    workloads = component_workloads(
-        fleet,
-        assign_traffic(fleet, spec.traffic),
-        seed=job.seed,
-        load=spec.load,
-        duration_s=spec.duration_s,
-    )
+    workloads, memo = job_traffic(job)
     out = []
     for value in job.knobs:
+        start = time.process_time()
         knob = None if value is None else {KNOBS[job.policy]: value}
-        figures = run_figures(run_fleet(fleet, workloads, job.policy, knob, spec.delays))
-        out.append({**figures, "knob": value, "seed": job.seed})
+        figures = run_figures(run_fleet(fleet, workloads, job.policy, knob, spec.delays), memo)
+        cpu_s = time.process_time() - start
+        out.append({**figures, "knob": value, "seed": job.seed, "cpu_s": cpu_s})
     return out
 
 
+def _run_group(group: Sequence[Job]) -> list[list[dict[str, Any]]]:
+    return [run_job(j) for j in group]
+
+
 def run_all(all_jobs: Sequence[Job], processes: int | None = None) -> list[list[dict[str, Any]]]:
-    """Figures of every job, in order, on ``processes`` workers (default: every core)."""
+    """Figures of every job, in order, on ``processes`` workers (default: every core).
+
+    Jobs go to the workers in the order given (put the longest first) in groups sharing one
+    seed's traffic, so that traffic is built once; when there are too few seeds to keep every
+    worker busy, one job at a time.
+    """
     n = processes or os.cpu_count() or 1
     if n == 1 or len(all_jobs) < 2:
         return [run_job(j) for j in all_jobs]
+    groups: list[list[Job]] = []
+    for job in all_jobs:
+        if groups and _traffic_key(groups[-1][-1]) == _traffic_key(job):
+            groups[-1].append(job)
+        else:
+            groups.append([job])
+    if len(groups) < 2 * n:
+        groups = [[j] for j in all_jobs]
+    warm_up()  # compile the request loop once, before the workers fork
     with get_context("fork").Pool(n) as pool:
-        return pool.map(run_job, all_jobs, chunksize=1)
+        return [r for done in pool.imap(_run_group, groups) for r in done]
 
 
 def report(spec: BenchSpec, results: Sequence[tuple[Job, list[dict[str, Any]]]]) -> dict[str, Any]:

@@ -60,14 +60,28 @@ def smooth(values: np.ndarray, ticks: int = SMOOTHING_TICKS) -> np.ndarray:
     return np.asarray((cumulative[idx] - cumulative[lo]) / (idx - lo), dtype=np.float64)
 
 
-def timings(result: RunResult) -> dict[str, float | None]:
-    """The three timings of one component's run (module docstring)."""
+# Smoothed offered load by (component, ticks): runs on the same workloads (one benchmark job's
+# knob values) share it, as it does not depend on the policy.
+OfferedMemo = dict[tuple[str, int], np.ndarray]
+
+
+def timings(result: RunResult, memo: OfferedMemo | None = None) -> dict[str, float | None]:
+    """The three timings of one component's run (module docstring).
+
+    ``memo`` keeps each component's offered load for further runs on the same workloads.
+    """
     tl = result.timeline
     ticks = len(tl.t_s)
     none: dict[str, float | None] = dict.fromkeys(TIMINGS)
     if not ticks:
         return none
-    offered = smooth(offered_concurrency(result, ticks))
+    key = (result.component.name, ticks)
+    if memo is not None and key in memo:
+        offered = memo[key]
+    else:
+        offered = smooth(offered_concurrency(result, ticks))
+        if memo is not None:
+            memo[key] = offered
     m = result.component.model
     initial = max(m.initial_copies, m.min_copies) * result.component.max_concurrency
     over = np.flatnonzero(offered > initial)
@@ -89,12 +103,17 @@ def timings(result: RunResult) -> dict[str, float | None]:
     return out
 
 
-def run_figures(endpoints: Sequence[EndpointResult]) -> dict[str, Any]:
-    """Headline figures of one run of a whole fleet (every endpoint, every component)."""
+def run_figures(
+    endpoints: Sequence[EndpointResult], memo: OfferedMemo | None = None
+) -> dict[str, Any]:
+    """Headline figures of one run of a whole fleet (every endpoint, every component).
+
+    Pass one ``memo`` to the runs of one set of workloads (``timings``); never across workloads.
+    """
     components = [r for e in endpoints for r in e.components]
     within = sum(int(np.sum(r.ttft_s <= r.component.slo_ttft_s)) for r in components)
     requests = sum(int(r.ttft_s.size) for r in components)
-    per = [timings(r) for r in components]
+    per = [timings(r, memo) for r in components]
     figures: dict[str, Any] = {
         "slo_attainment": within / requests if requests else 1.0,
         "gpu_hours": sum(e.gpu_hours for e in endpoints),

@@ -136,7 +136,7 @@ def raise_decision(spec: ScalingSpec, seen: Snapshot, history: History, floor: i
     return Decision(
         floor,
         seen.desired_copies,
-        Reason.SCALE_OUT,
+        Reason.FORECAST,
         True,
         ready_s,
         placement,

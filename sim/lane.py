@@ -3,17 +3,17 @@ copies and its CloudWatch metrics; the ``sim.protocol.ComponentView`` its policy
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from config.fleet import Endpoint, Model
 
+from . import request_loop
 from .cloudwatch import STANDARD_PUBLISH_DELAY_S, MetricSeries
 from .component import Component
 from .pool import Copy, Pool
@@ -111,16 +111,17 @@ class Lane:
             "InvocationsPerCopy": MetricSeries("InvocationsPerCopy", 60, STANDARD_PUBLISH_DELAY_S),
             "Invocations": MetricSeries("Invocations", 60, STANDARD_PUBLISH_DELAY_S),
         }
-        self.arrivals: list[float] = w.arrival_s.tolist()
-        self.prompts: list[float] = w.prompt_tokens.tolist()
-        self.outputs: list[float] = w.output_tokens.tolist()
-        self.pre, self.dec = c.rates()
-        self.i = 0
-        self.busy: list[float] = []
-        self.queue: deque[int] = deque()
-        self.ttft: list[float] = [math.inf] * len(self.arrivals)  # by request; inf: failed
-        self.failures = self.timeouts = self.in_system = 0
-        self.area = self.last = 0.0
+        # The request loop's arrays and carried scalars (``sim.request_loop``).
+        self.arrivals = np.ascontiguousarray(w.arrival_s, dtype=np.float64)
+        self.prompts = np.ascontiguousarray(w.prompt_tokens, dtype=np.float64)
+        self.outputs = np.ascontiguousarray(w.output_tokens, dtype=np.float64)
+        pre, dec = c.rates()
+        self.pre, self.dec = np.asarray(pre, dtype=np.float64), np.asarray(dec, dtype=np.float64)
+        self.state = np.zeros(request_loop.STATE_SIZE)
+        self.busy = np.zeros(self.maxc * c.model.max_copies + 1)  # a min-heap of end times
+        self.queue = np.zeros(len(self.arrivals), dtype=np.int64)
+        self.ttft = np.full(len(self.arrivals), math.inf)  # by request; inf: failed
+        self.failures = self.timeouts = 0
         self.bin_invocations = self.bin_failures = 0
         self.minute_invocations_per_copy = 0.0
         self.minute_invocations = 0
@@ -153,7 +154,7 @@ class Lane:
         }
 
     def instance_count(self) -> int:
-        return len(self.sim.pool.live())
+        return self.sim.pool.live_count()
 
     def mean_service_s(self) -> float:
         """At full batch: the rates a copy has when it is as busy as target tracking aims for."""
@@ -206,90 +207,44 @@ class Lane:
         self.sim.pool.give_back(victim.instance, self.model.accelerators, self.model.memory_mb)
 
     # --- requests -----------------------------------------------------------------------------
-    def start_queued(self, t: float) -> None:
-        while self.queue and len(self.busy) < self.slots:
-            self._start(t, self.queue.popleft())
+    def _loop_args(self) -> tuple[Any, ...]:
+        if self.slots >= self.busy.size:  # the heap holds at most ``slots`` end times
+            self.busy = np.concatenate([self.busy, np.zeros(self.slots + 1 - self.busy.size)])
+        return (
+            self.state,
+            self.arrivals,
+            self.prompts,
+            self.outputs,
+            self.ttft,
+            self.busy,
+            self.queue,
+            self.pre,
+            self.dec,
+            self.maxc,
+            self.serving,
+            self.slots,
+        )
 
-    def _start(self, t: float, j: int) -> None:
-        k = len(self.busy) // self.serving + 1
-        if k > self.maxc:
-            k = self.maxc
-        first_token = self.prompts[j] / self.pre[k]
-        self.ttft[j] = t - self.arrivals[j] + first_token
-        heapq.heappush(self.busy, t + first_token + self.outputs[j] / self.dec[k])
+    def start_queued(self, t: float) -> None:
+        request_loop.start_queued(t, *self._loop_args())
 
     def advance(self, boundary: float) -> None:
-        """Arrivals and completions up to ``boundary`` (the next event or tick).
-
-        The hot loop of the simulator: ``_start``'s arithmetic is repeated inline (three times)
-        because a method call per request would cost a third of the run time.
-        """
-        arrivals, prompts, outputs = self.arrivals, self.prompts, self.outputs
-        busy, queue, ttft = self.busy, self.queue, self.ttft
-        pre, dec, maxc, serving = self.pre, self.dec, self.maxc, self.serving
-        heappop, heappush = heapq.heappop, heapq.heappush
-        n, i, slots = len(arrivals), self.i, self.slots
-        in_system, area, last = self.in_system, self.area, self.last
-        invocations = failures = 0
-        while i < n and arrivals[i] < boundary:
-            a = arrivals[i]
-            while busy and busy[0] <= a:
-                done = heappop(busy)
-                area += in_system * (done - last)
-                last = done
-                in_system -= 1
-                if queue and len(busy) < slots:
-                    j = queue.popleft()
-                    k = len(busy) // serving + 1
-                    if k > maxc:
-                        k = maxc
-                    first = prompts[j] / pre[k]
-                    ttft[j] = done - arrivals[j] + first
-                    heappush(busy, done + first + outputs[j] / dec[k])
-            area += in_system * (a - last)
-            last = a
-            if slots == 0:
-                failures += 1  # its time to first token stays inf
-            else:
-                in_system += 1
-                invocations += 1
-                if not queue and len(busy) < slots:
-                    k = len(busy) // serving + 1
-                    if k > maxc:
-                        k = maxc
-                    first = prompts[i] / pre[k]
-                    ttft[i] = first
-                    heappush(busy, a + first + outputs[i] / dec[k])
-                else:
-                    queue.append(i)
-            i += 1
-        while busy and busy[0] <= boundary:
-            done = heappop(busy)
-            area += in_system * (done - last)
-            last = done
-            in_system -= 1
-            if queue and len(busy) < slots:
-                j = queue.popleft()
-                k = len(busy) // serving + 1
-                if k > maxc:
-                    k = maxc
-                first = prompts[j] / pre[k]
-                ttft[j] = done - arrivals[j] + first
-                heappush(busy, done + first + outputs[j] / dec[k])
-        self.area = area + in_system * (boundary - last)
-        self.last, self.i, self.in_system = boundary, i, in_system
+        """Arrivals and completions up to ``boundary`` (the next event or tick)."""
+        invocations, failures = request_loop.advance(boundary, *self._loop_args())
         self.failures += failures
         self.bin_failures += failures
         self.bin_invocations += invocations
 
     def close_tick(self, t: float) -> None:
         """Drop requests past the invocation timeout, record the tick's datapoints."""
-        queue, arrivals = self.queue, self.arrivals
-        while queue and t - arrivals[queue[0]] > INVOCATION_TIMEOUT_S:
-            queue.popleft()
-            self.in_system -= 1
+        state, queue, arrivals = self.state, self.queue, self.arrivals
+        head, tail = int(state[request_loop.HEAD]), int(state[request_loop.TAIL])
+        while head < tail and t - arrivals[queue[head]] > INVOCATION_TIMEOUT_S:
+            head += 1
+            state[request_loop.IN_SYSTEM] -= 1
             self.timeouts += 1  # its time to first token stays inf
-        in_flight = self.area / TICK_S
+        state[request_loop.HEAD] = head
+        in_flight = float(state[request_loop.AREA]) / TICK_S
         self.metrics["ConcurrentRequestsPerCopy"].record(
             in_flight / self.serving if self.serving else None
         )
@@ -307,18 +262,21 @@ class Lane:
         tl.in_system.append(in_flight)
         tl.serving_copies.append(self.serving)
         tl.desired_copies.append(self.desired)
-        tl.instances.append(len(self.sim.pool.live()))
-        self.area = 0.0
+        tl.instances.append(self.sim.pool.live_count())
+        state[request_loop.AREA] = 0.0
         self.bin_invocations = self.bin_failures = 0
 
     def result(self, gpu_hours: float) -> RunResult:
-        for j in self.queue:  # still waiting at the end: at least this long
-            self.ttft[j] = self.sim.now - self.arrivals[j]
+        waiting = self.queue[
+            int(self.state[request_loop.HEAD]) : int(self.state[request_loop.TAIL])
+        ]
+        # still waiting at the end: at least this long
+        self.ttft[waiting] = self.sim.now - self.arrivals[waiting]
         return RunResult(
             self.policy.name,
             self.c,
             self.w,
-            np.asarray(self.ttft),
+            self.ttft,
             self.failures,
             self.timeouts,
             self.actions,

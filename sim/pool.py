@@ -59,17 +59,22 @@ class Pool:
         self.endpoint = endpoint
         self.schedule = schedule
         self.idle_release_s = idle_release_s
-        self.instances: list[Instance] = []
+        self.instances: list[Instance] = []  # every instance launched, in launch order
+        self._live: list[Instance] = []  # those not released yet, in launch order
         self.now = 0.0
         self.on_room: Callable[[], None] = lambda: None  # room appeared: place waiting copies
 
     def live(self) -> list[Instance]:
-        return [i for i in self.instances if i.released_at is None]
+        return list(self._live)
+
+    def live_count(self) -> int:
+        return len(self._live)
 
     def launch(self, ready_at: float, path: str = "initial") -> Instance:
         it = self.endpoint.instance
         inst = Instance(len(self.instances) + 1, self.now, ready_at, it.gpus, it.memory_mb, path)
         self.instances.append(inst)
+        self._live.append(inst)
         return inst
 
     @staticmethod
@@ -120,9 +125,10 @@ class Pool:
                 inst.released_at is None
                 and inst.copies == 0
                 and inst.empty_since == since
-                and len(self.live()) > self.endpoint.min_instances
+                and len(self._live) > self.endpoint.min_instances
             ):
                 inst.released_at = self.now
+                self._live.remove(inst)
                 self.on_room()
 
         self.schedule(max(self.now + self.idle_release_s, inst.ready_at), release)

@@ -21,7 +21,9 @@ What is modelled (each choice is stated in docs/scaling-model.md):
   Policies read only what CloudWatch would have published.
 * Every policy's capacity call comes ``reaction_s`` after its alarm (one delay for all).
 
-Deterministic: workloads are fixed before the run and the loop has no randomness.
+Deterministic: workloads are fixed before the run and the loop has no randomness. The
+per-request part of the loop is ``sim.request_loop``, compiled (the same arithmetic as
+interpreted, bit for bit); ticks, events and policies run here, in Python.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ With the default fleet's 6000 and 25 tokens/s, a 2048-token prompt with 28 outpu
 from __future__ import annotations
 
 import csv
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -173,17 +174,31 @@ def _poisson(
     return lambda duration, rng: _thinned(rate(duration), peak, duration, rng)
 
 
+@functools.cache
 def _token_pool() -> tuple[FloatArray, FloatArray]:
+    """The Azure trace's token counts (read once per process; callers only index them)."""
     trace = load_trace(TRACES["azure-code"])
+    for tokens in (trace.prompt_tokens, trace.output_tokens):
+        tokens.flags.writeable = False
     return trace.prompt_tokens, trace.output_tokens
 
 
+THINNING_CHUNK = 1 << 16  # candidates per rate evaluation: temporaries stay in the CPU's cache
+
+
 def _thinned(rate: RateFn, peak: float, duration_s: float, rng: np.random.Generator) -> FloatArray:
-    """Arrivals of a Poisson process with rate ``rate(t) <= peak``, by thinning."""
+    """Arrivals of a Poisson process with rate ``rate(t) <= peak``, by thinning.
+
+    The rate is evaluated a chunk of candidates at a time (an elementwise function: the same
+    values as one call over all of them, in a fraction of the time for a week's 10 million).
+    """
     n = rng.poisson(peak * duration_s)
     candidates = np.sort(rng.random(n) * duration_s)
-    keep = rng.random(n) * peak < rate(candidates)
-    return candidates[keep]
+    keep = rng.random(n) * peak
+    for k in range(0, n, THINNING_CHUNK):
+        part = slice(k, k + THINNING_CHUNK)
+        keep[part] = keep[part] < rate(candidates[part])
+    return candidates[keep.astype(bool)]
 
 
 def _bursty(duration_s: float, rng: np.random.Generator) -> FloatArray:
@@ -224,7 +239,8 @@ def _diurnal_week(duration_s: float, rng: np.random.Generator) -> FloatArray:
     )
 
     def rate(t: FloatArray) -> FloatArray:
-        weekend = (np.floor(t / 86_400.0) % 7) >= 5
+        # floor(t / day) is a whole number below 2**53: its integer remainder is the float's
+        weekend = (np.floor(t / 86_400.0).astype(np.int64) % 7) >= 5
         peak = np.where(weekend, WEEKEND_PEAK, WEEKDAY_PEAK)
         day = NIGHT_RATE + (peak - NIGHT_RATE) * (1 - np.cos(2 * np.pi * t / 86_400.0)) / 2
         hour = np.minimum((t // 3600.0).astype(np.int64), hours - 1)

@@ -1,5 +1,7 @@
-"""A CloudWatch dashboard per endpoint: load, copies, instances, decisions, alarm states, and a
-control-plane health row (operator alarms, dead letters, function failures, shortages)."""
+"""A CloudWatch dashboard per endpoint: load, copies, instances, decisions, the forecast floor, the
+scaling phases (alarm to decision, decision to desired count set, decision to copies serving by
+path), alarm states, and a control-plane health row (operator alarms, dead letters, function
+failures, shortages)."""
 
 from __future__ import annotations
 
@@ -101,7 +103,7 @@ class EndpointDashboard(Construct):
             right=[handler_metric(contract.METRIC_SCALING_ERRORS, name, "Sum", 60, "errors")],
         )
         scale_out_s = cloudwatch.GraphWidget(
-            title="Scale-out seconds by path",
+            title="Decision to copies serving (s), by path",
             width=WIDTH // 3,
             height=6,
             left=[
@@ -114,6 +116,29 @@ class EndpointDashboard(Construct):
                     extra=f'{contract.DIM_PATH}="{path}"',
                 )
                 for path in ("warm_instance", "cached", "uncached")
+            ],
+        )
+        # --- per-phase telemetry: where the seconds between a spike and its copies go ---------
+        alarm_to_decision = cloudwatch.GraphWidget(
+            title="Alarm to decision (s)",
+            width=WIDTH // 3,
+            height=6,
+            left=[
+                handler_metric(
+                    contract.METRIC_ALARM_TO_DECISION_SECONDS, name, stat, 300, f"{stat.lower()}"
+                )
+                for stat in ("Average", "Maximum")
+            ],
+        )
+        decision_to_desired = cloudwatch.GraphWidget(
+            title="Decision to desired count set (s)",
+            width=WIDTH // 3,
+            height=6,
+            left=[
+                handler_metric(
+                    contract.METRIC_DECISION_TO_DESIRED_SECONDS, name, stat, 300, f"{stat.lower()}"
+                )
+                for stat in ("Average", "Maximum")
             ],
         )
         forecast = cloudwatch.GraphWidget(
@@ -181,8 +206,8 @@ class EndpointDashboard(Construct):
             dashboard_name=f"{name}-scaling",
             widgets=[
                 [concurrency, copies],
-                [instances, decisions, scale_out_s],
-                [forecast],
+                [instances, decisions, forecast],
+                [alarm_to_decision, decision_to_desired, scale_out_s],
                 [status],
                 [health_status, dead_letter_depth, function_failures],
                 [shortages],

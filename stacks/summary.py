@@ -67,6 +67,7 @@ def _model_lines(
         f"      new copy ready in (predicted): {ready.warm_instance:.0f} s on a running "
         f"instance, {ready.cached:.0f} s on a new instance with the image cached, "
         f"{ready.uncached:.0f} s uncached",
+        _forecast_line(model),
         "      alarms (each invokes the scaler on ALARM and OK):",
     ]
     for plan in alarm_plans(model):
@@ -78,6 +79,16 @@ def _model_lines(
             f"(fires >= {plan.detects_within_s} s after the condition starts)"
         )
     return lines
+
+
+def _forecast_line(model: Model) -> str:
+    forecast = model.scaling.forecast
+    if not forecast.enabled:
+        return "      forecast  off"
+    return (
+        f"      forecast  every {forecast.interval_minutes} min from {forecast.history_days} "
+        "days of Invocations; raises copies ahead of a recurring peak, never lowers them"
+    )
 
 
 def render(
@@ -117,8 +128,9 @@ def render(
             )
         lines.append("")
     lines += [
-        "Control plane per endpoint: scaler, cache tracker and cleanup functions, a",
-        "re-evaluation queue, EventBridge rules (endpoint state, CloudTrail calls, 1-minute poll),",
+        "Control plane per endpoint: scaler, cache tracker and cleanup functions, a forecaster",
+        "(when a model forecasts), a re-evaluation queue, EventBridge rules (endpoint state,",
+        "CloudTrail calls, 1-minute poll, the forecaster's schedule),",
         "Cleanup and Reconcile custom resources, a dashboard, and operator alarms (dead letters,",
         "function errors and throttles, scaling errors, capacity shortages) sent to",
         f"{_topic(fleet)}.",

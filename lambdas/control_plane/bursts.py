@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from .checks import count, finite, fraction
+from .checks import count, finite, probability
 
 DEFAULT_MIN_GAPS = 3  # fewer gaps than this are not a pattern
 DEFAULT_HOLD_PROBABILITY = 0.5
@@ -83,7 +83,7 @@ def hold_through_gap(
     earlier should come back when this turns True: the same rule pre-warms for the burst.
     No pattern (fewer than ``min_gaps`` gaps): False, the alarms alone decide.
     """
-    threshold = fraction("min_probability", min_probability)
+    threshold = probability("min_probability", min_probability)
     ahead = finite("cold_start_s", cold_start_s, minimum=0)
     chance = burst_probability(starts, now, ahead, min_gaps=min_gaps)
     return chance is not None and chance >= threshold

@@ -36,6 +36,14 @@ def fraction(name: str, value: float) -> float:
     return number
 
 
+def probability(name: str, value: float) -> float:
+    """``value`` if it lies in (0, 1]: 1 asks for certainty, 0 would ask for nothing."""
+    number = finite(name, value)
+    if not 0 < number <= 1:
+        raise ValueError(f"{name} must be greater than 0 and at most 1, got {value!r}")
+    return number
+
+
 def count(name: str, value: int, *, minimum: int = 0) -> int:
     """``value`` if it is an integer of at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int):

@@ -85,6 +85,7 @@ class Reason(StrEnum):
     LOOKAHEAD = "Lookahead"  # the same, for the demand projected to when the copies serve
     SURGE = "Surge"  # scale-out on the surge alarm
     FORECAST_FLOOR = "ForecastFloor"  # scale-in stopped by the forecaster's floor
+    FORECAST = "Forecast"  # the forecaster raised the count ahead of a predicted rise
     BURST_HOLD = "BurstHold"  # scale-in held: a burst is likely within a cold start
 
 

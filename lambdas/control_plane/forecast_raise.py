@@ -14,7 +14,7 @@ already asked for.
 
 from __future__ import annotations
 
-from . import aws, contract
+from . import aws, clock, contract
 from .bookkeeping import decision_record, history_from
 from .decision import Decision, History, Reason, Snapshot, Trigger, free_slots, place, snapshot
 from .evaluation import undo
@@ -27,7 +27,7 @@ from .settings import Component, Settings
 from .state import ComponentState, Conflict, StateStore, StateUnavailable
 
 MAX_COMMIT_ATTEMPTS = 3
-REASON = "Forecast"  # the DECISION# row's and the outcome's reason
+REASON = Reason.FORECAST.value  # the DECISION# row's and the outcome's reason
 
 
 def raise_to_floor(
@@ -108,7 +108,7 @@ def _decision(
     decision = Decision(
         floor,
         observed.desired_copies,
-        Reason.SCALE_OUT,
+        Reason.FORECAST,
         True,
         ready_s,
         placement,
@@ -138,6 +138,14 @@ def _apply(
     emit(contract.METRIC_SCALING_DECISIONS, 1, endpoint=cfg.endpoint, component=name)
     emit(
         contract.METRIC_TARGET_COPIES, decision.target_copies, endpoint=cfg.endpoint, component=name
+    )
+    # The same phase the scaler reports: decision (``now``) to the desired count being set.
+    emit(
+        contract.METRIC_DECISION_TO_DESIRED_SECONDS,
+        max(0.0, clock.now() - now),
+        "Seconds",
+        endpoint=cfg.endpoint,
+        component=name,
     )
     _journal(store, now, name, decision)
     logger.info(

@@ -136,8 +136,12 @@ def test_capacity_is_held_only_when_a_cold_start_could_not_bring_it_back() -> No
     held = [e for e in range(0, 700, 10) if hold_through_gap(every_600, 1800 + e, 258)]
     assert (held[0], held[-1]) == (350, 590)  # from 600 - 258 = 342 s into the lull
     assert not hold_through_gap([0.0, 600.0], 1000, 258)  # one gap: no pattern
-    with pytest.raises(ValueError, match="min_probability must lie strictly between 0 and 1"):
+    # Certainty (1.0, which the fleet file allows) holds only where every gap seen ended in time.
+    assert hold_through_gap(every_600, 1800 + 400, 258, min_probability=1.0)
+    with pytest.raises(ValueError, match="min_probability must be greater than 0 and at most 1"):
         hold_through_gap(every_600, 2000, 258, min_probability=0.0)
+    with pytest.raises(ValueError, match="min_probability must be greater than 0 and at most 1"):
+        hold_through_gap(every_600, 2000, 258, min_probability=1.5)
 
 
 @settings(max_examples=100, deadline=None)

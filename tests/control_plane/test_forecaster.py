@@ -97,7 +97,7 @@ def aligned_peak(world: World, seconds_ahead: float) -> float:
 
 
 def test_copies_are_raised_ahead_of_a_daily_peak_by_the_ready_time(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     forecasting(monkeypatch, world)
     # No IMAGE# row: a new instance pulls the image, 525 s; the forecaster runs every 300 s.
@@ -118,6 +118,14 @@ def test_copies_are_raised_ahead_of_a_daily_peak_by_the_ready_time(
     assert (raised["desired_copies"], raised["target_copies"]) == (1, PEAK_COPIES)
     assert world.copies("chat-a")[0] == PEAK_COPIES
     assert floor_of(world, "chat-a") == PEAK_COPIES
+    # The raise reports the phase the scaler reports too: decision to desired count set.
+    phases = [
+        m
+        for m in emf_metrics(capsys.readouterr().out)
+        if m["name"] == "DecisionToDesiredSeconds"
+        and m["dimensions"]["InferenceComponentName"] == "chat-a"
+    ]
+    assert len(phases) == 1 and min(phases[0]["value"]) >= 0
     asked_at = world.clock()
     assert peak - asked_at >= READY_S["uncached"], "they serve by the time the peak starts"
 
@@ -325,3 +333,29 @@ def test_recent_bursts_are_recorded_for_scale_in_to_hold_through_lulls(
     assert [s - starts[0] for s in starts] == [0.0, 1200.0, 2400.0, 3600.0, 4800.0]
     assert int(row["forecast_floor_copies"]["N"]) == 1  # nothing predicted: min_copies
     assert world.copies("chat-a")[0] == 1
+
+
+def test_a_busy_component_keeps_its_count_until_the_next_run(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forecasting(monkeypatch, world)
+    put_daily_peak(world, "chat-a", aligned_peak(world, 120))
+    # An update under way (2 copies asked for, not yet serving): SageMaker would refuse another.
+    world.sagemaker.update_inference_component_runtime_config(
+        InferenceComponentName="chat-a", DesiredRuntimeConfig={"CopyCount": 2}
+    )
+    assert world.status("chat-a") != "InService"
+    busy = outcome(run(world), "chat-a")
+    assert (busy["action"], busy["reason"]) == ("held", "ComponentBusy")
+    assert world.copies("chat-a")[0] == 2
+    assert floor_of(world, "chat-a") == PEAK_COPIES
+    # The next run, once the update is done, raises it.
+    world.clock.advance(INTERVAL_S)
+    world.clock.advance(READY_S["uncached"])
+    assert world.status("chat-a") == "InService"
+    later = outcome(run(world), "chat-a")
+    assert (later["action"], later["desired_copies"], later["target_copies"]) == (
+        "scaled",
+        2,
+        PEAK_COPIES,
+    )

@@ -807,6 +807,44 @@ def test_dashboard(synth: Synth) -> None:
         "Forecast floor vs desired copies",
     ):
         assert needle in body, needle
+
+
+def test_dashboard_shows_each_scaling_phase(synth: Synth) -> None:
+    [dashboard] = synth.resources("alpha", "AWS::CloudWatch::Dashboard").values()
+    body = str(render(dashboard["Properties"]["DashboardBody"]))
+    layout = json.loads(body)["widgets"]
+
+    def searches(title: str) -> list[str]:
+        [widget] = [w for w in layout if w["properties"].get("title") == title]
+        return [
+            m[0]["expression"]
+            for m in widget["properties"]["metrics"]
+            if isinstance(m[0], dict) and "expression" in m[0]
+        ]
+
+    for title, metric in (
+        ("Alarm to decision (s)", contract.METRIC_ALARM_TO_DECISION_SECONDS),
+        ("Decision to desired count set (s)", contract.METRIC_DECISION_TO_DESIRED_SECONDS),
+    ):
+        found = searches(title)
+        assert len(found) == 2, title
+        for expression in found:
+            assert f'MetricName="{metric}"' in expression
+            assert 'EndpointName="alpha"' in expression
+    paths = searches("Decision to copies serving (s), by path")
+    assert [p.split('Path="')[1].split('"')[0] for p in paths] == [
+        "warm_instance",
+        "cached",
+        "uncached",
+    ]
+    assert all(f'MetricName="{contract.METRIC_SCALE_OUT_SECONDS}"' in p for p in paths)
+    floor = searches("Forecast floor vs desired copies")
+    assert [
+        f'MetricName="{m}"' in e
+        for m, e in zip(
+            (contract.METRIC_FORECAST_FLOOR, contract.METRIC_DESIRED_COPIES), floor, strict=True
+        )
+    ] == [True, True]
     for alarm in synth.resources("alpha", "AWS::CloudWatch::Alarm"):  # the status widgets
         assert f"<{alarm}.Arn>" in body
 
