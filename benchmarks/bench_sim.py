@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from config.fleet import DEFAULT_FLEET  # noqa: E402
 from sim.bench import BenchSpec, bench, jobs, report, run_all  # noqa: E402
-from sim.compare import defaults_table, versus_table  # noqa: E402
+from sim.compare import bar_table, defaults_table, versus_table  # noqa: E402
 from sim.report import write_report  # noqa: E402
 from sim.run import Delays  # noqa: E402
 from sim.traffic import MULTI_MODEL, MULTI_MODEL_DURATION_S, SCENARIOS  # noqa: E402
@@ -116,6 +116,9 @@ def summary_markdown(docs: dict[str, Any], rows: list[dict[str, Any]], seeds: in
             "## The project's setting against AWS's best (any swept target-tracking setting)",
             "",
             versus_table(docs),
+            "## The project's setting against the bar (docs/scaling-model.md, section 4)",
+            "",
+            bar_table(docs),
             "## Sensitivity to the unmeasured delays (fleet file's settings)",
             "",
             sensitivity_table(rows),

@@ -109,6 +109,7 @@ class Lane:
                 "NoCapacityInvocationFailures", TICK_S, delay
             ),
             "InvocationsPerCopy": MetricSeries("InvocationsPerCopy", 60, STANDARD_PUBLISH_DELAY_S),
+            "Invocations": MetricSeries("Invocations", 60, STANDARD_PUBLISH_DELAY_S),
         }
         # The request loop's arrays and carried scalars (``sim.request_loop``).
         self.arrivals = np.ascontiguousarray(w.arrival_s, dtype=np.float64)
@@ -123,6 +124,7 @@ class Lane:
         self.failures = self.timeouts = 0
         self.bin_invocations = self.bin_failures = 0
         self.minute_invocations_per_copy = 0.0
+        self.minute_invocations = 0
 
     # --- ComponentView ----------------------------------------------------------------------
     @property
@@ -249,9 +251,12 @@ class Lane:
         self.metrics["NoCapacityInvocationFailures"].record(float(self.bin_failures))
         if self.serving:
             self.minute_invocations_per_copy += self.bin_invocations / self.serving
+        self.minute_invocations += self.bin_invocations
         if round(t) % 60 == 0:
             self.metrics["InvocationsPerCopy"].record(self.minute_invocations_per_copy)
+            self.metrics["Invocations"].record(float(self.minute_invocations))
             self.minute_invocations_per_copy = 0.0
+            self.minute_invocations = 0
         tl = self.timeline
         tl.t_s.append(t)
         tl.in_system.append(in_flight)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .bench import BenchSpec, _fleet, bench
-from .policies import with_thresholds
+from .thresholds import with_thresholds
 
 
 def choose(doc: dict[str, Any], slo: float) -> dict[str, dict[str, Any] | None]:

@@ -34,21 +34,19 @@ law: 8 in flight at 1.46 s each are 8 / 1.46 x 60 = 329.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from functools import partial
 
 from config.alarms import alarm_plans
 from config.fleet import Model
-from config.specs import scaling_spec
-from lambdas.control_plane.bookkeeping import apply_record, decision_record, history_from
-from lambdas.control_plane.decision import Snapshot, Trigger, decide, free_slots, snapshot
-from lambdas.control_plane.state import ComponentState
+from lambdas.control_plane.decision import Trigger
 
-from .cloudwatch import Alarm, AlarmSpec, State, alarm_spec
+from .cloudwatch import Alarm, AlarmSpec, alarm_spec
+from .project import Project
 from .protocol import ComponentView, Policy
 from .schedule import HourlyPeaks
+from .thresholds import alarm_window, with_thresholds
 
 POLICIES = (
     "aws-target-tracking",
@@ -86,30 +84,11 @@ KNOBS = {
 Execute = Callable[[ComponentView, float, bool], None]
 
 
-def _window(view: ComponentView, metric: str, spec: AlarmSpec) -> list[float | None]:
-    return view.metrics[metric].window(
-        view.now, spec.period_s, spec.evaluation_periods, spec.statistic
-    )
-
-
 def _latest(values: list[float | None]) -> float | None:
     for v in reversed(values):
         if v is not None:
             return v
     return None
-
-
-def with_thresholds(model: Model, scale_out: float) -> Model:
-    """``model`` with the scale-out threshold ``scale_out`` and the scale-in threshold kept in
-    the fleet file's ratio to it (8 and 2 become 4 and 1)."""
-    s = model.scaling
-    ratio = s.scale_in.threshold / s.scale_out.threshold
-    scaling = dataclasses.replace(
-        s,
-        scale_out=dataclasses.replace(s.scale_out, threshold=scale_out),
-        scale_in=dataclasses.replace(s.scale_in, threshold=scale_out * ratio),
-    )
-    return dataclasses.replace(model, scaling=scaling)
 
 
 def _fleet_alarm(model: Model, trigger: Trigger) -> AlarmSpec:
@@ -130,7 +109,7 @@ class AasAlarm:
     def tick(self, view: ComponentView) -> None:
         if not self.alarm.due(view.now):
             return
-        window = _window(view, self.metric, self.alarm.spec)
+        window = alarm_window(view, self.metric, self.alarm.spec)
         self.alarm.update(view.now, window)
         value = _latest(window)
         if self.alarm.in_alarm and value is not None:
@@ -336,76 +315,6 @@ class StepScaling:
             return
         self.capacity_before_out, self.last_out_at = view.desired, view.now
         view.set_desired(view.desired + add, f"step: {value:.1f} > {self.threshold:g}")
-
-
-class Project:
-    """This project's control plane: the fleet's alarms invoke the scaler Lambda on transitions
-    to ALARM (``reaction_s`` later); it calls ``decide`` and re-evaluates after
-    ``reevaluate_after_s`` while the alarm stays in ALARM (the real handler's delay queue)."""
-
-    name = "project"
-    container_cache = True
-    data_cache = True
-
-    def __init__(self, threshold: float | None = None):
-        self.threshold_knob = threshold
-
-    def attach(self, view: ComponentView) -> None:
-        model = view.model
-        if self.threshold_knob is not None:
-            model = with_thresholds(model, self.threshold_knob)
-        self.spec = scaling_spec(view.endpoint, model)
-        plans = alarm_plans(model)
-        self.alarms = {p.trigger: Alarm(alarm_spec(p)) for p in plans}
-        self.metric = {p.trigger: p.metric for p in plans}
-        # The component's row as the scaler's table would hold it: each applied decision's
-        # record goes in, and History comes out, by the scaler's own bookkeeping functions.
-        self.row = ComponentState(self.spec.component)
-        self.decisions: list[tuple[float, str, int, int]] = []
-
-    def on_tick(self, view: ComponentView) -> None:
-        for trigger, alarm in self.alarms.items():
-            if not alarm.due(view.now):
-                continue
-            changed = alarm.update(view.now, _window(view, self.metric[trigger], alarm.spec))
-            if changed is State.ALARM:
-                # A Lambda alarm action runs on every transition to ALARM, even while an
-                # earlier re-evaluation chain is still queued: the chains overlap, as they do in
-                # AWS. Transitions to OK invoke the real scaler too, which only answers
-                # AlarmNotInAlarm; they change nothing, so they are not simulated.
-                view.schedule(view.now + view.reaction_s, partial(self._invoke, view, trigger))
-
-    def _snapshot(self, view: ComponentView, trigger: Trigger) -> Snapshot:
-        """What the scaler would read: the alarm window's datapoints, as the Lambda gets them,
-        and free slots computed as the scaler computes them (from the instance count and every
-        component's desired copies, not from where copies really sit)."""
-        alarm = self.alarms[trigger]
-        window = _window(view, self.metric[trigger], alarm.spec)
-        instances = view.instance_count()
-        return snapshot(
-            trigger,
-            alarm.in_alarm,
-            [v for v in window if v is not None],
-            view.desired,
-            view.serving,
-            free_copy_slots=free_slots(self.spec, instances, view.desired, view.siblings()),
-            instances=instances,
-            image_cached=view.image_cached,
-        )
-
-    def _invoke(self, view: ComponentView, trigger: Trigger) -> None:
-        observed = self._snapshot(view, trigger)
-        decision = decide(observed, self.spec, history_from(self.row), view.now)
-        self.decisions.append(
-            (view.now, decision.reason.value, decision.desired_copies, decision.target_copies)
-        )
-        if decision.changes:
-            view.set_desired(decision.target_copies, f"project: {decision.reason.value}")
-            self.row = apply_record(self.row, decision_record(decision, observed, view.now))
-        if decision.reevaluate_after_s and self.alarms[trigger].in_alarm:
-            view.schedule(
-                view.now + decision.reevaluate_after_s, partial(self._invoke, view, trigger)
-            )
 
 
 def make_policy(name: str, knob: Mapping[str, float] | None = None) -> Policy:

@@ -29,6 +29,8 @@ from .decision import Decision, History, Path, Snapshot
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
+    from .state import ComponentState
+
 # The pending scale-out: set by a scale-out, removed by a scale-in (and by the tracker once the
 # copies serve).
 PENDING_FIELDS = ("pending_since", "pending_target", "pending_path", "pending_instances")
@@ -132,6 +134,82 @@ def history_from(row: ComponentRow, complete: bool = True) -> History:
         forecast_floor_until=row.forecast_floor_until,
         burst_starts=parse_burst_starts(row.burst_starts),
     )
+
+
+# How much a new observed scale-out time moves the remembered one: halfway, so one outlier
+# (a slow instance) does not dominate and two agreeing observations nearly replace it.
+READY_SMOOTHING = 0.5
+
+
+@dataclass(frozen=True)
+class ScaleOutTimed:
+    """A pending scale-out seen finished: how long it took, by which path, and the smoothed
+    ready time the row remembers for that path from now on."""
+
+    seconds: float
+    path: str
+    remembered: float
+    since: float  # when the scale-out was decided (its SCALEOUT# history row's time)
+
+    def record(self, now: float) -> Record:
+        """The table's change: ``ready_s_<path>`` and ``ready_at_<path>`` set, the pending
+        scale-out removed (``apply_timing`` is the same change on an in-memory row)."""
+        return Record(
+            {f"ready_s_{self.path}": self.remembered, f"ready_at_{self.path}": now},
+            PENDING_FIELDS,
+        )
+
+
+def observed_path(row: object, instances: int | None, image_was_cached: bool) -> str:
+    """How the copies of a finished scale-out came up.
+
+    No new instance since the decision: ``warm_instance``. Otherwise the scaler's predicted
+    cold path if it predicted one, else what the image cache said before this observation.
+    """
+    pending_instances = getattr(row, "pending_instances", None)
+    pending_path = getattr(row, "pending_path", None)
+    if instances is not None and pending_instances is not None:
+        if instances <= pending_instances:
+            return "warm_instance"
+        if pending_path in ("cached", "uncached"):
+            return str(pending_path)
+        return "cached" if image_was_cached else "uncached"
+    # Instances unknown: trust the path the scaler predicted.
+    return str(pending_path or ("cached" if image_was_cached else "uncached"))
+
+
+def time_scale_out(
+    row: ComponentRow,
+    current_copies: int,
+    instances: int | None,
+    image_was_cached: bool,
+    now: float,
+) -> ScaleOutTimed | None:
+    """The row's pending scale-out timed, if ``current_copies`` reached its target; else None.
+
+    The cache tracker calls it on each observation and the simulator on its polling schedule.
+    Pending since 1000, target 3 reached at 1270 on a new cached instance, 250 s remembered:
+    270 s taken, 260 s remembered (``READY_SMOOTHING`` halfway).
+    """
+    target = getattr(row, "pending_target", None)
+    since = getattr(row, "pending_since", None)
+    if target is None or since is None or current_copies < target:
+        return None
+    seconds = max(0.0, now - since)
+    path = observed_path(row, instances, image_was_cached)
+    old = row.observed_ready_s.get(path)
+    remembered = seconds if old is None else old + READY_SMOOTHING * (seconds - old)
+    return ScaleOutTimed(seconds, path, remembered, since)
+
+
+def apply_timing(row: ComponentState, timed: ScaleOutTimed, now: float) -> ComponentState:
+    """An in-memory row (``state.ComponentState``) after ``timed.record(now)``: the path's
+    ready time and its time replaced, the pending scale-out gone."""
+    ready_s = {**row.observed_ready_s, timed.path: timed.remembered}
+    ready_at = {**row.observed_ready_at, timed.path: now}
+    changes: dict[str, Any] = {key: None for key in PENDING_FIELDS}
+    changes.update(observed_ready_s=ready_s, observed_ready_at=ready_at)
+    return dataclasses.replace(row, **changes)
 
 
 # Burst starts kept on the row: enough gaps for a pattern (bursts.DEFAULT_MIN_GAPS is 3) and

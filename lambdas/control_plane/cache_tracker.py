@@ -37,6 +37,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import aws, clock, contract
+from .bookkeeping import time_scale_out
 from .events import (
     ApiCallEvent,
     EndpointStateEvent,
@@ -51,10 +52,6 @@ from .state import ComponentState, Conflict, EndpointGone, StateStore
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from types_boto3_sagemaker import SageMakerClient
-
-# How much a new observed scale-out time moves the remembered one: halfway, so one outlier
-# (a slow instance) does not dominate and two agreeing observations nearly replace it.
-READY_SMOOTHING = 0.5
 
 # The cache rows: their states in order, what the last state rests on, and where it applies.
 IMAGE_STATES = ("cold", "warming", "cached")
@@ -285,22 +282,6 @@ def _advance(
     store.observe(sk, values)
 
 
-def observed_path(state: ComponentState, instances: int | None, image_was_cached: bool) -> str:
-    """How the copies of a finished scale-out came up.
-
-    No new instance since the decision: ``warm_instance``. Otherwise the scaler's predicted
-    cold path if it predicted one, else what the image cache said before this observation.
-    """
-    if instances is not None and state.pending_instances is not None:
-        if instances <= state.pending_instances:
-            return "warm_instance"
-        if state.pending_path in ("cached", "uncached"):
-            return state.pending_path
-        return "cached" if image_was_cached else "uncached"
-    # Instances unknown: trust the path the scaler predicted.
-    return state.pending_path or ("cached" if image_was_cached else "uncached")
-
-
 def _finish_scale_out(
     cfg: Settings,
     store: StateStore,
@@ -310,27 +291,19 @@ def _finish_scale_out(
     image_was_cached: bool,
     now: float,
 ) -> dict[str, Any] | None:
-    if state.pending_target is None or state.pending_since is None:
+    timed = time_scale_out(state, observed.current_copies, instances, image_was_cached, now)
+    if timed is None:
         return None
-    if observed.current_copies < state.pending_target:
-        return None
-    seconds = max(0.0, now - state.pending_since)
-    path = observed_path(state, instances, image_was_cached)
-    old = state.observed_ready_s.get(path)
-    remembered = seconds if old is None else old + READY_SMOOTHING * (seconds - old)
+    seconds, path = timed.seconds, timed.path
+    record = timed.record(now)
     try:
         # Conditional on the version: a newer scale-out recorded meanwhile keeps its pending.
-        store.commit_component(
-            state.name,
-            state.version,
-            {f"ready_s_{path}": remembered, f"ready_at_{path}": now},
-            ("pending_since", "pending_target", "pending_path", "pending_instances"),
-        )
+        store.commit_component(state.name, state.version, record.values, record.remove)
     except Conflict:
         return None
     store.put_history(
         "SCALEOUT",
-        state.pending_since,
+        timed.since,
         state.name,
         {
             "seconds": seconds,
