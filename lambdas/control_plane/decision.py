@@ -27,9 +27,8 @@ The rules (worked numbers in docs/control-plane.md):
   never while copies are still arriving, never on missing or partial data, and never so far that
   the remaining copies would sit above the midpoint of the two thresholds (that would flap),
   below the SLO-sized copies or below the forecaster's floor (``ForecastFloor``); it holds
-  through a lull that recent bursts say ends within a cold start (``BurstHold``), and removes
-  two steps at once when the SLO-sized fleet fits in what is left and the forecaster's floor
-  agrees (``targets.in_step``).
+  through a lull that recent bursts say ends within a cold start (``BurstHold``); one step at
+  a time, whatever the SLO says (``targets``: two steps cost bursty traffic 7.5 points).
 * From zero: ``NoCapacityInvocationFailures`` while no copy exists starts ``from_zero_copies``.
 * The target is always clamped to ``[min_copies, max_copies]``.
 """
@@ -365,8 +364,7 @@ def _scale_in(snapshot: Snapshot, spec: ScalingSpec, history: History, now: floa
     floor = math.ceil(demand / midpoint) if demand > 0 else 0
     forecast = targets.forecast_floor(spec, history, now)
     kept = targets.in_floor(snapshot, spec, history, now)
-    step = targets.in_step(spec, history, now, desired, max(kept, floor))
-    target = clamp(max(desired - step, floor, kept), spec)
+    target = clamp(max(desired - spec.scale_in_step_copies, floor, kept), spec)
     if target >= desired:
         if forecast >= desired:
             return hold(Reason.FORECAST_FLOOR, f"forecast floor {forecast} until a peak passes")
@@ -379,5 +377,6 @@ def _scale_in(snapshot: Snapshot, spec: ScalingSpec, history: History, now: floa
         True,
         reevaluate_after_s=spec.scale_in_cooldown_s,
         detail=f"{value:.2f} per copy < {spec.scale_in_threshold}; demand "
-        f"{demand:.1f} keeps {target} (SLO and forecast keep {kept}, step {step})",
+        f"{demand:.1f} keeps {target} "
+        f"(SLO and forecast keep {kept}, step {spec.scale_in_step_copies})",
     )

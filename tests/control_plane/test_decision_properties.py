@@ -17,7 +17,6 @@ from lambdas.control_plane.decision import (
     Trigger,
     decide,
 )
-from lambdas.control_plane.targets import SLO_SCALE_IN_STEPS
 
 NOW = 1_000_000.0
 
@@ -186,9 +185,8 @@ def test_steps_are_bounded(case: tuple[ScalingSpec, Snapshot, History]) -> None:
         # whatever the SLO, the lookahead or the headroom say.
         assert decision.target_copies - inside.desired_copies <= spec.max_step_copies
     if inside.trigger is Trigger.SCALE_IN:
-        # One step; two when SLO sizing is on and says the copies are idle.
-        steps = 1 if spec.copy_model is None else SLO_SCALE_IN_STEPS
-        assert inside.desired_copies - decision.target_copies <= spec.scale_in_step_copies * steps
+        # One step at a time, whatever SLO sizing says.
+        assert inside.desired_copies - decision.target_copies <= spec.scale_in_step_copies
     if inside.trigger is Trigger.FROM_ZERO:
         assert decision.target_copies <= max(
             inside.desired_copies, spec.from_zero_copies, spec.min_copies
@@ -278,6 +276,5 @@ def test_scale_in_keeps_the_forecast_floor_the_midpoint_and_min(
 def test_scale_in_steps_are_bounded(case: tuple[ScalingSpec, Snapshot, History]) -> None:
     spec, snapshot, history = case
     decision = decide(snapshot, spec, history, NOW)
-    steps = 1 if spec.copy_model is None else SLO_SCALE_IN_STEPS
-    assert snapshot.desired_copies - decision.target_copies <= spec.scale_in_step_copies * steps
+    assert snapshot.desired_copies - decision.target_copies <= spec.scale_in_step_copies
     assert decision.target_copies <= snapshot.desired_copies

@@ -17,7 +17,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.fleet import DEFAULT_FLEET, Fleet, load_fleet
-from lambdas.control_plane.targets import SLO_SCALE_IN_STEPS
 from sim.component import Component
 from sim.policies import POLICIES, make_policy
 from sim.protocol import ComponentView
@@ -245,10 +244,9 @@ def test_project_scales_out_first_through_the_real_decision_code(
     # A 30x spike asks for more than max_copies at once: the first decision is clamped to it.
     assert project.actions[0].reason == "project: AtMax"
     assert project.actions[0].to_copies == project.component.model.max_copies
-    # decide() keeps scale-in to one step per cooldown (two when the SLO and the forecaster say
-    # the copies are idle): gradual, never below the min.
+    # decide() keeps scale-in to one step per cooldown: gradual, never below the min.
     downs = [a for a in project.actions if a.to_copies < a.from_copies]
-    assert downs and all(1 <= a.from_copies - a.to_copies <= SLO_SCALE_IN_STEPS for a in downs)
+    assert downs and all(a.from_copies - a.to_copies == 1 for a in downs)
     assert all(b.at_s - a.at_s >= 300 for a, b in itertools.pairwise(downs))
 
 
