@@ -10,8 +10,9 @@ them**; once it is, they are no longer held out.
 Each synthetic shape is a rate of time drawn from the scenario's seeded generator (where its
 spikes, bursts or teeth fall, how high they go), from which ``sim.traffic`` draws Poisson
 arrivals and token counts with the same generator; ``sim.traffic.SCENARIOS`` registers them, so
-``--trace NAME`` takes them like any scenario. Durations are fractions of the run, so
-``--duration-h`` shortens a shape without changing it. Rates stay below 25 req/s, what the
+``--trace NAME`` takes them like any scenario. ``--duration-h`` changes a run's length:
+``ramp-down``'s phases are fractions of the run; the others' spikes, bursts, gaps and teeth keep
+their lengths, so a longer run has more of them. Rates stay at or below 25 req/s, what the
 default fleet's 8 copies serve within the SLO, as the developed-on scenarios do.
 
 ``azure-code-half`` is the recorded hour at half its request rate, bursts kept where they are
