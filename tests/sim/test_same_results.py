@@ -154,6 +154,11 @@ WORKLOADS = {
     "diurnal": ("a747da9f30ba6533", 560372),
     "bursty": ("e4a3c8be02d62772", 40008),
     "diurnal-week": ("458f5bbb40b5b916", 1707478),  # its first three days
+    # held out (sim/holdout.py), taken when they were added
+    "flash-crowd": ("17cc07257fdac4a4", 45967),
+    "sparse-bursts": ("f8a397bba64887cf", 25756),
+    "ramp-down": ("1db74e470a31df83", 74862),
+    "sawtooth": ("2b4d3ef54e2370b0", 68773),
 }
 
 
