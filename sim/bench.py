@@ -26,7 +26,7 @@ from .figures import TIMINGS, OfferedMemo, interval, run_figures
 from .policies import KNOBS, POLICIES
 from .request_loop import warm_up
 from .run import DEFAULT_DELAYS, Delays, assign_traffic, component_workloads, run_fleet
-from .traffic import MULTI_MODEL, SCENARIOS, Workload
+from .traffic import Workload, seeded
 
 # requests in flight per copy: target tracking's target, the step policies' scale-out threshold
 GRID = (3.0, 4.0, 6.0, 8.0, 11.0)
@@ -74,8 +74,7 @@ def fleet_default(fleet: Fleet) -> float | None:
 def effective_seeds(spec: BenchSpec, fleet: Fleet) -> int:
     """Recorded traces at their own rate are the same requests for every seed: one run."""
     assigned = assign_traffic(fleet, spec.traffic)
-    synthetic = any(t in SCENARIOS or t == MULTI_MODEL for t in assigned.values())
-    return spec.seeds if synthetic or spec.load != 1.0 else 1
+    return spec.seeds if any(map(seeded, assigned.values())) or spec.load != 1.0 else 1
 
 
 def knob_values(spec: BenchSpec, fleet: Fleet) -> list[float | None]:

@@ -29,7 +29,7 @@ from .bench import GRID, BenchSpec
 from .policies import POLICIES
 from .run import DEFAULT_DELAYS, Delays
 from .trace_builder import add_trace_parser
-from .traffic import MULTI_MODEL, SCENARIOS, TRACES
+from .traffic import HOLDOUT, MULTI_MODEL, SCENARIOS, TRACES
 
 
 def _coldstart(args: argparse.Namespace) -> int:
@@ -117,9 +117,11 @@ def _add_run_options(r: argparse.ArgumentParser) -> None:
         "--trace",
         required=True,
         action="append",
-        help=f"traffic for every component: a scenario ({', '.join(SCENARIOS)}), {MULTI_MODEL} "
+        help="traffic for every component: a scenario "
+        f"({', '.join(n for n in SCENARIOS if n not in HOLDOUT)}), {MULTI_MODEL} "
         "(one shape per component of an endpoint), a bundled "
-        f"trace ({', '.join(TRACES)}) or a CSV in the Azure trace format; COMPONENT=TRACE gives "
+        f"trace ({', '.join(TRACES)}), a held-out scenario ({', '.join(HOLDOUT)}: never tuned "
+        "on, sim/holdout.py) or a CSV in the Azure trace format; COMPONENT=TRACE gives "
         "one component its own (repeat the option)",
     )
     r.add_argument("--seeds", type=int, default=10, help="seeds of synthetic traffic (default 10)")

@@ -52,7 +52,10 @@ def fleet_lines(spec: BenchSpec, policy: str, point: dict[str, Any]) -> list[str
             "DisableScaleIn: true, plus a step scale-in policy on the fleet's scale-in alarm"
         )
     if policy == "aws-scheduled":
-        lines.append("plus scheduled minimums from yesterday's hourly peaks (sim/schedule.py)")
+        lines.append(
+            "plus scheduled minimums, weekdays and weekends apart (cron MON-FRI and SAT,SUN), "
+            "from the hourly peaks of the most recent day of the same kind (sim/schedule.py)"
+        )
     return lines
 
 

@@ -15,8 +15,10 @@ AWS's configurations, each as AWS documents it (sources in docs/scaling-model.md
   alarm and step table (``PercentChangeInCapacity``) and its scale-in alarm: it separates
   "10 s alarms" from "a Lambda decides".
 * ``aws-scheduled``: ``aws-target-tracking-tuned`` plus scheduled actions that raise the minimum
-  copy count ahead of each hour by the copies the previous day needed in that hour
-  (``sim.schedule``); with no previous day it is the tuned policy.
+  copy count ahead of each hour by the copies that hour needed on the most recent day of the same
+  kind: separate weekday and weekend schedules, as Application Auto Scaling's cron expressions
+  allow (``cron(55 8 ? * MON-FRI *)``), so a Monday follows Friday and a Saturday the last
+  Sunday (``sim.schedule``); with no such day yet it is the tuned policy.
 * ``pre-caching``: the setup before container and data caching, as a historical reference:
   target tracking on the standard 1-minute ``InvocationsPerCopy`` (3 of 3 x 60 s over, 15 of 15
   under 90 %), every new instance pulls the image, every new copy downloads the model.
@@ -239,10 +241,12 @@ class TargetTracking:
 class Scheduled(TargetTracking):
     """``aws-target-tracking-tuned`` plus scheduled actions raising the minimum copy count.
 
-    A careful user reads yesterday's hourly peaks of requests in flight from CloudWatch and
-    schedules, for each hour, a minimum of ``ceil(peak / target)`` copies starting one new
-    instance's cold start (rounded up to the minute) before the hour; outside those hours the
-    fleet's minimum applies. Application Auto Scaling raises the desired count to a new minimum
+    A careful user reads the hourly peaks of requests in flight from CloudWatch and schedules,
+    for each hour, a minimum of ``ceil(peak / target)`` copies starting one new instance's cold
+    start (rounded up to the minute) before the hour, one cron schedule for weekdays and one for
+    weekends: a weekday hour takes the peak of that hour on the most recent weekday, a weekend
+    hour on the most recent weekend day (``sim.schedule``); outside those hours the fleet's
+    minimum applies. Application Auto Scaling raises the desired count to a new minimum
     when it takes effect; scale-in never goes below it.
     """
 

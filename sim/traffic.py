@@ -7,6 +7,10 @@ long prompts and short answers real code-completion traffic has. All randomness 
 seeded generator: the same seed gives the same workload. ``multi-model`` is the one scenario
 that gives an endpoint's components one workload each (``multi_model``).
 
+``HOLDOUT`` names the held-out scenarios (``sim.holdout``): shapes the project's default setting
+was never tuned on; a change to the project's policy must not be tuned against them. They are
+registered here like the others (``SCENARIOS``, and ``azure-code-half`` as a scaled trace).
+
 Service time of a request on one copy (``service_time_s``) is prefill plus decode::
 
     service_s = prompt_tokens / prefill_tokens_per_s + output_tokens / decode_tokens_per_s
@@ -18,6 +22,7 @@ With the default fleet's 6000 and 25 tokens/s, a 2048-token prompt with 28 outpu
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import math
 from collections.abc import Callable, Sequence
@@ -27,6 +32,9 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from .holdout import HOLDOUT as HOLDOUT  # the held-out names, for users of this module
+from .holdout import SCALED_TRACES, SHAPES, Shape
 
 TRACES_DIR = Path(__file__).with_name("traces")
 TRACES = {"azure-code": TRACES_DIR / "AzureLLMInferenceTrace_code.csv"}
@@ -289,6 +297,22 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
+def _held_out(shape: Shape) -> Callable[[float, np.random.Generator], FloatArray]:
+    """Poisson arrivals at a held-out shape's rate, drawn after the shape from the same rng."""
+    return lambda duration, rng: _thinned(shape.rate(duration, rng), shape.peak_rate, duration, rng)
+
+
+SCENARIOS.update(
+    (name, Scenario(name, s.description, s.default_duration_s, _held_out(s), s.peak_rate))
+    for name, s in SHAPES.items()
+)
+
+
+def seeded(name: str) -> bool:
+    """Whether traffic ``name`` changes with the seed (recorded traces at their rate do not)."""
+    return name in SCENARIOS or name in SCALED_TRACES or name == MULTI_MODEL
+
+
 def synthetic(name: str, *, seed: int, duration_s: float | None = None) -> Workload:
     """A synthetic scenario by name (``SCENARIOS``), reproducible from ``seed``."""
     if name not in SCENARIOS:
@@ -315,18 +339,26 @@ def workload(
         )
     if name_or_path in SCENARIOS:
         w = synthetic(name_or_path, seed=seed, duration_s=duration_s)
-    elif name_or_path in TRACES or Path(name_or_path).suffix == ".csv":
-        w = load_trace(TRACES.get(name_or_path, Path(name_or_path)))
+    elif (
+        name_or_path in TRACES
+        or name_or_path in SCALED_TRACES
+        or Path(name_or_path).suffix == ".csv"
+    ):
+        trace, factor, _ = SCALED_TRACES.get(name_or_path, (name_or_path, 1.0, ""))
+        w = load_trace(TRACES.get(trace, Path(trace)))
         if duration_s is not None:
             keep = w.arrival_s < duration_s
             w = Workload(
                 w.name, w.arrival_s[keep], w.prompt_tokens[keep], w.output_tokens[keep], duration_s
             )
+        if name_or_path in SCALED_TRACES:  # one scaling: the trace's factor times ``load``
+            name = name_or_path if load == 1 else f"{name_or_path} x{load:g}"
+            return dataclasses.replace(w.scaled(factor * load, seed), name=name)
     else:
         raise ValueError(
             f"unknown trace {name_or_path!r}; allowed: a scenario "
             f"({', '.join(SCENARIOS)}), {MULTI_MODEL!r} (one workload per component), "
-            f"a bundled trace ({', '.join(TRACES)}) or "
+            f"a bundled trace ({', '.join(TRACES)}), a scaled one ({', '.join(SCALED_TRACES)}) or "
             "a path to a .csv in the Azure LLM trace format"
         )
     return w.scaled(load, seed)

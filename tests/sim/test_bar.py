@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sim.compare import bar, bar_table
+from sim.compare import bar, bar_table, defaults_table, versus_table
 
 
 def point(target: float, slo: float, gpu: float) -> dict[str, Any]:
@@ -68,3 +68,15 @@ def test_the_spike_needs_its_first_decision_20_s_before_target_tracking() -> Non
     assert bar("step-spike", doc(0.85, 12.0, detection=66.0))["detection_gain_s"] == 20.0
     table = bar_table({"step-spike": doc(0.85, 12.0, detection=76.0)})
     assert "decision >= 20 s sooner (10 s) | met; **missed** |" in table
+
+
+def test_held_out_scenarios_are_labelled_and_held_to_never_below() -> None:
+    b = bar("ramp-down", doc(0.844, 12.0))
+    assert b["held_out"] and not b["never_below"] and b["clearly_above"] is None
+    assert not bar("ramp", doc(0.85, 12.0))["held_out"]
+    table = bar_table({"ramp": doc(0.85, 12.0), "flash-crowd": doc(0.85, 12.0)})
+    assert "| ramp | " in table
+    assert "| flash-crowd (held out) | 85.0 %, 12.00 |" in table
+    assert table.endswith("| never below (-0.5) | met |\n")
+    for other in (defaults_table, versus_table):
+        assert "| flash-crowd (held out) | " in other({"flash-crowd": doc(0.85, 12.0)})

@@ -89,6 +89,45 @@ def test_scheduled_starts_one_cached_cold_start_before_the_hour() -> None:
     assert p.peaks.minimum_due(3600 * 25 - 290, 8.0) is None
 
 
+def test_scheduled_keeps_one_schedule_for_weekdays_and_one_for_weekends() -> None:
+    p = attached("aws-scheduled")
+    day, nine_fifty_five = 24, 10 * 3600 - 300  # hours a day; 300 s before 10:00
+    # Given 10:00 peaks (requests in flight) of 80 on the first Friday (day 4), 16 on Saturday
+    # (day 5), 24 on Sunday (day 6) and 40 on the second Friday (day 11)
+    for d, peak in ((4, 80.0), (5, 16.0), (6, 24.0), (11, 40.0)):
+        p.peaks.peaks[d * day + 10] = peak
+
+    def due(d: int) -> int | None:
+        return p.peaks.minimum_due(d * 86400 + nine_fifty_five, 8.0)
+
+    # Then the first Saturday has no weekend day behind it: nothing scheduled, not Friday's 10
+    assert due(5) is None
+    # Sunday follows Saturday (16 / 8), Monday follows Friday (80 / 8), not Sunday
+    assert (due(6), due(7)) == (2, 10)
+    # and the second Saturday follows the last Sunday (24 / 8), not the Friday before it
+    assert due(12) == 3
+
+
+def test_scheduled_raises_monday_for_friday_s_peak_and_not_the_weekend() -> None:
+    # Given eight days from Monday at 0.2 req/s, with a busy hour (15 req/s) from 10:00 on Friday
+    day, ten = 86_400.0, 10 * 3600.0
+    friday, monday = 4 * day, 7 * day
+    quiet = np.arange(0.0, monday + day, 5.0)
+    busy = np.arange(friday + ten, friday + ten + 3600.0, 1 / 15)
+    arrivals = np.sort(np.concatenate([quiet, busy]))
+    n = arrivals.size
+    w = Workload("a Friday peak", arrivals, np.full(n, 1000.0), np.full(n, 20.0), monday + day)
+    # When aws-scheduled runs them
+    result = simulate(
+        Component.from_fleet(load_fleet(DEFAULT_FLEET)), w, make_policy("aws-scheduled")
+    )
+    # Then the one scheduled raise is Monday's, 300 s before 10:00 (plus the reaction delay):
+    # the weekend schedule does not copy Friday's peak into Saturday
+    raised = [a for a in result.actions if a.reason.startswith("scheduled minimum")]
+    assert [a.at_s for a in raised] == [monday + ten - 300 + 30]
+    assert raised[0].to_copies > 1
+
+
 def test_every_baseline_shares_aws_s_from_zero_step_and_the_knob_moves_the_threshold() -> None:
     for name in ("aws-target-tracking", "aws-target-tracking-tuned", "aws-step-10s"):
         assert shape(attached(name).from_zero.alarm) == ("GreaterThanThreshold", 0.0, 10, 1, 1)

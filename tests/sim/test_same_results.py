@@ -66,7 +66,8 @@ def fleets() -> dict[str, Fleet]:
 
 # (fleet, traffic, policy, knob, seed, duration_s, load) -> digest, SLO attainment, GPU-hours,
 # failed requests (no capacity or timed out). They cover queueing, timeouts (load x4), copies
-# of three models sharing instances, a swept knob each way, and scheduled minimums over days.
+# of three models sharing instances, a swept knob each way, and scheduled minimums over days
+# (weekdays only, then a week and a Monday: the weekend schedule and Monday after it).
 CASES = [
     (("default", "step-spike", "aws-target-tracking", None, 1, 1800.0, 1.0),
      ("52e6d76c44b594c0", 0.24448760424997143, 3.338888888888889, 4470)),
@@ -88,6 +89,8 @@ CASES = [
      ("3859f2d7c0584337", 0.08851393897761749, 3.8472222222222223, 40447)),
     (("default", "diurnal-week", "aws-scheduled", None, 4, 3 * 86400.0, 1.0),
      ("037fdb5e67912082", 0.9162052128390802, 343.60833333333335, 0)),
+    (("default", "diurnal-week", "aws-scheduled", None, 4, 8 * 86400.0, 1.0),
+     ("b7523dbd53dd3d29", 0.9177405747416003, 824.0083333333333, 0)),
     (("multi", "multi-model", "project", None, 0, 3600.0, 1.0),
      ("61ec57781bb9742b", 0.8013927291346646, 17.444444444444443, 694)),
     (("multi", "multi-model", "aws-step-10s", 4.0, 0, 3600.0, 1.0),
@@ -151,6 +154,11 @@ WORKLOADS = {
     "diurnal": ("a747da9f30ba6533", 560372),
     "bursty": ("e4a3c8be02d62772", 40008),
     "diurnal-week": ("458f5bbb40b5b916", 1707478),  # its first three days
+    # held out (sim/holdout.py), taken when they were added
+    "flash-crowd": ("17cc07257fdac4a4", 45967),
+    "sparse-bursts": ("f8a397bba64887cf", 25756),
+    "ramp-down": ("1db74e470a31df83", 74862),
+    "sawtooth": ("2b4d3ef54e2370b0", 68773),
 }
 
 
