@@ -14,14 +14,17 @@ For each component whose spec has a forecast schedule (``forecast_interval_s``):
    never above ``max_copies``;
 4. the recent bursts: the minutes of the last 6 hours at which the copies the traffic needs
    (the same sizing) rose above the base (``min_copies``, at least 1): ``bursts.burst_starts``;
+   with burst hold on, the floor is at least the recent peak: what scale-out asks for at the
+   busiest minute of the endpoint's instance release cooldown (``bursts.recent_peak``); steps 3
+   and 4 are ``forecast_plan.plan``, which the simulator calls too;
 5. floor and burst starts go on the component's row (``bookkeeping.forecast_record``: the
    floor is valid for two intervals, so one lost run does not drop it and a stopped
    forecaster's floor lapses), where scale-in respects them, and the floor is the
    ``ForecastFloor`` metric;
 6. if the floor is above the copies asked for, the count is raised to it (``forecast_raise``).
 
-Fail safe: no history (neither for the coming minutes nor a recent burst) writes nothing and
-changes nothing. A metrics
+Fail safe: no history (neither for the coming minutes, nor a recent burst, nor a recent minute)
+writes nothing and changes nothing. A metrics
 read that fails (throttled, refused, unreachable), a table that cannot be read, or any error
 for one component is logged and counted in ``ScalingErrors`` and changes nothing; nothing is
 raised, so the schedule keeps running and a forecast never removes capacity.
