@@ -10,7 +10,8 @@ What happens (docs/local-demo.md tells it with the numbers of the default fleet)
    the copies that serve. Every 10 s tick (``Lockstep``):
    * the tick's ``ConcurrentRequestsPerCopy`` and ``NoCapacityInvocationFailures`` go to
      CloudWatch with ``PutMetricData`` (``StorageResolution=1``) once their publishing delay
-     (``sim.cloudwatch.HIGH_RES_PUBLISH_DELAY_S``) has passed, stamped with their period;
+     (``sim.cloudwatch.HIGH_RES_PUBLISH_DELAY_S``) has passed, stamped with their period, and
+     each minute's ``Invocations`` a minute after it (``STANDARD_PUBLISH_DELAY_S``);
    * each alarm due at this tick reads its datapoints back with ``GetMetricData`` and is
      evaluated (``localaws.cloudwatch``, with ``sim.cloudwatch``'s M of N; missing data not
      breaching, as the stack sets it); a transition is written with ``SetAlarmState`` and,
@@ -64,7 +65,7 @@ from config.fleet import Endpoint, Fleet, Model, resolve_image
 from lambdas.control_plane import contract
 from localaws import events
 from localaws.cloudwatch import MetricAlarm
-from sim.cloudwatch import HIGH_RES_PUBLISH_DELAY_S, LAMBDA_REACTION_S
+from sim.cloudwatch import HIGH_RES_PUBLISH_DELAY_S, LAMBDA_REACTION_S, STANDARD_PUBLISH_DELAY_S
 from sim.simulator import TICK_S, Component, Simulation
 from sim.traffic import Workload
 from stacks.components import forecast_interval_minutes
@@ -330,6 +331,23 @@ class DemoRun(Harness):
                         "Timestamp": stamp,
                         "Value": float(failures),
                         "StorageResolution": 1,
+                    },
+                )
+            invocations = comp.sim.metrics["Invocations"].values
+            minute = round(self.now_s) // 60 - 1
+            ended = round(self.now_s) % 60 == 0 and 0 <= minute < len(invocations)
+            if ended and invocations[minute] is not None:
+                # The minute that just ended, a standard metric readable a minute later: what
+                # the forecaster reads for the recent peak (the previous days are history).
+                self.metrics.add(
+                    self.now_s + STANDARD_PUBLISH_DELAY_S,
+                    SAGEMAKER_NAMESPACE,
+                    {
+                        "MetricName": "Invocations",
+                        "Dimensions": dims,
+                        "Timestamp": datetime.fromtimestamp(self.epoch() - 60, UTC),
+                        "Value": float(invocations[minute] or 0.0),
+                        "Unit": "Count",
                     },
                 )
 
