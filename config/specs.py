@@ -80,4 +80,7 @@ def scaling_spec(endpoint: Endpoint, model: Model) -> ScalingSpec:
         forecast_interval_s=s.forecast.interval_minutes * 60 if s.forecast.enabled else None,
         forecast_history_days=s.forecast.history_days,
         burst_hold_probability=s.burst_hold.min_probability if s.burst_hold.enabled else None,
+        hold_recent_s=endpoint.scale_in_policy.cooldown_minutes * 60
+        if s.burst_hold.enabled
+        else None,
     )

@@ -10,7 +10,8 @@ What happens (docs/local-demo.md tells it with the numbers of the default fleet)
    the copies that serve. Every 10 s tick (``Lockstep``):
    * the tick's ``ConcurrentRequestsPerCopy`` and ``NoCapacityInvocationFailures`` go to
      CloudWatch with ``PutMetricData`` (``StorageResolution=1``) once their publishing delay
-     (``sim.cloudwatch.HIGH_RES_PUBLISH_DELAY_S``) has passed, stamped with their period;
+     (``sim.cloudwatch.HIGH_RES_PUBLISH_DELAY_S``) has passed, stamped with their period, and
+     each minute's ``Invocations`` a minute after it (``STANDARD_PUBLISH_DELAY_S``);
    * each alarm due at this tick reads its datapoints back with ``GetMetricData`` and is
      evaluated (``localaws.cloudwatch``, with ``sim.cloudwatch``'s M of N; missing data not
      breaching, as the stack sets it); a transition is written with ``SetAlarmState`` and,
@@ -55,8 +56,6 @@ from typing import IO, TYPE_CHECKING, Any
 
 from config.alarms import (
     COMPONENT_DIMENSION,
-    CONCURRENCY_METRIC,
-    NO_CAPACITY_METRIC,
     SAGEMAKER_NAMESPACE,
     AlarmPlan,
 )
@@ -64,14 +63,15 @@ from config.fleet import Endpoint, Fleet, Model, resolve_image
 from lambdas.control_plane import contract
 from localaws import events
 from localaws.cloudwatch import MetricAlarm
-from sim.cloudwatch import HIGH_RES_PUBLISH_DELAY_S, LAMBDA_REACTION_S
-from sim.simulator import TICK_S, Component, Simulation
+from sim.cloudwatch import LAMBDA_REACTION_S
+from sim.simulator import Component, Simulation
 from sim.traffic import Workload
 from stacks.components import forecast_interval_minutes
 
 from . import world
 from .checks import evaluate_story
 from .cleanup import delete_and_clean
+from .datapoints import tick_datapoints
 from .fleet import (
     HISTORY_DAYS,
     HISTORY_SHARE,
@@ -85,7 +85,7 @@ from .lockstep import Lockstep
 from .results import DemoResult, Sample
 
 if TYPE_CHECKING:
-    from types_boto3_cloudwatch.type_defs import DimensionTypeDef, MetricDatumTypeDef
+    from types_boto3_cloudwatch.type_defs import MetricDatumTypeDef
 
 DEFAULT_DURATION_S = 3600.0
 DEFAULT_SEED = 7
@@ -302,36 +302,9 @@ class DemoRun(Harness):
     # --- CloudWatch -----------------------------------------------------------------------
     def _collect_datapoints(self) -> None:
         """The tick's datapoints, to be published once CloudWatch would have them."""
-        stamp = datetime.fromtimestamp(self.epoch() - TICK_S, UTC)
-        due = self.now_s + HIGH_RES_PUBLISH_DELAY_S
         for comp in self.components.values():
-            dims: list[DimensionTypeDef] = [{"Name": COMPONENT_DIMENSION, "Value": comp.name}]
-            per_copy = comp.sim.metrics["ConcurrentRequestsPerCopy"].values[-1]
-            failures = comp.sim.metrics["NoCapacityInvocationFailures"].values[-1]
-            if per_copy is not None:  # no copy serving: SageMaker emits nothing per copy
-                self.metrics.add(
-                    due,
-                    SAGEMAKER_NAMESPACE,
-                    {
-                        "MetricName": CONCURRENCY_METRIC,
-                        "Dimensions": dims,
-                        "Timestamp": stamp,
-                        "Value": round(per_copy, 3),
-                        "StorageResolution": 1,
-                    },
-                )
-            if failures:
-                self.metrics.add(
-                    due,
-                    SAGEMAKER_NAMESPACE,
-                    {
-                        "MetricName": NO_CAPACITY_METRIC,
-                        "Dimensions": dims,
-                        "Timestamp": stamp,
-                        "Value": float(failures),
-                        "StorageResolution": 1,
-                    },
-                )
+            for due, datum in tick_datapoints(comp.sim, comp.name, self.now_s, self.epoch()):
+                self.metrics.add(due, SAGEMAKER_NAMESPACE, datum)
 
     def _evaluate_alarms(self) -> None:
         """Every alarm due now reads its datapoints back from CloudWatch and is evaluated; a

@@ -8,15 +8,16 @@ the same pure functions the Lambda calls, in the same order (``forecasting._one`
 
 * the predicted ready time of a new instance's copy (``forecasting.ready_time``, from the
   row's observed timings against the cold-start prior);
-* the predicted peak over that ready time plus the interval (``forecast.forecast``) and the
-  floor (``forecast.forecast_floor`` with ``forecasting.copies_for``: SLO-sized, headroom,
-  never below ``min_copies`` nor above ``max_copies``);
-* the bursts of the last ``forecast_history.RECENT_S`` (``forecasting.bursts_of``);
+* the run's plan (``forecast_plan.plan``): the floor from the predicted peak over that ready
+  time plus the interval and from the recent peak over the instance release cooldown, sized by
+  ``forecast_plan.copies_for`` (SLO-sized, headroom, never below ``min_copies`` nor above
+  ``max_copies``), and the bursts of the last ``forecast_history.RECENT_S``;
 * what goes on the row (``bookkeeping.forecast_record``), and, when the floor is above the
   copies asked for, a raise to it recorded as a scale-out (``bookkeeping.decision_record``)
   with the placement ``decision.place`` predicts, as ``forecast_raise`` records it.
 
-No history for the coming minutes and no recent burst: nothing is written and nothing raised,
+No history for the coming minutes, no recent burst and no recent minute: nothing is written
+and nothing raised,
 as in the Lambda. The history is kept as ``forecast.minute_index`` does it (one entry per
 minute, added as minutes become readable), limited to ``forecast_history_days``
 (``forecast_history.within_days``).
@@ -30,10 +31,11 @@ from collections import deque
 from dataclasses import dataclass
 
 from lambdas.control_plane.bookkeeping import Record, forecast_record
-from lambdas.control_plane.decision import Decision, History, Reason, ScalingSpec, Snapshot, place
-from lambdas.control_plane.forecast import DAY_S, MINUTE_S, forecast, forecast_floor
+from lambdas.control_plane.decision import ScalingSpec
+from lambdas.control_plane.forecast import DAY_S, MINUTE_S
 from lambdas.control_plane.forecast_history import RECENT_S
-from lambdas.control_plane.forecasting import bursts_of, copies_for, ready_time
+from lambdas.control_plane.forecast_plan import copies_for, plan
+from lambdas.control_plane.forecasting import ready_time
 from lambdas.control_plane.state import ComponentState
 
 from .cloudwatch import MetricSeries
@@ -113,32 +115,8 @@ class Forecaster:
         self._read(sim_now)
         spec, now, interval = self.spec, CALENDAR_START_S + sim_now, self.interval_s
         ready_s = ready_time(spec, row, image_cached, now)
-        predicted = forecast(self.by_minute, now, ready_s + interval)
-        starts = bursts_of(list(self.recent), self.needed, max(spec.min_copies, 1))
-        if predicted is None and not starts:
+        planned = plan(self.by_minute, self.recent, now, spec, ready_s=ready_s, needed=self.needed)
+        if planned is None:
             return None
-        floor = forecast_floor(
-            self.by_minute,
-            now,
-            ready_s=ready_s,
-            interval_s=interval,
-            copies_for=self.needed,
-            held_copies=spec.min_copies,
-            max_copies=spec.max_copies,
-        )
+        floor, starts = planned.floor, planned.bursts
         return ForecastRun(floor, forecast_record(floor, starts, now, interval))
-
-
-def raise_decision(spec: ScalingSpec, seen: Snapshot, history: History, floor: int) -> Decision:
-    """The raise to ``floor`` as ``forecast_raise`` records it: a scale-out whose placement
-    predicts the path the new copies take (the tracker files their timing under it)."""
-    placement, ready_s = place(floor - seen.desired_copies, seen, spec, history)
-    return Decision(
-        floor,
-        seen.desired_copies,
-        Reason.FORECAST,
-        True,
-        ready_s,
-        placement,
-        detail=f"forecast floor {floor} above {seen.desired_copies} asked for",
-    )

@@ -20,12 +20,13 @@ from lambdas.control_plane.decision import (
     Trigger,
     decide,
     free_slots,
+    raise_to,
     snapshot,
 )
 from lambdas.control_plane.state import ComponentState
 
 from .cloudwatch import Alarm, State, alarm_spec
-from .forecaster import CALENDAR_START_S, INVOCATIONS_METRIC, Forecaster, raise_decision
+from .forecaster import CALENDAR_START_S, INVOCATIONS_METRIC, Forecaster
 from .protocol import ComponentView
 from .thresholds import alarm_window, with_thresholds
 
@@ -118,7 +119,7 @@ class Project:
             return
         now = self.clock(view)
         seen = self._observe(view, Trigger.SCALE_OUT, [], True)
-        decision = raise_decision(self.spec, seen, history_from(self.row), floor)
+        decision = raise_to(floor, seen, self.spec, history_from(self.row))
         self._apply(view, decision, seen, now, "Forecast")
 
     def _observe(

@@ -1,15 +1,23 @@
 """Recurring bursts: hold capacity through a lull that recent history says ends soon.
 
 Bursts that recur at similar intervals do not line up with the clock, so the daily forecast
-misses them. What does predict them is the gaps between recent bursts: if the lull so far is
-about as long as the usual gap less a cold start, a copy released now could not be back in
-time for the next burst, so it is held (or brought back); otherwise it can go.
+misses them. Two rules hold capacity through the lulls between them:
+
+* ``recent_peak``: a copy released now saves nothing until its instance is released, which
+  SageMaker does only after the instance has been idle for the endpoint's scale-in cooldown
+  (ManagedInstanceScaling ``CooldownInMinutes``, 20 by default). So the copies that the last
+  cooldown's busiest minute needed are kept: a burst that returns within it finds them serving,
+  and an instance that would have stayed paid for anyway has its copy. Only a lull longer than
+  the cooldown releases them, one cooldown later than the alarms alone would.
+* ``hold_through_gap``: past that, the gaps between recent bursts say whether the next is
+  likely within a cold start; if so, a copy released now could not be back in time, so it is
+  held (or brought back); otherwise it can go.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .checks import count, finite, probability
 
@@ -34,6 +42,29 @@ def burst_starts(series: Sequence[tuple[float, float]], threshold: float) -> lis
             starts.append(at)
         below = not above
     return starts
+
+
+def recent_peak(
+    series: Sequence[tuple[float, float]],
+    now: float,
+    window_s: float,
+    copies_for: Callable[[float], int],
+) -> int:
+    """The most copies any datapoint of ``series`` (timestamp, value) in the last ``window_s``
+    before ``now`` needed, by ``copies_for``; 0 when none falls in the window.
+
+    ``Invocations`` per minute 120, 1200, 1500, 150 at minutes 0..3, a 20-minute window, 4
+    requests/s per copy (copies_for = ceil(per minute / 240)): at minute 10 the 1500 of minute 2
+    needs 7 copies, so 7 are kept; at minute 22.5 minute 2 has left the window and 150 needs 1.
+    """
+    at = finite("now", now)
+    span = finite("window_s", window_s, minimum=0)
+    peak = 0
+    for i, (timestamp, value) in enumerate(series):
+        if at - span <= finite(f"series[{i}] timestamp", timestamp) <= at:
+            level = finite(f"series[{i}] value", value, minimum=0)
+            peak = max(peak, count("copies_for(value)", copies_for(level)))
+    return peak
 
 
 def burst_probability(

@@ -217,6 +217,22 @@ def decide(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float) 
     return _scale_in(snapshot, spec, history, now)
 
 
+def raise_to(floor: int, snapshot: Snapshot, spec: ScalingSpec, history: History) -> Decision:
+    """The forecaster's raise of the copies asked for to ``floor``, as a scale-out whose
+    placement predicts the path the new copies take (the tracker files their timing under it).
+    The Lambda (``forecast_raise``) and the simulator record the same decision."""
+    placement, ready_s = place(floor - snapshot.desired_copies, snapshot, spec, history)
+    return Decision(
+        floor,
+        snapshot.desired_copies,
+        Reason.FORECAST,
+        True,
+        ready_s,
+        placement,
+        detail=f"forecast floor {floor} above {snapshot.desired_copies} asked for",
+    )
+
+
 def _hold(
     desired: int, reason: Reason, detail: str, after: int | None = None, valid: bool = True
 ) -> Decision:

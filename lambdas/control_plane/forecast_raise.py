@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from . import aws, clock, contract
 from .bookkeeping import decision_record, history_from
-from .decision import Decision, History, Reason, Snapshot, Trigger, free_slots, place, snapshot
+from .decision import Decision, History, Reason, Snapshot, Trigger, free_slots, raise_to, snapshot
 from .evaluation import undo
 from .evaluation_types import Outcome
 from .events import ForeignEndpoint
@@ -104,16 +104,7 @@ def _decision(
         instances=instances,
         image_cached=None if image is None else image.get("state") == "cached",
     )
-    placement, ready_s = place(floor - observed.desired_copies, seen, spec, history)
-    decision = Decision(
-        floor,
-        observed.desired_copies,
-        Reason.FORECAST,
-        True,
-        ready_s,
-        placement,
-        detail=f"forecast floor {floor} above {observed.desired_copies} asked for",
-    )
+    decision = raise_to(floor, seen, spec, history)
     return decision, seen
 
 

@@ -14,14 +14,17 @@ For each component whose spec has a forecast schedule (``forecast_interval_s``):
    never above ``max_copies``;
 4. the recent bursts: the minutes of the last 6 hours at which the copies the traffic needs
    (the same sizing) rose above the base (``min_copies``, at least 1): ``bursts.burst_starts``;
+   with burst hold on, the floor is at least the recent peak: what scale-out asks for at the
+   busiest minute of the endpoint's instance release cooldown (``bursts.recent_peak``); steps 3
+   and 4 are ``forecast_plan.plan``, which the simulator calls too;
 5. floor and burst starts go on the component's row (``bookkeeping.forecast_record``: the
    floor is valid for two intervals, so one lost run does not drop it and a stopped
    forecaster's floor lapses), where scale-in respects them, and the floor is the
    ``ForecastFloor`` metric;
 6. if the floor is above the copies asked for, the count is raised to it (``forecast_raise``).
 
-Fail safe: no history (neither for the coming minutes nor a recent burst) writes nothing and
-changes nothing. A metrics
+Fail safe: no history (neither for the coming minutes, nor a recent burst, nor a recent minute)
+writes nothing and changes nothing. A metrics
 read that fails (throttled, refused, unreachable), a table that cannot be read, or any error
 for one component is logged and counted in ``ScalingErrors`` and changes nothing; nothing is
 raised, so the schedule keeps running and a forecast never removes capacity.
@@ -29,48 +32,17 @@ raised, so the schedule keeps running and a forecast never removes capacity.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from . import aws, contract
 from .bookkeeping import forecast_record, history_from
-from .bursts import burst_starts
 from .decision import Path, ScalingSpec
 from .evaluation_types import Outcome
-from .forecast import forecast, forecast_floor
 from .forecast_history import read_history, recent, within_days
+from .forecast_plan import copies_for, plan
 from .forecast_raise import raise_to_floor
-from .headroom import with_headroom
 from .lookahead import predicted_ready_s
 from .observability import bind, emit, logger
 from .settings import Component, Settings
-from .sizing import copies_for_slo
 from .state import ComponentState, StateStore, StateUnavailable, component_key
-
-
-def copies_for(spec: ScalingSpec) -> Callable[[float], int] | None:
-    """Copies for a predicted ``Invocations`` per minute: SLO-sized with the spec's copy model,
-    plus its headroom, at most ``max_copies``; ``None`` without a copy model (SLO sizing off:
-    nothing to size a forecast with)."""
-    model = spec.copy_model
-    if model is None:
-        return None
-
-    def needed(per_minute: float) -> int:
-        sized = copies_for_slo(
-            per_minute / 60,
-            model,
-            ttft_s=spec.slo_ttft_s,
-            attainment=spec.slo_attainment,
-            max_copies=spec.max_copies,
-        )
-        return with_headroom(
-            sized.copies,
-            max_copies=spec.max_copies,
-            headroom_copies=spec.headroom_copies,
-            headroom_percent=spec.headroom_percent,
-        )
-
-    return needed
 
 
 def ready_time(spec: ScalingSpec, row: ComponentState, image_cached: bool, now: float) -> float:
@@ -137,47 +109,38 @@ def _one(
     needed = copies_for(spec)
     if needed is None:
         return Outcome(component.name, "skipped", "NoCopyModel", detail="slo_sizing is off")
-    predicted = forecast(series, now, ready_s + interval)
-    starts = bursts_of(recent(series, now), needed, max(spec.min_copies, 1))
-    if predicted is None and not starts:
+    planned = plan(series, recent(series, now), now, spec, ready_s=ready_s, needed=needed)
+    if planned is None:
         logger.info("no history for the coming minutes, no recent burst: nothing forecast")
         return Outcome(component.name, "held", "NoHistory", detail=f"{len(series)} datapoints")
-    floor = forecast_floor(
-        series,
-        now,
-        ready_s=ready_s,
-        interval_s=interval,
-        copies_for=needed,
-        held_copies=spec.min_copies,
-        max_copies=spec.max_copies,
-    )
+    floor, predicted, starts = planned.floor, planned.predicted, planned.bursts
     store.observe(
         component_key(component.name), forecast_record(floor, starts, now, interval).values
     )
     emit(contract.METRIC_FORECAST_FLOOR, floor, endpoint=cfg.endpoint, component=component.name)
     extra = {"floor": floor, "ready_s": round(ready_s, 1), "bursts": len(starts)}
+    extra["held"] = planned.held
     if predicted is None:
-        detail = f"no history for the coming minutes; {len(starts)} recent bursts: floor {floor}"
-        return Outcome(component.name, "held", "NoHistory", floor, detail=detail, extra=extra)
+        detail = (
+            f"no history for the coming minutes; {len(starts)} recent bursts, "
+            f"{planned.held} copies held for the recent peak: floor {floor}"
+        )
+        if floor <= 0 or planned.held <= 0:
+            return Outcome(component.name, "held", "NoHistory", floor, detail=detail, extra=extra)
+        outcome = raise_to_floor(cfg, store, component, floor, now)
+        outcome.detail = f"{detail}; {outcome.detail}" if outcome.detail else detail
+        outcome.extra.update(extra)
+        return outcome
     detail = (
         f"{predicted:.0f} invocations/min predicted within {ready_s + interval:.0f} s "
-        f"(ready {ready_s:.0f} s + interval {interval} s): floor {floor}"
+        f"(ready {ready_s:.0f} s + interval {interval} s), {planned.held} copies held for "
+        f"the recent peak: floor {floor}"
     )
     logger.info("forecast", extra={"per_minute": predicted, **extra})
     outcome = raise_to_floor(cfg, store, component, floor, now)
     outcome.detail = f"{detail}; {outcome.detail}" if outcome.detail else detail
     outcome.extra.update(extra, per_minute=round(predicted, 1))
     return outcome
-
-
-def bursts_of(
-    series: list[tuple[float, float]], needed: Callable[[float], int], base: int
-) -> list[float]:
-    """Minutes at which the copies ``series`` (invocations per minute) needs rose above
-    ``base``: the starts of bursts (``bursts.burst_starts``)."""
-    copies: dict[float, int] = {}  # invocation counts repeat: size each once
-    sized = [(t, copies.setdefault(v, needed(v))) for t, v in series]
-    return burst_starts(sized, base + 1)
 
 
 def _interval(component: Component) -> int:

@@ -82,6 +82,9 @@ class ScalingSpec:
     forecast_interval_s: int | None = None  # the forecaster's schedule; its floor's lifetime
     forecast_history_days: int = 14
     burst_hold_probability: float | None = None  # hold through a lull at this chance or more
+    # Burst hold: scale-in keeps what the busiest minute of this many seconds needed (the
+    # endpoint's instance release cooldown, ``bursts.recent_peak``); None: off.
+    hold_recent_s: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON-ready data, leaving out the fields at their defaults (the components

@@ -141,6 +141,19 @@ def arrival_rate_from_concurrency(
     return copies * n / model.service_at(n)
 
 
+def threshold_copies(arrival_rate: float, threshold: float, model: CopyModel) -> int:
+    """Copies that hold ``threshold`` requests in flight each at ``arrival_rate`` (Little's law
+    at the threshold's service time): what the scale-out threshold asks for at that rate.
+
+    20 requests/s, threshold 8, 2.79 s of service at 8 in flight: 55.8 in flight, 7 copies.
+    """
+    rate = finite("arrival_rate", arrival_rate, minimum=0)
+    level = finite("threshold", threshold)
+    if level <= 0:
+        raise ValueError(f"threshold must be > 0, got {threshold!r}")
+    return math.ceil(rate * model.service_at(level) / level - 1e-9)
+
+
 @dataclass(frozen=True)
 class SloSizing:
     """Copies for the SLO, the attainment they reach, and whether that meets the target."""

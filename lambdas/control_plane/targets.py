@@ -142,7 +142,8 @@ def out_copies(
 def in_floor(snapshot: Snapshot, spec: ScalingSpec, history: History, now: float) -> int:
     """The fewest copies scale-in may leave (before ``min_copies``): the SLO-sized copies for
     the scale-in window's demand, with headroom, and the forecaster's floor while it is valid
-    (``forecast_floor_until`` in the future). 0 when neither applies."""
+    (``forecast_floor_until`` in the future; with burst hold on it includes the recent peak,
+    ``forecast_plan.plan``). 0 when neither applies."""
     floor = 0
     value = snapshot.concurrency_per_copy
     if spec.copy_model is not None and value is not None:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambdas.control_plane.bursts import burst_probability, burst_starts, hold_through_gap
+from lambdas.control_plane.bursts import (
+    burst_probability,
+    burst_starts,
+    hold_through_gap,
+    recent_peak,
+)
+from lambdas.control_plane.copy_model import CopyModel
 from lambdas.control_plane.forecast import (
     DAY_S,
     forecast,
@@ -17,6 +24,8 @@ from lambdas.control_plane.forecast import (
     is_weekend,
     minute_index,
 )
+from lambdas.control_plane.forecast_plan import plan
+from tests.helpers import make_spec
 
 MONDAY = datetime(2026, 11, 2, tzinfo=UTC).timestamp()  # a Monday, 00:00 UTC
 HOUR = 3600.0
@@ -39,6 +48,7 @@ def per_two_requests_s(per_minute: float) -> int:
 
 TWO_WEEKS = office_hours(14)
 AFTER = MONDAY + 14 * DAY_S  # Monday of the third week
+DEFAULT_COPY = CopyModel.constant(16, prefill_s=0.34, service_s=1.46)
 
 
 def test_weekdays_are_known_from_the_day_of_the_week() -> None:
@@ -123,6 +133,39 @@ def test_bursts_are_found_where_the_series_crosses_up() -> None:
     assert burst_starts([(0.0, 30.0), (60.0, 30.0)], 10.0) == []
 
 
+def per_four_requests_s(per_minute: float) -> int:
+    return math.ceil(per_minute / 240)  # one copy per 4 requests/s
+
+
+def test_the_recent_peak_is_kept_for_the_window_then_let_go() -> None:
+    # The bursts module's worked example: minute 2's 1500 per minute needs 7 copies.
+    series = [(60.0 * i, v) for i, v in enumerate([120, 1200, 1500, 150])]
+    assert recent_peak(series, 600, 1200, per_four_requests_s) == 7
+    assert recent_peak(series, 1350, 1200, per_four_requests_s) == 1  # minute 2 has left
+    assert recent_peak(series, 5000, 1200, per_four_requests_s) == 0  # nothing in the window
+    assert recent_peak(series, 60, 1200, per_four_requests_s) == 5  # later minutes not yet seen
+    with pytest.raises(ValueError, match="series\\[1\\] value must be"):
+        recent_peak([(0.0, 1.0), (60.0, math.nan)], 120, 1200, per_four_requests_s)
+    with pytest.raises(ValueError, match="window_s must be"):
+        recent_peak(series, 600, -1, per_four_requests_s)
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(st.tuples(st.floats(0, 1e4), st.floats(0, 1e4)), max_size=30),
+    st.floats(0, 2e4),
+    st.floats(0, 5e3),
+    st.floats(0, 5e3),
+)
+def test_a_longer_window_never_holds_less_and_only_its_minutes_count(
+    series: list[tuple[float, float]], now: float, short: float, extra: float
+) -> None:
+    held = recent_peak(series, now, short, per_four_requests_s)
+    assert recent_peak(series, now, short + extra, per_four_requests_s) >= held
+    inside = [v for t, v in series if now - short <= t <= now]
+    assert held == max((per_four_requests_s(v) for v in inside), default=0)
+
+
 def test_burst_chance_from_the_gaps() -> None:
     starts = [0.0, 500.0, 1100.0, 1800.0, 2600.0]  # gaps 500, 600, 700, 800
     assert burst_probability(starts, 2600 + 400, 258) == 0.5
@@ -187,3 +230,28 @@ def test_two_days_predict_their_mean() -> None:
     # Two previous days at 100 and 300 for the minute: the median of two is their mean.
     history = [(AFTER - DAY_S, 100.0), (AFTER - 2 * DAY_S, 300.0)]
     assert forecast(history, AFTER, 0) == 200.0
+
+
+def test_a_run_plans_the_larger_of_the_forecast_and_the_recent_peak() -> None:
+    spec = make_spec(
+        "ep", "chat", copy_model=DEFAULT_COPY, forecast_interval_s=300, hold_recent_s=1200
+    )
+    now = AFTER + 10 * HOUR  # Monday 10:00 of the third week: office hours, 600 per minute
+    needed = per_two_requests_s
+    # A burst of 1500 per minute 5 minutes ago: the sizing given here (a copy per 2 requests/s)
+    # needs 13 for it, capped at max_copies 8; the forecast's 600 per minute needs 5.
+    recent = [(now - 300.0, 1500.0), (now - 240.0, 600.0)]
+    planned = plan(TWO_WEEKS, recent, now, spec, ready_s=258, needed=needed)
+    assert planned is not None
+    assert (planned.held, planned.floor) == (8, 8)
+    assert planned.predicted == 600.0
+    # 25 minutes later the burst has left the 20-minute window: the forecast's 5 remain.
+    later = plan(TWO_WEEKS, recent, now + 1500, spec, ready_s=258, needed=needed)
+    assert later is not None and (later.held, later.floor) == (0, 5)
+    # Burst hold off: only the forecast; no history and no recent minute: nothing to do.
+    off = replace(spec, hold_recent_s=None)
+    assert plan(TWO_WEEKS, recent, now, off, ready_s=258, needed=needed).floor == 5  # type: ignore[union-attr]
+    assert plan([], [], now, spec, ready_s=258, needed=needed) is None
+    # The recent peak alone (first day: no previous days) still makes a floor.
+    first_day = plan([], recent, now, spec, ready_s=258, needed=needed)
+    assert first_day is not None and (first_day.predicted, first_day.floor) == (None, 8)

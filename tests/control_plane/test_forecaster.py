@@ -32,8 +32,11 @@ def forecast_event(endpoint: str = "ep-a") -> dict[str, Any]:
     return {"source": contract.FORECAST_SOURCE, "endpoint": endpoint}
 
 
-def forecasting(monkeypatch: pytest.MonkeyPatch, world: World, endpoint: str = "ep-a") -> None:
-    """The handlers' environment for ``endpoint`` with forecasting on for its components."""
+def forecasting(
+    monkeypatch: pytest.MonkeyPatch, world: World, endpoint: str = "ep-a", **overrides: Any
+) -> None:
+    """The handlers' environment for ``endpoint`` with forecasting on for its components
+    (``overrides``: more spec fields)."""
     use_endpoint(monkeypatch, world, endpoint)
     components = json.loads(os.environ[contract.ENV_COMPONENTS])
     for name, entry in components.items():
@@ -44,6 +47,7 @@ def forecasting(monkeypatch: pytest.MonkeyPatch, world: World, endpoint: str = "
             copy_model=COPY,
             forecast_interval_s=INTERVAL_S,
             forecast_history_days=14,
+            **overrides,
         )
         entry["spec"] = spec.to_dict()
     monkeypatch.setenv(contract.ENV_COMPONENTS, json.dumps(components))
@@ -333,6 +337,44 @@ def test_recent_bursts_are_recorded_for_scale_in_to_hold_through_lulls(
     assert [s - starts[0] for s in starts] == [0.0, 1200.0, 2400.0, 3600.0, 4800.0]
     assert int(row["forecast_floor_copies"]["N"]) == 1  # nothing predicted: min_copies
     assert world.copies("chat-a")[0] == 1
+
+
+def put_minutes(world: World, component: str, first: float, values: list[float]) -> None:
+    """``Invocations`` per minute from ``first`` on, one value a minute."""
+    data = [
+        {
+            "MetricName": "Invocations",
+            "Dimensions": [{"Name": "InferenceComponentName", "Value": component}],
+            "Timestamp": datetime.fromtimestamp(first + 60 * i, UTC),
+            "Value": value,
+        }
+        for i, value in enumerate(values)
+    ]
+    world.cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=data)
+
+
+def test_a_recent_burst_keeps_its_copies_for_the_instance_release_cooldown(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Burst hold on, the endpoint's instances released 20 minutes after they fall idle.
+    forecasting(monkeypatch, world, hold_recent_s=1200)
+    now = world.clock() // 60 * 60
+    # The last 40 minutes: quiet, but 25 requests/s from 10 to 8 minutes ago; no earlier days.
+    minutes = [PEAK_PER_MIN if 30 <= i < 33 else QUIET_PER_MIN for i in range(40)]
+    put_minutes(world, "chat-a", now - 2400, minutes)
+    # Scale-out asks for 5 copies at 25 requests/s (25 x 1.46 s / 8 per copy), more than the
+    # SLO's 3: those 5 are held, and brought back here, where the alarms never added them.
+    held = outcome(run(world), "chat-a")
+    assert (held["action"], held["reason"], held["held"]) == ("scaled", "Forecast", 5)
+    assert floor_of(world, "chat-a") == 5 and world.copies("chat-a")[0] == 5
+
+    # 15 minutes later the burst is 23 minutes old, past the cooldown: the floor lets them go.
+    world.clock.advance(900)
+    put_minutes(world, "chat-a", now, [QUIET_PER_MIN] * 15)
+    later = outcome(run(world), "chat-a")
+    assert (later["action"], later["held"]) == ("held", 1)
+    assert floor_of(world, "chat-a") == 1
+    assert world.copies("chat-a")[0] == 5  # the forecaster never removes: scale-in will
 
 
 def test_a_busy_component_keeps_its_count_until_the_next_run(

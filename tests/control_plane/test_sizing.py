@@ -15,6 +15,7 @@ from lambdas.control_plane.sizing import (
     copies_for_slo,
     max_concurrency_per_copy_for_slo,
     slo_attainment,
+    threshold_copies,
 )
 
 ONE_AT_A_TIME = CopyModel.constant(1, prefill_s=0.2, service_s=1.0)
@@ -231,3 +232,14 @@ def test_any_rate_is_sized_or_refused(rate: float, ttft: float) -> None:
         return
     assert 0 <= sized.copies <= 50
     assert math.isfinite(sized.attainment)
+
+
+def test_threshold_copies_hold_the_threshold_in_flight_each() -> None:
+    # 20 requests/s at 1.46 s each are 29.2 in flight: 4 copies of 8; 16 exactly fill 2.
+    assert threshold_copies(20.0, 8.0, DEFAULT_COPY) == 4
+    assert threshold_copies(16 / 1.46, 8.0, DEFAULT_COPY) == 2
+    assert threshold_copies(0.0, 8.0, DEFAULT_COPY) == 0
+    # The service time is read at the threshold: a copy that slows under load needs more.
+    assert threshold_copies(20.0, 8.0, SLOWING) >= threshold_copies(20.0, 8.0, DEFAULT_COPY)
+    with pytest.raises(ValueError, match="threshold must be > 0"):
+        threshold_copies(1.0, 0.0, DEFAULT_COPY)
