@@ -67,8 +67,8 @@ def components_env(
 
     The stacks ship the document as a file in the functions' code (``stacks.assets``); a local
     run (the demo) may pass it inline instead. Lambda allows 4 KB of environment in all;
-    ``contract.ENV_COMPONENTS_MAX_BYTES`` (3072) is this variable's share. One component takes
-    about 1,020 bytes (an 880-byte spec, most of it the copy model's 16 times per concurrency;
+    ``contract.ENV_COMPONENTS_MAX_BYTES`` (3328) is this variable's share. One component takes
+    about 1,035 bytes (a 900-byte spec, most of it the copy model's 16 times per concurrency;
     an 81-byte image URI, the model name and keys), so about 3 models fit; beyond that this
     stops with a ``ConfigError``.
     """

@@ -21,7 +21,9 @@ ENV_COMPONENTS = "COMPONENTS"
 ENV_REEVALUATION_QUEUE_URL = "REEVALUATION_QUEUE_URL"
 ENV_HISTORY_TTL_DAYS = "HISTORY_TTL_DAYS"
 # Lambda's environment holds at most 4 KB in all: an inline ENV_COMPONENTS may take this much.
-ENV_COMPONENTS_MAX_BYTES = 3072
+# The other variables (table name, endpoint name, queue URL, TTL, Powertools' namespace) take
+# under 400 bytes with their names; 768 are left for them.
+ENV_COMPONENTS_MAX_BYTES = 3328
 
 # The scaler function's timeout. An idempotency claim stays "in progress" this long: after a
 # timeout or a kill (no Python error, so no release) the retry may take the claim over.

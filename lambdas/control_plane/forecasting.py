@@ -123,7 +123,7 @@ def _one(
     if predicted is None:
         detail = (
             f"no history for the coming minutes; {len(starts)} recent bursts, "
-            f"{planned.held} copies held for the recent peak: floor {floor}"
+            f"recent peak {planned.held}: floor {floor}"
         )
         if floor <= 0 or planned.held <= 0:
             return Outcome(component.name, "held", "NoHistory", floor, detail=detail, extra=extra)
@@ -133,8 +133,8 @@ def _one(
         return outcome
     detail = (
         f"{predicted:.0f} invocations/min predicted within {ready_s + interval:.0f} s "
-        f"(ready {ready_s:.0f} s + interval {interval} s), {planned.held} copies held for "
-        f"the recent peak: floor {floor}"
+        f"(ready {ready_s:.0f} s + interval {interval} s), recent peak {planned.held}: "
+        f"floor {floor}"
     )
     logger.info("forecast", extra={"per_minute": predicted, **extra})
     outcome = raise_to_floor(cfg, store, component, floor, now)

@@ -113,6 +113,11 @@ def test_too_many_models_for_an_inline_components_variable_is_a_config_error() -
     assert message.startswith("crowded.yaml: endpoints[0] (ep00): its 8 models need")
     assert f"over the {contract.ENV_COMPONENTS_MAX_BYTES}-byte share" in message
     assert "allowed: about 3 models per endpoint" in message
+    # Three models of the default fleet's kind fit inline, as the demo passes them.
+    three = fleet_of([3], source="three.yaml")
+    assert (
+        len(components_env(three, three.endpoints[0]).encode()) <= contract.ENV_COMPONENTS_MAX_BYTES
+    )
 
 
 def test_hundred_model_fleet_fits_cloudformation_limits(tmp_path: Path) -> None:
