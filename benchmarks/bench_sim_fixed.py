@@ -2,9 +2,10 @@
 
 The frontiers of ``bench_sim.py`` sweep each policy's target; none sweeps the minimum copy count,
 which a user can set too. This runs the default fleet with ``min = max = initial = N`` copies
-(and ``min_instances = N``: nothing ever scales) on the scenarios shorter than a day, 10 seeds,
-and sets each against the project's fleet setting and AWS's best swept setting at the project's
-cost, read from ``benchmarks/results/sim/<scenario>/report.json`` (run ``bench_sim.py`` first).
+and ``min_instances = N`` (``sim.fixed``: nothing ever scales) on the scenarios shorter than a
+day, 10 seeds, and sets each against the project's fleet setting and AWS's best swept setting
+at the project's cost, read from ``benchmarks/results/sim/<scenario>/report.json`` (run
+``bench_sim.py`` first).
 
 Writes benchmarks/results/sim/fixed.json and fixed.md. A fixed fleet needs the peak known in
 advance and pays for it all day, so the bar (``sim.compare.bar``) does not count it; it shows
@@ -16,7 +17,6 @@ Run with ``make bench`` (or ``python benchmarks/bench_sim_fixed.py [--seeds N]``
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -26,10 +26,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from config.fleet import DEFAULT_FLEET, Fleet, load_fleet  # noqa: E402
+from config.fleet import DEFAULT_FLEET  # noqa: E402
+from sim.bench import BenchSpec  # noqa: E402
 from sim.compare import versus_aws  # noqa: E402
-from sim.figures import interval, run_figures  # noqa: E402
-from sim.run import assign_traffic, component_workloads, run_fleet  # noqa: E402
+from sim.fixed import run_fixed  # noqa: E402
 from sim.traffic import SCENARIOS  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "sim"
@@ -37,39 +37,10 @@ DAY_S = 86_400.0
 COPIES = (4, 5, 6, 7, 8)
 
 
-def fixed(fleet: Fleet, copies: int) -> Fleet:
-    """``fleet`` with every model held at ``copies`` copies and its endpoint at as many
-    instances (one copy per instance on the default fleet)."""
-    endpoints = tuple(
-        dataclasses.replace(
-            e,
-            min_instances=max(e.min_instances, min(copies, e.max_instances)),
-            models=tuple(
-                dataclasses.replace(m, min_copies=copies, max_copies=copies, initial_copies=copies)
-                for m in e.models
-            ),
-        )
-        for e in fleet.endpoints
-    )
-    return dataclasses.replace(fleet, endpoints=endpoints)
-
-
 def short_scenarios() -> list[str]:
     """The synthetic scenarios shorter than a day, and the recorded Azure hour."""
     names = [n for n, s in SCENARIOS.items() if s.default_duration_s < DAY_S]
     return [*names, "azure-code"]
-
-
-def run(fleet: Fleet, traffic: str, seeds: int) -> dict[str, Any]:
-    """SLO attainment and GPU-hours of ``fleet`` on ``traffic`` (mean and 95 % interval)."""
-    slo, gpu = [], []
-    for seed in range(seeds if traffic in SCENARIOS else 1):
-        workloads = component_workloads(fleet, assign_traffic(fleet, [traffic]), seed=seed)
-        # Any policy: with min = max copies none can change the count.
-        figures = run_figures(run_fleet(fleet, workloads, "aws-target-tracking"))
-        slo.append(figures["slo_attainment"])
-        gpu.append(figures["gpu_hours"])
-    return {"slo_attainment": interval(slo), "gpu_hours": interval(gpu)}
 
 
 def _cell(figures: dict[str, Any]) -> str:
@@ -101,7 +72,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     args = parser.parse_args()
-    base = load_fleet(DEFAULT_FLEET)
     started = time.perf_counter()
     rows = []
     for scenario in short_scenarios():
@@ -110,7 +80,12 @@ def main() -> int:
         rows.append(
             {
                 "scenario": scenario,
-                "fixed": {str(n): run(fixed(base, n), scenario, args.seeds) for n in COPIES},
+                "fixed": {
+                    str(n): run_fixed(
+                        BenchSpec(str(DEFAULT_FLEET), (scenario,), seeds=args.seeds), n
+                    )
+                    for n in COPIES
+                },
                 "project": None if doc is None else versus_aws(doc),
             }
         )

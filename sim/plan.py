@@ -1,7 +1,8 @@
 """The capacity planner: per policy, the cheapest setting that meets an SLO on given traffic.
 
 It runs the benchmark's frontiers (``sim.bench``) and, for every policy, picks the frontier point
-with the fewest mean GPU-hours whose mean SLO attainment over the seeds is at least the target.
+with the fewest mean GPU-hours whose mean SLO attainment over the seeds is at least the target;
+then the fewest copies a fixed fleet (``sim.fixed``: held from the start, never scaled) needs.
 Replaying that setting on the same traffic and seeds gives the same mean: the answer meets the
 target it was asked for (tested). A finer or wider sweep than ``sim.bench.GRID`` is a ``grid``.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .bench import BenchSpec, _fleet, bench
+from .fixed import copy_counts, run_fixed
 from .thresholds import with_thresholds
 
 
@@ -84,4 +86,30 @@ def plan(spec: BenchSpec, slo: float, processes: int | None = None) -> tuple[dic
             f"{point['gpu_hours']:.2f} GPU-hours"
         )
         lines += [f"    {line}" for line in fleet_lines(spec, name, point)]
+    doc["fixed"] = [run_fixed(spec, n) for n in copy_counts(_fleet(spec.config))]
+    lines.append(_fixed_line(doc["fixed"], slo))
     return doc, "\n".join(lines) + "\n"
+
+
+def choose_fixed(points: list[dict[str, Any]], slo: float) -> dict[str, Any] | None:
+    """The fewest copies held from the start whose mean attainment meets ``slo``."""
+    ok = [p for p in points if p["slo_attainment"]["mean"] >= slo]
+    return min(ok, key=lambda p: p["gpu_hours"]["mean"]) if ok else None
+
+
+def _fixed_line(points: list[dict[str, Any]], slo: float) -> str:
+    point = choose_fixed(points, slo)
+    if point is None:
+        best = max(points, key=lambda p: p["slo_attainment"]["mean"])
+        return (
+            f"fixed fleet: no copy count meets it (best {best['copies']} copies: "
+            f"{100 * best['slo_attainment']['mean']:.1f} % at {best['gpu_hours']['mean']:.2f} "
+            "GPU-hours)"
+        )
+    n = point["copies"]
+    return (
+        f"fixed fleet: {n} copies: {100 * point['slo_attainment']['mean']:.1f} % at "
+        f"{point['gpu_hours']['mean']:.2f} GPU-hours\n"
+        f"    every model: copies: {{min: {n}, max: {n}, initial: {n}}} (at most its max), "
+        "min_instances for them; nothing scales (sim/fixed.py)"
+    )
