@@ -135,11 +135,10 @@ def evaluate(spec: AlarmSpec, datapoints: Sequence[float | None], current: State
     notBreaching, ALARM when breaching; [None, None, None] is INSUFFICIENT_DATA when missing,
     OK when notBreaching.
     """
-    given = list(datapoints)[-spec.evaluation_periods :]
-    window: list[float | None] = [None] * (spec.evaluation_periods - len(given))
-    window.extend(given)
+    n = spec.evaluation_periods
+    window = list(datapoints)[-n:]
     present = [v for v in window if v is not None]
-    gaps = len(window) - len(present)
+    gaps = n - len(present)  # fewer than N given: the earliest are missing
     breaching = _count_breaching(spec.comparison, present, spec.threshold)
     clear = len(present) - breaching
     if spec.treat_missing_data == "notBreaching":
@@ -150,7 +149,7 @@ def evaluate(spec: AlarmSpec, datapoints: Sequence[float | None], current: State
         return State.INSUFFICIENT_DATA
     if breaching >= spec.datapoints_to_alarm:
         return State.ALARM
-    if clear > spec.evaluation_periods - spec.datapoints_to_alarm:
+    if clear > n - spec.datapoints_to_alarm:
         return State.OK
     return current if current is not State.INSUFFICIENT_DATA else State.OK
 
@@ -194,6 +193,10 @@ class MetricSeries:
         self.resolution_s = resolution_s
         self.publish_delay_s = publish_delay_s
         self.values: list[float | None] = []  # index i covers [i * res, (i + 1) * res)
+        # Alarm-period datapoints already aggregated, by (period_s, statistic): index k covers
+        # [k * period, (k + 1) * period). Datapoints are only ever appended, so a whole period's
+        # aggregate never changes once computed.
+        self._aggregated: dict[tuple[int, str], list[float | None]] = {}
 
     def record(self, value: float | None) -> None:
         """Append the datapoint of the next period (None: nothing was emitted)."""
@@ -218,16 +221,23 @@ class MetricSeries:
                 f"of the metric's {self.resolution_s} s resolution"
             )
         per = period_s // self.resolution_s
-        readable = self.readable_periods(now_s)
-        last_full = readable // per  # alarm periods fully readable
+        last_full = self.readable_periods(now_s) // per  # alarm periods fully readable
         first = max(0, last_full - periods)
         if per == 1:
             out = self.values[first:last_full]
+        else:
+            out = self._periods(period_s, statistic, last_full)[first:last_full]
+        if len(out) < periods:
             return [None] * (periods - len(out)) + out
-        out = []
-        for k in range(first, last_full):
-            out.append(aggregate(self.values[k * per : (k + 1) * per], statistic))
-        return [None] * (periods - len(out)) + out
+        return out
+
+    def _periods(self, period_s: int, statistic: str, count: int) -> list[float | None]:
+        """The first ``count`` (at least) whole alarm periods, each ``aggregate``d once."""
+        per = period_s // self.resolution_s
+        done = self._aggregated.setdefault((period_s, statistic), [])
+        for k in range(len(done), count):
+            done.append(aggregate(self.values[k * per : (k + 1) * per], statistic))
+        return done
 
 
 @dataclass
@@ -251,6 +261,7 @@ class Alarm:
 
     def due(self, now_s: float) -> bool:
         """CloudWatch evaluates an alarm once per period, at period boundaries."""
-        return math.isclose(now_s % self.spec.period_s, 0.0, abs_tol=1e-6) or math.isclose(
-            now_s % self.spec.period_s, self.spec.period_s, abs_tol=1e-6
+        into = now_s % self.spec.period_s
+        return math.isclose(into, 0.0, abs_tol=1e-6) or math.isclose(
+            into, self.spec.period_s, abs_tol=1e-6
         )
