@@ -213,7 +213,10 @@ class MetricSeries:
     def readable_periods(self, now_s: float) -> int:
         """How many datapoints (from the first) can be read at ``now_s``."""
         n = math.floor((now_s - self.publish_delay_s) / self.resolution_s + 1e-9)
-        return max(0, min(len(self.values), n))
+        recorded = len(self.values)
+        if n < 0:
+            return 0
+        return n if n < recorded else recorded  # (no min/max calls: this runs every tick)
 
     def periods(
         self, now_s: float, period_s: int, statistic: str = "Average"
@@ -307,7 +310,7 @@ class SeriesAlarm(Alarm):
             else:
                 present.append(present[-1] + 1)
                 breaching.append(breaching[-1] + spec.breaches(value))
-        first = max(0, readable - spec.evaluation_periods)
+        first = readable - spec.evaluation_periods if readable > spec.evaluation_periods else 0
         new = state_from_counts(
             spec,
             present[readable] - present[first],
