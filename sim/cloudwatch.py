@@ -6,7 +6,8 @@ the same semantics:
 * ``MetricSeries``: a metric sampled at its resolution (10 s for SageMaker's high-resolution
   ``ConcurrentRequestsPerCopy``, 60 s for standard metrics). A datapoint for the period
   ``[t, t + period)`` becomes readable at ``t + period + publish_delay_s``; alarms and handlers only
-  ever see readable datapoints. ``window`` aggregates the base datapoints into an alarm's period.
+  ever see readable datapoints. ``periods`` and ``window`` aggregate the base datapoints into
+  an alarm's period (each period once).
 * ``evaluate``: one alarm evaluation, "M out of N" (``datapoints_to_alarm`` out of
   ``evaluation_periods``), a missing datapoint handled as the alarm's ``TreatMissingData`` says:
   ``missing`` (CloudWatch's default: a gap neither breaches nor clears, all missing is
@@ -19,6 +20,9 @@ the same semantics:
   the alarm stays in ALARM (Application Auto Scaling user guide, step scaling: "adjustments
   continue for further breaches until the alarm returns to OK"). ``Alarm.update`` returns the
   transition; ``Alarm.in_alarm`` is what a repeating action checks.
+* ``SeriesAlarm``: an ``Alarm`` on one ``MetricSeries``, as the simulator's policies use them:
+  the same evaluation of the same window, from running counts of present and breaching
+  datapoints, so a tick's evaluation does not re-read its whole window.
 
 Delays (stated, not measured by us): AWS writes that with high-resolution metrics "publishing and
 the policy's reaction take another 1-2 minutes" after the 30 s of datapoints
@@ -135,13 +139,18 @@ def evaluate(spec: AlarmSpec, datapoints: Sequence[float | None], current: State
     notBreaching, ALARM when breaching; [None, None, None] is INSUFFICIENT_DATA when missing,
     OK when notBreaching.
     """
-    given = list(datapoints)[-spec.evaluation_periods :]
-    window: list[float | None] = [None] * (spec.evaluation_periods - len(given))
-    window.extend(given)
+    window = list(datapoints)[-spec.evaluation_periods :]
     present = [v for v in window if v is not None]
-    gaps = len(window) - len(present)
     breaching = _count_breaching(spec.comparison, present, spec.threshold)
-    clear = len(present) - breaching
+    return state_from_counts(spec, len(present), breaching, current)
+
+
+def state_from_counts(spec: AlarmSpec, present: int, breaching: int, current: State) -> State:
+    """``evaluate``'s answer from the counts of its ``evaluation_periods`` datapoints:
+    ``present`` of them exist and ``breaching`` of those breach; the rest are missing."""
+    n = spec.evaluation_periods
+    gaps = n - present
+    clear = present - breaching
     if spec.treat_missing_data == "notBreaching":
         clear += gaps
     elif spec.treat_missing_data == "breaching":
@@ -150,7 +159,7 @@ def evaluate(spec: AlarmSpec, datapoints: Sequence[float | None], current: State
         return State.INSUFFICIENT_DATA
     if breaching >= spec.datapoints_to_alarm:
         return State.ALARM
-    if clear > spec.evaluation_periods - spec.datapoints_to_alarm:
+    if clear > n - spec.datapoints_to_alarm:
         return State.OK
     return current if current is not State.INSUFFICIENT_DATA else State.OK
 
@@ -194,6 +203,8 @@ class MetricSeries:
         self.resolution_s = resolution_s
         self.publish_delay_s = publish_delay_s
         self.values: list[float | None] = []  # index i covers [i * res, (i + 1) * res)
+        # Alarm-period datapoints aggregated so far, by (period_s, statistic) (``periods``).
+        self._aggregated: dict[tuple[int, str], list[float | None]] = {}
 
     def record(self, value: float | None) -> None:
         """Append the datapoint of the next period (None: nothing was emitted)."""
@@ -202,15 +213,20 @@ class MetricSeries:
     def readable_periods(self, now_s: float) -> int:
         """How many datapoints (from the first) can be read at ``now_s``."""
         n = math.floor((now_s - self.publish_delay_s) / self.resolution_s + 1e-9)
-        return max(0, min(len(self.values), n))
+        recorded = len(self.values)
+        if n < 0:
+            return 0
+        return n if n < recorded else recorded  # (no min/max calls: this runs every tick)
 
-    def window(
-        self, now_s: float, period_s: int, periods: int, statistic: str = "Average"
-    ) -> list[float | None]:
-        """The latest ``periods`` alarm-period datapoints readable at ``now_s``, oldest first.
+    def periods(
+        self, now_s: float, period_s: int, statistic: str = "Average"
+    ) -> tuple[list[float | None], int]:
+        """The alarm-period datapoints (index k covers ``[k * period_s, (k + 1) * period_s)``)
+        and how many of them, from the first, are readable at ``now_s``.
 
         Alarm periods are aligned to multiples of ``period_s``; a period counts only once all of
-        its base datapoints are readable. A 60 s Average over a 10 s metric averages six values.
+        its base datapoints are readable. A 60 s Average over a 10 s metric averages six values;
+        each period is aggregated once, when it first becomes readable.
         """
         if period_s % self.resolution_s:
             raise ValueError(
@@ -218,16 +234,25 @@ class MetricSeries:
                 f"of the metric's {self.resolution_s} s resolution"
             )
         per = period_s // self.resolution_s
-        readable = self.readable_periods(now_s)
-        last_full = readable // per  # alarm periods fully readable
-        first = max(0, last_full - periods)
+        readable = self.readable_periods(now_s) // per  # alarm periods fully readable
         if per == 1:
-            out = self.values[first:last_full]
+            return self.values, readable
+        # Datapoints are only ever appended, so a whole period's aggregate never changes.
+        done = self._aggregated.setdefault((period_s, statistic), [])
+        for k in range(len(done), readable):
+            done.append(aggregate(self.values[k * per : (k + 1) * per], statistic))
+        return done, readable
+
+    def window(
+        self, now_s: float, period_s: int, periods: int, statistic: str = "Average"
+    ) -> list[float | None]:
+        """The latest ``periods`` alarm-period datapoints readable at ``now_s``, oldest first
+        (``None`` before the first)."""
+        datapoints, readable = self.periods(now_s, period_s, statistic)
+        out = datapoints[max(0, readable - periods) : readable]
+        if len(out) < periods:
             return [None] * (periods - len(out)) + out
-        out = []
-        for k in range(first, last_full):
-            out.append(aggregate(self.values[k * per : (k + 1) * per], statistic))
-        return [None] * (periods - len(out)) + out
+        return out
 
 
 @dataclass
@@ -243,7 +268,9 @@ class Alarm:
         return self.state is State.ALARM
 
     def update(self, now_s: float, datapoints: Sequence[float | None]) -> State | None:
-        new = evaluate(self.spec, datapoints, self.state)
+        return self._change(now_s, evaluate(self.spec, datapoints, self.state))
+
+    def _change(self, now_s: float, new: State) -> State | None:
         if new is self.state:
             return None
         self.state, self.changed_at_s = new, now_s
@@ -251,6 +278,48 @@ class Alarm:
 
     def due(self, now_s: float) -> bool:
         """CloudWatch evaluates an alarm once per period, at period boundaries."""
-        return math.isclose(now_s % self.spec.period_s, 0.0, abs_tol=1e-6) or math.isclose(
-            now_s % self.spec.period_s, self.spec.period_s, abs_tol=1e-6
+        into = now_s % self.spec.period_s
+        return math.isclose(into, 0.0, abs_tol=1e-6) or math.isclose(
+            into, self.spec.period_s, abs_tol=1e-6
         )
+
+
+class SeriesAlarm(Alarm):
+    """An ``Alarm`` on one ``MetricSeries``: ``update_at(now_s)`` is ``update(now_s,
+    series.window(...))`` of the alarm's period, evaluation periods and statistic, computed from
+    running counts. Each alarm-period datapoint is compared with the threshold once, when it
+    becomes readable; an evaluation takes its window's present and breaching datapoints as
+    differences of the running totals (``state_from_counts``), however long the window."""
+
+    def __init__(self, spec: AlarmSpec, series: MetricSeries):
+        super().__init__(spec)
+        self.series = series
+        # Of the first k alarm-period datapoints: how many exist, how many breach.
+        self._present = [0]
+        self._breaching = [0]
+
+    def update_at(self, now_s: float) -> State | None:
+        spec = self.spec
+        datapoints, readable = self.series.periods(now_s, spec.period_s, spec.statistic)
+        present, breaching = self._present, self._breaching
+        for k in range(len(present) - 1, readable):
+            value = datapoints[k]
+            if value is None:
+                present.append(present[-1])
+                breaching.append(breaching[-1])
+            else:
+                present.append(present[-1] + 1)
+                breaching.append(breaching[-1] + spec.breaches(value))
+        first = readable - spec.evaluation_periods if readable > spec.evaluation_periods else 0
+        new = state_from_counts(
+            spec,
+            present[readable] - present[first],
+            breaching[readable] - breaching[first],
+            self.state,
+        )
+        return self._change(now_s, new)
+
+    def window(self, now_s: float) -> list[float | None]:
+        """The datapoints an evaluation at ``now_s`` reads, oldest first."""
+        spec = self.spec
+        return self.series.window(now_s, spec.period_s, spec.evaluation_periods, spec.statistic)

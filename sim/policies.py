@@ -44,11 +44,11 @@ from config.alarms import alarm_plans
 from config.fleet import Model
 from lambdas.control_plane.decision import Trigger
 
-from .cloudwatch import Alarm, AlarmSpec, alarm_spec
+from .cloudwatch import AlarmSpec, MetricSeries, SeriesAlarm, alarm_spec
 from .project import Project
 from .protocol import ComponentView, Policy
 from .schedule import HourlyPeaks
-from .thresholds import alarm_window, with_thresholds
+from .thresholds import with_thresholds
 
 POLICIES = (
     "aws-target-tracking",
@@ -103,29 +103,32 @@ class AasAlarm:
     in ALARM the policy runs at every evaluation (not only on transitions), ``reaction_s`` later.
     """
 
-    def __init__(self, spec: AlarmSpec, metric: str, execute: Execute):
-        self.alarm = Alarm(spec)
-        self.metric = metric
+    def __init__(self, spec: AlarmSpec, series: MetricSeries, execute: Execute):
+        self.alarm = SeriesAlarm(spec, series)
         self.execute = execute
 
     def tick(self, view: ComponentView) -> None:
-        if not self.alarm.due(view.now):
+        now = view.now
+        if not self.alarm.due(now):
             return
-        window = alarm_window(view, self.metric, self.alarm.spec)
-        self.alarm.update(view.now, window)
-        value = _latest(window)
-        if self.alarm.in_alarm and value is not None:
-            view.schedule(view.now + view.reaction_s, partial(self.execute, view, value, True))
+        self.alarm.update_at(now)
+        if not self.alarm.in_alarm:
+            return
+        value = _latest(self.alarm.window(now))
+        if value is not None:
+            view.schedule(now + view.reaction_s, partial(self.execute, view, value, True))
 
 
 class FromZeroStep:
     """Scale-out from zero as AWS documents it (endpoint-auto-scaling-zero-instances): a step
     policy on ``NoCapacityInvocationFailures`` adding copies; shared by every AWS baseline."""
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, view: ComponentView):
         self.copies = model.scaling.from_zero.copies
         self.alarm = AasAlarm(
-            _fleet_alarm(model, Trigger.FROM_ZERO), "NoCapacityInvocationFailures", self._execute
+            _fleet_alarm(model, Trigger.FROM_ZERO),
+            view.metrics["NoCapacityInvocationFailures"],
+            self._execute,
         )
 
     def tick(self, view: ComponentView) -> None:
@@ -140,14 +143,16 @@ class StepScaleIn:
     """A step scale-in policy on the fleet file's scale-in alarm: remove ``step_copies`` per
     execution, then wait the policy's cooldown (the fleet's ``scale_in.cooldown_s``)."""
 
-    def __init__(self, model: Model, floor: Callable[[], int]):
+    def __init__(self, model: Model, view: ComponentView, floor: Callable[[], int]):
         s = model.scaling.scale_in
         self.copies = s.step_copies
         self.cooldown_s = s.cooldown_s
         self.floor = floor
         self.last_at: float | None = None
         self.alarm = AasAlarm(
-            _fleet_alarm(model, Trigger.SCALE_IN), "ConcurrentRequestsPerCopy", self._execute
+            _fleet_alarm(model, Trigger.SCALE_IN),
+            view.metrics["ConcurrentRequestsPerCopy"],
+            self._execute,
         )
 
     def tick(self, view: ComponentView) -> None:
@@ -207,11 +212,12 @@ class TargetTracking:
             low_n,
             low_n,
         )
-        self.high = AasAlarm(high, self.metric, self._execute)
-        self.low = AasAlarm(low, self.metric, partial(self._execute_in))
+        series = view.metrics[self.metric]
+        self.high = AasAlarm(high, series, self._execute)
+        self.low = AasAlarm(low, series, partial(self._execute_in))
         self.min_copies = model.min_copies
-        self.from_zero = FromZeroStep(model)
-        self.scale_in = StepScaleIn(model, lambda: self.min_copies)
+        self.from_zero = FromZeroStep(model, view)
+        self.scale_in = StepScaleIn(model, view, lambda: self.min_copies)
 
     def on_tick(self, view: ComponentView) -> None:
         self.from_zero.tick(view)
@@ -291,10 +297,12 @@ class StepScaling:
         s = model.scaling.scale_out
         self.threshold, self.steps, self.cooldown_s = s.threshold, s.steps, s.cooldown_s
         self.high = AasAlarm(
-            _fleet_alarm(model, Trigger.SCALE_OUT), "ConcurrentRequestsPerCopy", self._execute
+            _fleet_alarm(model, Trigger.SCALE_OUT),
+            view.metrics["ConcurrentRequestsPerCopy"],
+            self._execute,
         )
-        self.from_zero = FromZeroStep(model)
-        self.scale_in = StepScaleIn(model, lambda: model.min_copies)
+        self.from_zero = FromZeroStep(model, view)
+        self.scale_in = StepScaleIn(model, view, lambda: model.min_copies)
         self.last_out_at: float | None = None
         self.capacity_before_out = 0
         self.added = 0

@@ -25,10 +25,10 @@ from lambdas.control_plane.decision import (
 )
 from lambdas.control_plane.state import ComponentState
 
-from .cloudwatch import Alarm, State, alarm_spec
+from .cloudwatch import SeriesAlarm, State, alarm_spec
 from .forecaster import CALENDAR_START_S, INVOCATIONS_METRIC, Forecaster
 from .protocol import ComponentView
-from .thresholds import alarm_window, with_thresholds
+from .thresholds import with_thresholds
 
 # The cache tracker's polling schedule (one minute, stacks/events.py): copies becoming ready
 # produce no event, so the project sees a scale-out finish at the next poll.
@@ -67,8 +67,7 @@ class Project:
             model = with_thresholds(model, self.threshold_knob)
         self.spec = scaling_spec(view.endpoint, model)
         plans = alarm_plans(model)
-        self.alarms = {p.trigger: Alarm(alarm_spec(p)) for p in plans}
-        self.metric = {p.trigger: p.metric for p in plans}
+        self.alarms = {p.trigger: SeriesAlarm(alarm_spec(p), view.metrics[p.metric]) for p in plans}
         # The component's row as the scaler's table would hold it: each applied decision's
         # record goes in, and History comes out, by the scaler's own bookkeeping functions.
         self.row = ComponentState(self.spec.component)
@@ -80,20 +79,18 @@ class Project:
         return CALENDAR_START_S + view.now
 
     def on_tick(self, view: ComponentView) -> None:
-        if math.isclose(view.now % TRACKER_POLL_S, 0.0, abs_tol=1e-6):
+        now = view.now
+        if math.isclose(now % TRACKER_POLL_S, 0.0, abs_tol=1e-6):
             self._track(view)
-        if self.forecaster.due(view.now):
+        if self.forecaster.due(now):
             self._forecast(view)
         for trigger, alarm in self.alarms.items():
-            if not alarm.due(view.now):
-                continue
-            changed = alarm.update(view.now, alarm_window(view, self.metric[trigger], alarm.spec))
-            if changed is State.ALARM:
+            if alarm.due(now) and alarm.update_at(now) is State.ALARM:
                 # A Lambda alarm action runs on every transition to ALARM, even while an
                 # earlier re-evaluation chain is still queued: the chains overlap, as they do in
                 # AWS. Transitions to OK invoke the real scaler too, which only answers
                 # AlarmNotInAlarm; they change nothing, so they are not simulated.
-                view.schedule(view.now + view.reaction_s, partial(self._invoke, view, trigger))
+                view.schedule(now + view.reaction_s, partial(self._invoke, view, trigger))
 
     def _track(self, view: ComponentView) -> None:
         """The cache tracker's poll: a pending scale-out whose copies serve is timed."""
@@ -142,7 +139,7 @@ class Project:
 
     def _snapshot(self, view: ComponentView, trigger: Trigger) -> Snapshot:
         alarm = self.alarms[trigger]
-        window = alarm_window(view, self.metric[trigger], alarm.spec)
+        window = alarm.window(view.now)
         return self._observe(view, trigger, [v for v in window if v is not None], alarm.in_alarm)
 
     def _apply(

@@ -1,20 +1,10 @@
-"""What the policies share about the fleet's thresholds and alarm windows."""
+"""What the policies share about the fleet's thresholds."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from config.fleet import Model
-
-from .cloudwatch import AlarmSpec
-from .protocol import ComponentView
-
-
-def alarm_window(view: ComponentView, metric: str, spec: AlarmSpec) -> list[float | None]:
-    """The latest datapoints of ``metric`` for the alarm ``spec``, as readable now."""
-    return view.metrics[metric].window(
-        view.now, spec.period_s, spec.evaluation_periods, spec.statistic
-    )
 
 
 def with_thresholds(model: Model, scale_out: float) -> Model:

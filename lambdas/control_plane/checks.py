@@ -11,6 +11,8 @@ import math
 
 def finite(name: str, value: float, *, minimum: float | None = None) -> float:
     """``value`` as a float if it is a finite number (at least ``minimum`` when given)."""
+    if type(value) is float and math.isfinite(value) and (minimum is None or value >= minimum):
+        return value  # the common case first: the forecaster checks every minute of its history
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{name} must be a number, got {value!r}")
     if not math.isfinite(value):

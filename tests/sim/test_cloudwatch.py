@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from config.alarms import TREAT_MISSING_DATA, alarm_plans
 from config.fleet import DEFAULT_FLEET, load_fleet
-from sim.cloudwatch import Alarm, AlarmSpec, MetricSeries, State, alarm_spec, evaluate
+from sim.cloudwatch import (
+    COMPARISONS,
+    STATISTICS,
+    TREAT_MISSING,
+    Alarm,
+    AlarmSpec,
+    MetricSeries,
+    SeriesAlarm,
+    State,
+    alarm_spec,
+    evaluate,
+)
 
 TWO_OF_THREE = AlarmSpec("out", 8.0, "GreaterThanThreshold", 10, 3, 2)
 NOT_BREACHING = AlarmSpec(
@@ -111,3 +124,40 @@ def test_invalid_alarms_are_rejected_with_what_is_allowed() -> None:
         ValueError, match="treat_missing_data 'ignore'; allowed: missing, notBreaching, breaching"
     ):
         AlarmSpec("x", 1.0, "GreaterThanThreshold", 10, 1, 1, treat_missing_data="ignore")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(st.none() | st.sampled_from([0.0, 1.0, 2.0, 2.5, 3.0, 7.5]), max_size=80),
+    period_s=st.sampled_from([10, 20, 60]),
+    n=st.integers(1, 12),
+    m=st.integers(1, 12),
+    comparison=st.sampled_from(list(COMPARISONS)),
+    statistic=st.sampled_from(STATISTICS),
+    missing=st.sampled_from(TREAT_MISSING),
+    threshold=st.sampled_from([0.0, 2.0, 2.5, 3.0]),
+)
+def test_an_alarm_on_a_series_evaluates_as_its_window_does(
+    values: list[float | None],
+    period_s: int,
+    n: int,
+    m: int,
+    comparison: str,
+    statistic: str,
+    missing: str,
+    threshold: float,
+) -> None:
+    # SeriesAlarm counts as datapoints arrive; every evaluation must match evaluating the
+    # window it reads, state and transition alike.
+    spec = AlarmSpec("a", threshold, comparison, period_s, n, min(m, n), statistic, missing)
+    series = MetricSeries("m", 10, publish_delay_s=30)
+    on_series, on_window = SeriesAlarm(spec, series), Alarm(spec)
+    for tick, value in enumerate(values, start=1):
+        series.record(value)
+        now = tick * 10.0
+        if not on_series.due(now):
+            continue
+        window = series.window(now, period_s, n, statistic)
+        assert on_series.window(now) == window
+        assert on_series.update_at(now) is on_window.update(now, window)
+        assert on_series.state is on_window.state
