@@ -118,28 +118,30 @@ def _one(
         component_key(component.name), forecast_record(floor, starts, now, interval).values
     )
     emit(contract.METRIC_FORECAST_FLOOR, floor, endpoint=cfg.endpoint, component=component.name)
-    extra = {"floor": floor, "ready_s": round(ready_s, 1), "bursts": len(starts)}
-    extra["held"] = planned.held
+    extra: dict[str, float] = {
+        "floor": floor,
+        "ready_s": round(ready_s, 1),
+        "bursts": len(starts),
+        "held": planned.held,
+    }
     if predicted is None:
         detail = (
             f"no history for the coming minutes; {len(starts)} recent bursts, "
             f"recent peak {planned.held}: floor {floor}"
         )
-        if floor <= 0 or planned.held <= 0:
+        if planned.held <= 0:  # the floor is min_copies: nothing to raise to
             return Outcome(component.name, "held", "NoHistory", floor, detail=detail, extra=extra)
-        outcome = raise_to_floor(cfg, store, component, floor, now)
-        outcome.detail = f"{detail}; {outcome.detail}" if outcome.detail else detail
-        outcome.extra.update(extra)
-        return outcome
-    detail = (
-        f"{predicted:.0f} invocations/min predicted within {ready_s + interval:.0f} s "
-        f"(ready {ready_s:.0f} s + interval {interval} s), recent peak {planned.held}: "
-        f"floor {floor}"
-    )
-    logger.info("forecast", extra={"per_minute": predicted, **extra})
+    else:
+        detail = (
+            f"{predicted:.0f} invocations/min predicted within {ready_s + interval:.0f} s "
+            f"(ready {ready_s:.0f} s + interval {interval} s), recent peak {planned.held}: "
+            f"floor {floor}"
+        )
+        logger.info("forecast", extra={"per_minute": predicted, **extra})
+        extra["per_minute"] = round(predicted, 1)
     outcome = raise_to_floor(cfg, store, component, floor, now)
     outcome.detail = f"{detail}; {outcome.detail}" if outcome.detail else detail
-    outcome.extra.update(extra, per_minute=round(predicted, 1))
+    outcome.extra.update(extra)
     return outcome
 
 
