@@ -1,12 +1,16 @@
 """Inference components and the instances under them, with copies that arrive over time.
 
 The state behind the SageMaker API that ``localaws.sagemaker_ic`` adds to moto. Each endpoint
-has a small fleet of instances; a new copy goes to free accelerators on a running instance (path
-``warm_instance``) or to a new instance, whose image is either cached for the endpoint
-(``cached``, after a copy of that image once served there) or pulled (``uncached``).
-``InferenceComponentControl.ready_delay(component, path)`` says how long a copy takes and
-``clock()`` says what time it is, so a test moves ``CurrentCopyCount`` toward
-``DesiredCopyCount`` by advancing a fake clock, and the demo plugs in the cold-start model.
+has a small fleet of instances. Copies are placed, timed and removed, and idle instances
+released, by the simulator's rule (``sim.placement``): a new copy goes to a running instance with
+room, accelerators and host memory (path ``warm_instance``), joins an instance still launching,
+or starts a new instance whose image is either cached for the endpoint (``cached``, after a copy
+of that image once served there) or pulled (``uncached``).
+``InferenceComponentControl.ready_delay(component, path, model_on_instance)`` says how long a
+copy takes (``model_on_instance``: on the warm path, the instance held that model before and the
+component caches its data, ``DataCacheConfig.EnableCaching``) and ``clock()`` says what time it
+is, so a test moves ``CurrentCopyCount`` toward ``DesiredCopyCount`` by advancing a fake clock,
+and the demo plugs in the cold-start model.
 The component is ``Creating`` / ``Updating`` until every desired copy serves, and an update
 while it is not ``InService`` is refused with ``ValidationException``, as SageMaker refuses an
 update of an endpoint whose update is in progress. ``inject_fault`` makes the next calls fail
@@ -29,21 +33,30 @@ from moto.sagemaker.exceptions import SagemakerClientError, ValidationError
 from moto.sagemaker.utils import arn_formatter
 
 from config.instance_types import INSTANCE_TYPES
+from sim import placement
 
 PATHS = ("warm_instance", "cached", "uncached")
 IN_SERVICE, CREATING, UPDATING = "InService", "Creating", "Updating"
 _NEVER = math.inf
 
 Clock = Callable[[], float]
-ReadyDelay = Callable[[str, str], float]  # (component, path) -> seconds until the copy serves
+# (component, path, model already on the instance) -> seconds until the copy serves
+ReadyDelay = Callable[[str, str, bool], float]
+_UNKNOWN_MEMORY_MB = 2**40  # an instance type the table does not know: memory never limits
 
 
 @dataclass(eq=False)
 class _Instance:
-    accelerators: int
-    free: int
+    """One instance, as ``sim.placement.Host`` reads it."""
+
+    id: int  # launch order on its endpoint, from 1
+    launched_at: float
     ready_at: float
+    gpus_free: int
+    memory_free_mb: int
     path: str  # how it came up: "initial", "cached" or "uncached"
+    copies: int = 0
+    held: set[str] = field(default_factory=set)  # components whose model was on it
     idle_since: float | None = None  # when its last copy left
 
 
@@ -61,11 +74,26 @@ class _Fleet:
     endpoint_name: str
     instance_type: str
     accelerators_per_instance: int
+    memory_mb_per_instance: int
     min_instances: int
     max_instances: int
     release_after_s: float  # ScaleInPolicy.CooldownInMinutes: how long an idle instance stays
-    instances: list[_Instance] = field(default_factory=list)
+    instances: list[_Instance] = field(default_factory=list)  # live ones, in launch order
+    launched: int = 0  # instances launched so far (released ones too): the next one's id - 1
     cached_images: set[str] = field(default_factory=set)
+
+    def launch(self, now: float, ready_at: float, path: str) -> _Instance:
+        self.launched += 1
+        instance = _Instance(
+            self.launched,
+            now,
+            ready_at,
+            self.accelerators_per_instance,
+            self.memory_mb_per_instance,
+            path,
+        )
+        self.instances.append(instance)
+        return instance
 
 
 @dataclass
@@ -78,6 +106,8 @@ class _Component:
     specification: dict[str, Any]
     image: str
     accelerators: int
+    memory_mb: int
+    data_cache: bool  # DataCacheConfig.EnableCaching
     desired: int
     created: datetime
     modified: datetime
@@ -92,7 +122,7 @@ class InferenceComponentControl:
         self.account_id = account_id
         self.region_name = region_name
         self.clock: Clock = time.time
-        self.ready_delay: ReadyDelay = lambda component, path: 0.0
+        self.ready_delay: ReadyDelay = lambda component, path, model_on_instance: 0.0
         self.components: dict[str, _Component] = {}
         self.fleets: dict[str, _Fleet] = {}
         self._faults: dict[tuple[str, str], deque[tuple[str, str]]] = {}
@@ -104,7 +134,8 @@ class InferenceComponentControl:
         self.clock = clock
 
     def set_ready_delay(self, ready_delay: ReadyDelay) -> None:
-        """Seconds a new copy of ``component`` takes to serve on ``path`` (see ``PATHS``)."""
+        """Seconds a new copy of ``component`` takes to serve on ``path`` (see ``PATHS``),
+        given whether its model is already on the instance (warm path only)."""
         self.ready_delay = ready_delay
 
     def inject_fault(
@@ -178,6 +209,12 @@ class InferenceComponentControl:
                     f"NumberOfAcceleratorDevicesRequired {accelerators} exceeds the "
                     f"{fleet.accelerators_per_instance} of {fleet.instance_type}."
                 )
+            memory_mb = int(requirements.get("MinMemoryRequiredInMb") or 0)
+            if memory_mb > fleet.memory_mb_per_instance:
+                raise ValidationError(
+                    f"MinMemoryRequiredInMb {memory_mb} exceeds the "
+                    f"{fleet.memory_mb_per_instance} MB of {fleet.instance_type}."
+                )
             now_dt = utcnow()
             component = _Component(
                 name=name,
@@ -188,6 +225,8 @@ class InferenceComponentControl:
                 specification=dict(specification),
                 image=image or "",
                 accelerators=accelerators,
+                memory_mb=memory_mb,
+                data_cache=bool((specification.get("DataCacheConfig") or {}).get("EnableCaching")),
                 desired=int((runtime_config or {}).get("CopyCount", 1)),
                 created=now_dt,
                 modified=now_dt,
@@ -302,74 +341,80 @@ class InferenceComponentControl:
             endpoint_name,
             instance_type,
             accelerators,
+            facts.memory_mb if facts else _UNKNOWN_MEMORY_MB,
             min_instances,
             max_instances,
             cooldown_min * 60.0,
         )
         # Instances the endpoint started with are running (and hold no image yet).
-        fleet.instances = [
-            _Instance(accelerators, accelerators, -_NEVER, "initial", self.clock())
-            for _ in range(max(initial, min_instances))
-        ]
+        now = self.clock()
+        for _ in range(max(initial, min_instances)):
+            fleet.launch(now, -_NEVER, "initial").idle_since = now
         self.fleets[endpoint_name] = fleet
         return fleet
 
     def _resize(self, component: _Component) -> None:
         """Add or remove copies so that ``component`` has ``desired`` of them."""
         fleet = self.fleets[component.endpoint_name]
+        now = self.clock()
         while len(component.copies) > component.desired:
-            # Remove what serves least first: unplaced, then starting, then the newest.
-            victim = min(component.copies, key=lambda c: (c.instance is not None, -c.ready_at))
+            victim = min(
+                component.copies,
+                key=lambda c: placement.removal_rank(c.instance, c.ready_at <= now, c.ready_at),
+            )
             component.copies.remove(victim)
-            if victim.instance is not None:
-                victim.instance.free += component.accelerators
-                if victim.instance.free == victim.instance.accelerators:
-                    victim.instance.idle_since = self.clock()
+            instance = victim.instance
+            if instance is not None:
+                instance.gpus_free += component.accelerators
+                instance.memory_free_mb += component.memory_mb
+                instance.copies -= 1
+                if instance.copies == 0:
+                    instance.idle_since = now
         while len(component.copies) < component.desired:
             component.copies.append(_Copy())
         self._release_idle(fleet)
 
     def _place(self, component: _Component, copy: _Copy, now: float) -> None:
         fleet = self.fleets[component.endpoint_name]
-        for instance in sorted(fleet.instances, key=lambda i: i.ready_at):
-            if instance.free >= component.accelerators:
-                instance.free -= component.accelerators
-                instance.idle_since = None
-                copy.instance = instance
-                if instance.ready_at <= now:
-                    copy.path = "warm_instance"
-                    copy.ready_at = now + self.ready_delay(component.name, copy.path)
-                else:  # shares an instance still coming up: serves when it does
-                    copy.path = instance.path
-                    copy.ready_at = instance.ready_at
-                return
-        if len(fleet.instances) >= fleet.max_instances:
-            return  # waits for room, as a copy does when MaxInstanceCount is reached
-        path = "cached" if component.image in fleet.cached_images else "uncached"
-        ready_at = now + self.ready_delay(component.name, path)
-        instance = _Instance(
-            fleet.accelerators_per_instance,
-            fleet.accelerators_per_instance - component.accelerators,
-            ready_at,
-            path,
+        gpus, memory_mb = component.accelerators, component.memory_mb
+        kind, instance = placement.choose(
+            fleet.instances, now, gpus, memory_mb, fleet.max_instances
         )
-        fleet.instances.append(instance)
-        copy.instance, copy.path, copy.ready_at = instance, path, ready_at
+        if kind == placement.NONE:
+            return  # waits for room, as a copy does when MaxInstanceCount is reached
+        how = placement.start(
+            kind,
+            instance,
+            now,
+            model_held=(
+                instance is not None and component.data_cache and component.name in instance.held
+            ),
+            image_cached=component.image in fleet.cached_images,
+            ready_s=lambda path, held: self.ready_delay(component.name, path, held),
+        )
+        if instance is None:
+            instance = fleet.launch(now, how.ready_at, how.path)
+        instance.gpus_free -= gpus
+        instance.memory_free_mb -= memory_mb
+        instance.copies += 1
+        instance.held.add(component.name)
+        instance.idle_since = None
+        copy.instance, copy.path, copy.ready_at = instance, how.path, how.ready_at
 
     def _release_idle(self, fleet: _Fleet) -> None:
-        """IDLE_RELEASE: an instance that has held no copy for the scale-in policy's cooldown
-        goes, down to MinInstanceCount (the simulator releases on the same rule)."""
+        """IDLE_RELEASE (``sim.placement.release_due``): an instance that has held no copy for
+        the scale-in policy's cooldown goes, the one due first first, down to
+        MinInstanceCount."""
         now = self.clock()
-        for instance in sorted(fleet.instances, key=lambda i: -i.ready_at):
-            if len(fleet.instances) <= fleet.min_instances:
+        due = sorted(
+            (placement.release_due(i.idle_since, i.ready_at, fleet.release_after_s), i.id, i)
+            for i in fleet.instances
+            if i.copies == 0 and i.idle_since is not None
+        )
+        for at, _, instance in due:
+            if at > now or len(fleet.instances) <= fleet.min_instances:
                 break
-            idle_since = instance.idle_since
-            if (
-                instance.free == instance.accelerators
-                and idle_since is not None
-                and now >= max(idle_since + fleet.release_after_s, instance.ready_at)
-            ):
-                fleet.instances.remove(instance)
+            fleet.instances.remove(instance)
 
     def _settle(self) -> None:
         """Bring every component up to ``clock()``: place waiting copies, finish transitions."""
