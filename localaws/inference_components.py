@@ -1,8 +1,8 @@
 """Inference components and the instances under them, with copies that arrive over time.
 
 The state behind the SageMaker API that ``localaws.sagemaker_ic`` adds to moto. Each endpoint
-has a small fleet of instances. Copies are placed, timed and removed, and idle instances
-released, by the simulator's rule (``sim.placement``): a new copy goes to a running instance with
+has a small fleet of instances (``localaws.ic_fleet``). Copies are placed, timed and removed, and
+idle instances released, by the simulator's rule (``sim.placement``): a new copy goes to a running instance with
 room, accelerators and host memory (path ``warm_instance``), joins an instance still launching,
 or starts a new instance whose image is either cached for the endpoint (``cached``, after a copy
 of that image once served there) or pulled (``uncached``).
@@ -19,7 +19,6 @@ with a chosen error code (``ThrottlingException``, ``ResourceLimitExceeded``, ..
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections import deque
@@ -32,68 +31,14 @@ from moto.core.utils import utcnow
 from moto.sagemaker.exceptions import SagemakerClientError, ValidationError
 from moto.sagemaker.utils import arn_formatter
 
-from config.instance_types import INSTANCE_TYPES
-from sim import placement
+from .ic_fleet import Copy, Fleet, Need
 
 PATHS = ("warm_instance", "cached", "uncached")
 IN_SERVICE, CREATING, UPDATING = "InService", "Creating", "Updating"
-_NEVER = math.inf
 
 Clock = Callable[[], float]
 # (component, path, model already on the instance) -> seconds until the copy serves
 ReadyDelay = Callable[[str, str, bool], float]
-_UNKNOWN_MEMORY_MB = 2**40  # an instance type the table does not know: memory never limits
-
-
-@dataclass(eq=False)
-class _Instance:
-    """One instance, as ``sim.placement.Host`` reads it."""
-
-    id: int  # launch order on its endpoint, from 1
-    launched_at: float
-    ready_at: float
-    gpus_free: int
-    memory_free_mb: int
-    path: str  # how it came up: "initial", "cached" or "uncached"
-    copies: int = 0
-    held: set[str] = field(default_factory=set)  # components whose model was on it
-    idle_since: float | None = None  # when its last copy left
-
-
-@dataclass(eq=False)
-class _Copy:
-    ready_at: float = _NEVER
-    instance: _Instance | None = None  # None while no instance has room for it
-    path: str = ""
-
-
-@dataclass
-class _Fleet:
-    """One endpoint's instances and image cache (purged with the endpoint)."""
-
-    endpoint_name: str
-    instance_type: str
-    accelerators_per_instance: int
-    memory_mb_per_instance: int
-    min_instances: int
-    max_instances: int
-    release_after_s: float  # ScaleInPolicy.CooldownInMinutes: how long an idle instance stays
-    instances: list[_Instance] = field(default_factory=list)  # live ones, in launch order
-    launched: int = 0  # instances launched so far (released ones too): the next one's id - 1
-    cached_images: set[str] = field(default_factory=set)
-
-    def launch(self, now: float, ready_at: float, path: str) -> _Instance:
-        self.launched += 1
-        instance = _Instance(
-            self.launched,
-            now,
-            ready_at,
-            self.accelerators_per_instance,
-            self.memory_mb_per_instance,
-            path,
-        )
-        self.instances.append(instance)
-        return instance
 
 
 @dataclass
@@ -112,7 +57,7 @@ class _Component:
     created: datetime
     modified: datetime
     status: str = CREATING
-    copies: list[_Copy] = field(default_factory=list)
+    copies: list[Copy] = field(default_factory=list)
 
 
 class InferenceComponentControl:
@@ -124,7 +69,7 @@ class InferenceComponentControl:
         self.clock: Clock = time.time
         self.ready_delay: ReadyDelay = lambda component, path, model_on_instance: 0.0
         self.components: dict[str, _Component] = {}
-        self.fleets: dict[str, _Fleet] = {}
+        self.fleets: dict[str, Fleet] = {}
         self._faults: dict[tuple[str, str], deque[tuple[str, str]]] = {}
         self._lock = threading.RLock()
 
@@ -298,7 +243,7 @@ class InferenceComponentControl:
             component.desired = 0
             self._resize(component)
             del self.components[name]
-            self._release_idle(self.fleets[component.endpoint_name])
+            self.fleets[component.endpoint_name].release_idle(self.clock())
 
     def delete_endpoint(self, endpoint_name: str) -> None:
         """SageMaker purges an endpoint's cache with it; its components go too."""
@@ -325,106 +270,44 @@ class InferenceComponentControl:
             code, message = queue.popleft()
             raise SagemakerClientError(code, message)
 
-    def _fleet(self, endpoint_name: str, variant: dict[str, Any]) -> _Fleet:
+    def _fleet(self, endpoint_name: str, variant: dict[str, Any]) -> Fleet:
         fleet = self.fleets.get(endpoint_name)
-        if fleet is not None:
-            return fleet
-        instance_type = variant.get("InstanceType", "")
-        facts = INSTANCE_TYPES.get(instance_type)
-        accelerators = max(1, facts.gpus if facts else 1)
-        scaling = variant.get("ManagedInstanceScaling") or {}
-        initial = int(variant.get("InitialInstanceCount") or 0)
-        min_instances = int(scaling.get("MinInstanceCount", initial))
-        max_instances = int(scaling.get("MaxInstanceCount", max(initial, 1)))
-        cooldown_min = float((scaling.get("ScaleInPolicy") or {}).get("CooldownInMinutes", 20))
-        fleet = _Fleet(
-            endpoint_name,
-            instance_type,
-            accelerators,
-            facts.memory_mb if facts else _UNKNOWN_MEMORY_MB,
-            min_instances,
-            max_instances,
-            cooldown_min * 60.0,
-        )
-        # Instances the endpoint started with are running (and hold no image yet).
-        now = self.clock()
-        for _ in range(max(initial, min_instances)):
-            fleet.launch(now, -_NEVER, "initial").idle_since = now
-        self.fleets[endpoint_name] = fleet
+        if fleet is None:
+            fleet = self.fleets[endpoint_name] = Fleet.of_variant(
+                endpoint_name, variant, self.clock()
+            )
         return fleet
+
+    def _need(self, component: _Component) -> Need:
+        return Need(
+            component.name,
+            component.image,
+            component.accelerators,
+            component.memory_mb,
+            component.data_cache,
+            lambda path, held: self.ready_delay(component.name, path, held),
+        )
 
     def _resize(self, component: _Component) -> None:
         """Add or remove copies so that ``component`` has ``desired`` of them."""
         fleet = self.fleets[component.endpoint_name]
         now = self.clock()
         while len(component.copies) > component.desired:
-            victim = min(
-                component.copies,
-                key=lambda c: placement.removal_rank(c.instance, c.ready_at <= now, c.ready_at),
-            )
-            component.copies.remove(victim)
-            instance = victim.instance
-            if instance is not None:
-                instance.gpus_free += component.accelerators
-                instance.memory_free_mb += component.memory_mb
-                instance.copies -= 1
-                if instance.copies == 0:
-                    instance.idle_since = now
+            fleet.remove(self._need(component), component.copies, now)
         while len(component.copies) < component.desired:
-            component.copies.append(_Copy())
-        self._release_idle(fleet)
-
-    def _place(self, component: _Component, copy: _Copy, now: float) -> None:
-        fleet = self.fleets[component.endpoint_name]
-        gpus, memory_mb = component.accelerators, component.memory_mb
-        kind, instance = placement.choose(
-            fleet.instances, now, gpus, memory_mb, fleet.max_instances
-        )
-        if kind == placement.NONE:
-            return  # waits for room, as a copy does when MaxInstanceCount is reached
-        how = placement.start(
-            kind,
-            instance,
-            now,
-            model_held=(
-                instance is not None and component.data_cache and component.name in instance.held
-            ),
-            image_cached=component.image in fleet.cached_images,
-            ready_s=lambda path, held: self.ready_delay(component.name, path, held),
-        )
-        if instance is None:
-            instance = fleet.launch(now, how.ready_at, how.path)
-        instance.gpus_free -= gpus
-        instance.memory_free_mb -= memory_mb
-        instance.copies += 1
-        instance.held.add(component.name)
-        instance.idle_since = None
-        copy.instance, copy.path, copy.ready_at = instance, how.path, how.ready_at
-
-    def _release_idle(self, fleet: _Fleet) -> None:
-        """IDLE_RELEASE (``sim.placement.release_due``): an instance that has held no copy for
-        the scale-in policy's cooldown goes, the one due first first, down to
-        MinInstanceCount."""
-        now = self.clock()
-        due = sorted(
-            (placement.release_due(i.idle_since, i.ready_at, fleet.release_after_s), i.id, i)
-            for i in fleet.instances
-            if i.copies == 0 and i.idle_since is not None
-        )
-        for at, _, instance in due:
-            if at > now or len(fleet.instances) <= fleet.min_instances:
-                break
-            fleet.instances.remove(instance)
+            component.copies.append(Copy())
+        fleet.release_idle(now)
 
     def _settle(self) -> None:
         """Bring every component up to ``clock()``: place waiting copies, finish transitions."""
         now = self.clock()
         for fleet in self.fleets.values():
-            self._release_idle(fleet)
+            fleet.release_idle(now)
         for component in self.components.values():
+            fleet = self.fleets[component.endpoint_name]
             for copy in component.copies:
                 if copy.instance is None:
-                    self._place(component, copy, now)
+                    fleet.place(self._need(component), copy, now)
             ready = [c for c in component.copies if c.ready_at <= now]
             if ready and component.image:
                 self.fleets[component.endpoint_name].cached_images.add(component.image)
