@@ -1,11 +1,11 @@
 """Inference components and the instances under them, with copies that arrive over time.
 
 The state behind the SageMaker API that ``localaws.sagemaker_ic`` adds to moto. Each endpoint
-has a small fleet of instances (``localaws.ic_fleet``). Copies are placed, timed and removed, and
-idle instances released, by the simulator's rule (``sim.placement``): a new copy goes to a running instance with
-room, accelerators and host memory (path ``warm_instance``), joins an instance still launching,
-or starts a new instance whose image is either cached for the endpoint (``cached``, after a copy
-of that image once served there) or pulled (``uncached``).
+has a small fleet of instances (``localaws.ic_fleet``). Copies are placed, timed and removed,
+and idle instances released, by the simulator's rule (``sim.placement``): a new copy goes to a
+running instance with room, accelerators and host memory (path ``warm_instance``), joins an
+instance still launching, or starts a new instance whose image is either cached for the
+endpoint (``cached``, after a copy of that image once served there) or pulled (``uncached``).
 ``InferenceComponentControl.ready_delay(component, path, model_on_instance)`` says how long a
 copy takes (``model_on_instance``: on the warm path, the instance held that model before and the
 component caches its data, ``DataCacheConfig.EnableCaching``) and ``clock()`` says what time it
