@@ -1,4 +1,5 @@
-"""What CloudWatch receives from one component's simulation at a tick, and when it is readable.
+"""What CloudWatch receives from one component's part of its endpoint's simulation at a tick,
+and when it is readable.
 
 * ``ConcurrentRequestsPerCopy`` (none while no copy serves: SageMaker emits nothing per copy)
   and ``NoCapacityInvocationFailures`` (when there were any) of the tick just ended, high
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from config.alarms import COMPONENT_DIMENSION, CONCURRENCY_METRIC, NO_CAPACITY_METRIC
 from sim.cloudwatch import HIGH_RES_PUBLISH_DELAY_S, STANDARD_PUBLISH_DELAY_S
-from sim.simulator import TICK_S, Simulation
+from sim.simulator import TICK_S, Lane
 
 if TYPE_CHECKING:
     from types_boto3_cloudwatch.type_defs import DimensionTypeDef, MetricDatumTypeDef
@@ -24,7 +25,7 @@ MINUTE_S = 60
 
 
 def tick_datapoints(
-    sim: Simulation, component: str, now_s: float, epoch: float
+    lane: Lane, component: str, now_s: float, epoch: float
 ) -> list[tuple[float, MetricDatumTypeDef]]:
     """(readable at, datum) for ``component`` at the tick ending at ``now_s`` (``epoch``: the
     same instant on the wall clock the handlers read)."""
@@ -32,8 +33,8 @@ def tick_datapoints(
     stamp = datetime.fromtimestamp(epoch - TICK_S, UTC)
     due = now_s + HIGH_RES_PUBLISH_DELAY_S
     out: list[tuple[float, MetricDatumTypeDef]] = []
-    per_copy = sim.metrics[CONCURRENCY_METRIC].values[-1]
-    failures = sim.metrics[NO_CAPACITY_METRIC].values[-1]
+    per_copy = lane.metrics[CONCURRENCY_METRIC].values[-1]
+    failures = lane.metrics[NO_CAPACITY_METRIC].values[-1]
     if per_copy is not None:
         out.append(
             (
@@ -60,7 +61,7 @@ def tick_datapoints(
                 },
             )
         )
-    invocations = sim.metrics["Invocations"].values
+    invocations = lane.metrics["Invocations"].values
     minute = round(now_s) // MINUTE_S - 1
     if round(now_s) % MINUTE_S == 0 and 0 <= minute < len(invocations):
         value = invocations[minute]

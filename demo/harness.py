@@ -61,7 +61,8 @@ class Harness:
         self.api_calls = 0
         self.deleted: set[str] = set()  # endpoints deleted
         self.cancelled = 0  # re-evaluations purged before they were due
-        self.touched: set[str] = set()  # components scaled since the last look at SageMaker
+        # components scaled since the last look at SageMaker, in the order they were scaled
+        self.touched: dict[str, None] = {}
         self.reasons: dict[str, str] = {}  # component -> reason of its latest scaling
         self.floors: dict[str, int | None] = {}  # component -> forecast floor last told
 
@@ -287,7 +288,7 @@ class Harness:
         """A copy count was set: the simulation is told, and CloudTrail tells the tracker."""
         if component in self.reasons:
             self.reasons[component] = reason
-            self.touched.add(component)
+            self.touched[component] = None
             event = events.cloudtrail_call(
                 "UpdateInferenceComponentRuntimeConfig",
                 {

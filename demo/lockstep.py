@@ -1,9 +1,10 @@
 """Several simulator runs advanced together, paused at the same simulated moments.
 
-``sim.simulator.Simulation`` simulates one inference component and drives its own loop. The demo
-needs every component of every endpoint to live in one shared simulated time, because they all
-talk to the same embedded AWS whose clock is that time. Each simulation runs in its own thread;
-its policy (``Follower``) waits at a barrier every 10 s tick, and ``at(t)`` puts a sync point at
+``sim.simulator.EndpointSimulation`` simulates the inference components of one endpoint on its
+shared instances and drives its own loop. The demo needs every endpoint to live in one shared
+simulated time, because they all talk to the same embedded AWS whose clock is that time. Each
+simulation runs in its own thread; its components' policy (``Follower``) waits at a barrier once
+every 10 s tick, and ``at(t)`` puts a sync point at
 ``t`` into every simulation, so that all of them stop at exactly ``t`` (an SQS message due 15 s
 after a decision is delivered 15 s after it, not at the next tick). While all are stopped, one
 thread runs the demo's action for that moment; the simulations only move on when it returns.
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sim.protocol import ComponentView
-    from sim.simulator import Simulation
+    from sim.simulator import EndpointSimulation
 
 Action = Callable[[float, bool], None]  # (simulated seconds, is this a 10 s tick)
 
@@ -30,7 +31,7 @@ class Lockstep:
 
     def __init__(self, action: Action) -> None:
         self._action = action
-        self._sims: dict[str, Simulation] = {}
+        self._sims: dict[str, EndpointSimulation] = {}
         self._barrier: threading.Barrier | None = None
         self._kind_tick = False
         self._sync_times: set[float] = set()
@@ -38,14 +39,14 @@ class Lockstep:
         self.now_s = 0.0
 
     def follower(self, key: str) -> Follower:
-        """The policy object to give the simulation registered under ``key``."""
+        """The policy to give every component of the simulation registered under ``key``."""
         return Follower(self, key)
 
-    def add(self, key: str, sim: Simulation) -> None:
+    def add(self, key: str, sim: EndpointSimulation) -> None:
         self._sims[key] = sim
 
     @property
-    def sims(self) -> Mapping[str, Simulation]:
+    def sims(self) -> Mapping[str, EndpointSimulation]:
         return self._sims
 
     def at(self, t_s: float) -> None:
@@ -74,7 +75,7 @@ class Lockstep:
             raise self.error
 
     # --- inside the simulation threads ---------------------------------------------------
-    def _thread(self, sim: Simulation) -> None:
+    def _thread(self, sim: EndpointSimulation) -> None:
         try:
             sim.run()
         except threading.BrokenBarrierError:
@@ -119,9 +120,14 @@ class Follower:
     def __init__(self, lockstep: Lockstep, key: str) -> None:
         self._lockstep = lockstep
         self.key = key
+        self._waited_at: float | None = None  # the tick it last waited at
+
+    def on_tick(self, view: ComponentView) -> None:
+        """Wait at the barrier once per tick of its simulation, whichever component comes
+        first: every component's datapoints of the tick are recorded by then."""
+        if view.now != self._waited_at:
+            self._waited_at = view.now
+            self._lockstep._wait(True)
 
     def attach(self, view: ComponentView) -> None:
         """Nothing to prepare: the lockstep owns the simulation."""
-
-    def on_tick(self, view: ComponentView) -> None:
-        self._lockstep._wait(True)

@@ -6,8 +6,9 @@ What happens (docs/local-demo.md tells it with the numbers of the default fleet)
    boto3 (``demo.world``). The simulated clock starts at ``EPOCH0``; the handlers read it through
    ``lambdas.control_plane.clock`` and the inference-component extension through its
    ``set_clock``, so SageMaker, the table's timestamps and the handlers agree on the time.
-2. One ``sim.simulator.Simulation`` per inference component queues the step-spike traffic on
-   the copies that serve. Every 10 s tick (``Lockstep``):
+2. One ``sim.simulator.EndpointSimulation`` per endpoint queues each inference component's
+   step-spike traffic on its copies that serve, on the endpoint's shared instances. Every 10 s
+   tick (``Lockstep``):
    * the tick's ``ConcurrentRequestsPerCopy`` and ``NoCapacityInvocationFailures`` go to
      CloudWatch with ``PutMetricData`` (``StorageResolution=1``) once their publishing delay
      (``sim.cloudwatch.HIGH_RES_PUBLISH_DELAY_S``) has passed, stamped with their period, and
@@ -23,10 +24,11 @@ What happens (docs/local-demo.md tells it with the numbers of the default fleet)
      per minute), so the forecaster raises their copies ahead of the spike, which recurs daily
      and has grown, and the alarms add the rest; the derived neighbour has no history;
    * every copy count the scaler set through ``UpdateInferenceComponentRuntimeConfig`` is read
-     back with ``DescribeInferenceComponent`` and handed to the simulation, whose cold-start
-     model decides when each copy serves; the extension's ``ready_delay`` is the same model, so
-     moto's ``CurrentCopyCount`` and the simulation's serving copies move together (checked at
-     every tick: ``drift``).
+     back with ``DescribeInferenceComponent`` and handed to the simulation, in the order the
+     scaler set them; the simulation and the extension place, time and remove copies by one
+     rule (``sim.placement``) and the extension's ``ready_delay`` is the simulation's cold-start
+     model, so moto's ``CurrentCopyCount`` and the simulation's serving copies move together
+     (checked at every tick: ``drift``).
 3. Re-evaluations the scaler sends to SQS with ``DelaySeconds`` are delivered in simulated time
    (``localaws.sqs_delivery``): right after each invocation the new messages in moto's queue are
    held there, and at their simulated due time released, received with ``ReceiveMessage`` and
@@ -64,7 +66,7 @@ from lambdas.control_plane import contract
 from localaws import events
 from localaws.cloudwatch import MetricAlarm
 from sim.cloudwatch import LAMBDA_REACTION_S
-from sim.simulator import Component, Simulation
+from sim.simulator import Component, EndpointSimulation, Lane
 from sim.traffic import Workload
 from stacks.components import forecast_interval_minutes
 
@@ -96,7 +98,7 @@ TRACKER_POLL_S = 60  # the tracker's polling rule: rate(1 minute)
 class _Component:
     endpoint: Endpoint
     model: Model
-    sim: Simulation
+    lane: Lane  # its part of its endpoint's simulation
     alarms: list[AlarmPlan]
 
     @property
@@ -168,7 +170,7 @@ class DemoRun(Harness):
                     loads=dict(self.loads),
                     ready_s={
                         c.name: {
-                            p: round(c.sim.c.ready_s(p, container_cache=True, data_cache=True), 1)
+                            p: round(c.lane.c.ready_s(p, container_cache=True, data_cache=True), 1)
                             for p in ("warm_instance", "cached", "uncached")
                         }
                         for c in self.components.values()
@@ -205,13 +207,15 @@ class DemoRun(Harness):
         }
         control = sagemaker_ic.control(events.ACCOUNT_ID, self.region)
         control.set_clock(self.epoch)
-        control.set_ready_delay(lambda component, path: 0.0)  # the deployed fleet is running
+        control.set_ready_delay(lambda component, path, held: 0.0)  # the deployed fleet is running
         created = self.create(images)
         self.control = control
 
         self.lockstep = Lockstep(self._moment)
         for i, de in enumerate(self.endpoints):
             endpoint = de.endpoint
+            follower = self.lockstep.follower(endpoint.name)
+            lanes = []
             for model in endpoint.models:
                 workload, load = demo_workload(
                     model,
@@ -223,15 +227,17 @@ class DemoRun(Harness):
                 component = Component(
                     endpoint, model, self.fleet.slo_ttft_s, _paths(endpoint, model)
                 )
-                sim = Simulation(component, workload, self.lockstep.follower(model.component_name))
+                lanes.append((component, workload, follower))
+                if de.derived_from is None:
+                    self._put_history(model.component_name, workload)
+            sim = EndpointSimulation(lanes)
+            self.lockstep.add(endpoint.name, sim)
+            for model, lane in zip(endpoint.models, sim.lanes, strict=True):
                 plans = created.alarms[model.component_name]
                 for plan in plans:
                     self.alarms.add(_metric_alarm(plan))
-                self.components[model.component_name] = _Component(endpoint, model, sim, plans)
+                self.components[model.component_name] = _Component(endpoint, model, lane, plans)
                 self.reasons[model.component_name] = "initial"
-                self.lockstep.add(model.component_name, sim)
-                if de.derived_from is None:
-                    self._put_history(model.component_name, workload)
         # From now on copies take as long as the simulator's cold-start model says.
         control.set_ready_delay(self._ready_delay)
         for de in self.endpoints:
@@ -268,11 +274,11 @@ class DemoRun(Harness):
                 event = {"source": contract.FORECAST_SOURCE, "endpoint": de.name}
                 self.invoke("forecaster", de.name, event)
 
-    def _ready_delay(self, component: str, path: str) -> float:
+    def _ready_delay(self, component: str, path: str, model_on_instance: bool) -> float:
         comp = self.components.get(component)
         if comp is None:
             return 0.0
-        return comp.sim.c.ready_s(path, container_cache=True, data_cache=True)
+        return comp.lane.c.ready_s(path, container_cache=True, data_cache=model_on_instance)
 
     # --- the replay -----------------------------------------------------------------------
     def _moment(self, now_s: float, is_tick: bool) -> None:
@@ -303,7 +309,7 @@ class DemoRun(Harness):
     def _collect_datapoints(self) -> None:
         """The tick's datapoints, to be published once CloudWatch would have them."""
         for comp in self.components.values():
-            for due, datum in tick_datapoints(comp.sim, comp.name, self.now_s, self.epoch()):
+            for due, datum in tick_datapoints(comp.lane, comp.name, self.now_s, self.epoch()):
                 self.metrics.add(due, SAGEMAKER_NAMESPACE, datum)
 
     def _evaluate_alarms(self) -> None:
@@ -341,36 +347,36 @@ class DemoRun(Harness):
 
     # --- SageMaker -> simulation ------------------------------------------------------------
     def _sync_capacity(self, record: bool) -> None:
-        """Hand the copy counts the scaler set to the simulations; sample at ticks."""
+        """Hand the copy counts the scaler set to the simulations, in the order it set them
+        (where copies of one endpoint go depends on it); sample at ticks."""
         states = self.alarms.states()
-        for comp in self.components.values():
-            if comp.endpoint.name in self.deleted:
-                continue
-            if not record and comp.name not in self.touched:
-                continue
+        live = [c for c in self.components.values() if c.endpoint.name not in self.deleted]
+        order = [c for name in self.touched for c in live if c.name == name]
+        order += [c for c in live if record and c.name not in self.touched]
+        runtime: dict[str, tuple[int, int]] = {}
+        for comp in order:
             described = self.sagemaker.describe_inference_component(
                 InferenceComponentName=comp.name
-            )
-            runtime = described["RuntimeConfig"]
-            desired = int(runtime.get("DesiredCopyCount", 0))
-            current = int(runtime.get("CurrentCopyCount", 0))
-            if desired != comp.sim.desired:
-                comp.sim.set_desired(desired, self.reasons[comp.name])
-            if not record:
-                continue
-            if current != comp.sim.serving:
+            )["RuntimeConfig"]
+            desired = int(described.get("DesiredCopyCount", 0))
+            runtime[comp.name] = desired, int(described.get("CurrentCopyCount", 0))
+            if desired != comp.lane.desired:
+                comp.lane.set_desired(desired, self.reasons[comp.name])
+        for comp in live if record else ():
+            desired, current = runtime[comp.name]
+            lane = comp.lane
+            if current != lane.serving:
                 self.drift_ticks += 1
-            sim = comp.sim
             self.samples.append(
                 Sample(
                     t_s=self.now_s,
                     endpoint=comp.endpoint.name,
                     component=comp.name,
-                    in_flight=round(sim.timeline.in_system[-1], 2),
-                    per_copy=_rounded(sim.metrics["ConcurrentRequestsPerCopy"].values[-1]),
+                    in_flight=round(lane.timeline.in_system[-1], 2),
+                    per_copy=_rounded(lane.metrics["ConcurrentRequestsPerCopy"].values[-1]),
                     desired=desired,
                     current=current,
-                    sim_serving=sim.serving,
+                    sim_serving=lane.serving,
                     instances=self.control.instance_counts(comp.endpoint.name)[0],
                     alarms={a.trigger.value: states[a.name].value for a in comp.alarms},
                 )

@@ -1,12 +1,16 @@
 """Inference components and the instances under them, with copies that arrive over time.
 
 The state behind the SageMaker API that ``localaws.sagemaker_ic`` adds to moto. Each endpoint
-has a small fleet of instances; a new copy goes to free accelerators on a running instance (path
-``warm_instance``) or to a new instance, whose image is either cached for the endpoint
-(``cached``, after a copy of that image once served there) or pulled (``uncached``).
-``InferenceComponentControl.ready_delay(component, path)`` says how long a copy takes and
-``clock()`` says what time it is, so a test moves ``CurrentCopyCount`` toward
-``DesiredCopyCount`` by advancing a fake clock, and the demo plugs in the cold-start model.
+has a small fleet of instances (``localaws.ic_fleet``). Copies are placed, timed and removed,
+and idle instances released, by the simulator's rule (``sim.placement``): a new copy goes to a
+running instance with room, accelerators and host memory (path ``warm_instance``), joins an
+instance still launching, or starts a new instance whose image is either cached for the
+endpoint (``cached``, after a copy of that image once served there) or pulled (``uncached``).
+``InferenceComponentControl.ready_delay(component, path, model_on_instance)`` says how long a
+copy takes (``model_on_instance``: on the warm path, the instance held that model before and the
+component caches its data, ``DataCacheConfig.EnableCaching``) and ``clock()`` says what time it
+is, so a test moves ``CurrentCopyCount`` toward ``DesiredCopyCount`` by advancing a fake clock,
+and the demo plugs in the cold-start model.
 The component is ``Creating`` / ``Updating`` until every desired copy serves, and an update
 while it is not ``InService`` is refused with ``ValidationException``, as SageMaker refuses an
 update of an endpoint whose update is in progress. ``inject_fault`` makes the next calls fail
@@ -15,7 +19,6 @@ with a chosen error code (``ThrottlingException``, ``ResourceLimitExceeded``, ..
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections import deque
@@ -28,44 +31,14 @@ from moto.core.utils import utcnow
 from moto.sagemaker.exceptions import SagemakerClientError, ValidationError
 from moto.sagemaker.utils import arn_formatter
 
-from config.instance_types import INSTANCE_TYPES
+from .ic_fleet import Copy, Fleet, Need
 
 PATHS = ("warm_instance", "cached", "uncached")
 IN_SERVICE, CREATING, UPDATING = "InService", "Creating", "Updating"
-_NEVER = math.inf
 
 Clock = Callable[[], float]
-ReadyDelay = Callable[[str, str], float]  # (component, path) -> seconds until the copy serves
-
-
-@dataclass(eq=False)
-class _Instance:
-    accelerators: int
-    free: int
-    ready_at: float
-    path: str  # how it came up: "initial", "cached" or "uncached"
-    idle_since: float | None = None  # when its last copy left
-
-
-@dataclass(eq=False)
-class _Copy:
-    ready_at: float = _NEVER
-    instance: _Instance | None = None  # None while no instance has room for it
-    path: str = ""
-
-
-@dataclass
-class _Fleet:
-    """One endpoint's instances and image cache (purged with the endpoint)."""
-
-    endpoint_name: str
-    instance_type: str
-    accelerators_per_instance: int
-    min_instances: int
-    max_instances: int
-    release_after_s: float  # ScaleInPolicy.CooldownInMinutes: how long an idle instance stays
-    instances: list[_Instance] = field(default_factory=list)
-    cached_images: set[str] = field(default_factory=set)
+# (component, path, model already on the instance) -> seconds until the copy serves
+ReadyDelay = Callable[[str, str, bool], float]
 
 
 @dataclass
@@ -78,11 +51,13 @@ class _Component:
     specification: dict[str, Any]
     image: str
     accelerators: int
+    memory_mb: int
+    data_cache: bool  # DataCacheConfig.EnableCaching
     desired: int
     created: datetime
     modified: datetime
     status: str = CREATING
-    copies: list[_Copy] = field(default_factory=list)
+    copies: list[Copy] = field(default_factory=list)
 
 
 class InferenceComponentControl:
@@ -92,9 +67,9 @@ class InferenceComponentControl:
         self.account_id = account_id
         self.region_name = region_name
         self.clock: Clock = time.time
-        self.ready_delay: ReadyDelay = lambda component, path: 0.0
+        self.ready_delay: ReadyDelay = lambda component, path, model_on_instance: 0.0
         self.components: dict[str, _Component] = {}
-        self.fleets: dict[str, _Fleet] = {}
+        self.fleets: dict[str, Fleet] = {}
         self._faults: dict[tuple[str, str], deque[tuple[str, str]]] = {}
         self._lock = threading.RLock()
 
@@ -104,7 +79,8 @@ class InferenceComponentControl:
         self.clock = clock
 
     def set_ready_delay(self, ready_delay: ReadyDelay) -> None:
-        """Seconds a new copy of ``component`` takes to serve on ``path`` (see ``PATHS``)."""
+        """Seconds a new copy of ``component`` takes to serve on ``path`` (see ``PATHS``),
+        given whether its model is already on the instance (warm path only)."""
         self.ready_delay = ready_delay
 
     def inject_fault(
@@ -178,6 +154,12 @@ class InferenceComponentControl:
                     f"NumberOfAcceleratorDevicesRequired {accelerators} exceeds the "
                     f"{fleet.accelerators_per_instance} of {fleet.instance_type}."
                 )
+            memory_mb = int(requirements.get("MinMemoryRequiredInMb") or 0)
+            if memory_mb > fleet.memory_mb_per_instance:
+                raise ValidationError(
+                    f"MinMemoryRequiredInMb {memory_mb} exceeds the "
+                    f"{fleet.memory_mb_per_instance} MB of {fleet.instance_type}."
+                )
             now_dt = utcnow()
             component = _Component(
                 name=name,
@@ -188,6 +170,8 @@ class InferenceComponentControl:
                 specification=dict(specification),
                 image=image or "",
                 accelerators=accelerators,
+                memory_mb=memory_mb,
+                data_cache=bool((specification.get("DataCacheConfig") or {}).get("EnableCaching")),
                 desired=int((runtime_config or {}).get("CopyCount", 1)),
                 created=now_dt,
                 modified=now_dt,
@@ -259,7 +243,7 @@ class InferenceComponentControl:
             component.desired = 0
             self._resize(component)
             del self.components[name]
-            self._release_idle(self.fleets[component.endpoint_name])
+            self.fleets[component.endpoint_name].release_idle(self.clock())
 
     def delete_endpoint(self, endpoint_name: str) -> None:
         """SageMaker purges an endpoint's cache with it; its components go too."""
@@ -286,100 +270,44 @@ class InferenceComponentControl:
             code, message = queue.popleft()
             raise SagemakerClientError(code, message)
 
-    def _fleet(self, endpoint_name: str, variant: dict[str, Any]) -> _Fleet:
+    def _fleet(self, endpoint_name: str, variant: dict[str, Any]) -> Fleet:
         fleet = self.fleets.get(endpoint_name)
-        if fleet is not None:
-            return fleet
-        instance_type = variant.get("InstanceType", "")
-        facts = INSTANCE_TYPES.get(instance_type)
-        accelerators = max(1, facts.gpus if facts else 1)
-        scaling = variant.get("ManagedInstanceScaling") or {}
-        initial = int(variant.get("InitialInstanceCount") or 0)
-        min_instances = int(scaling.get("MinInstanceCount", initial))
-        max_instances = int(scaling.get("MaxInstanceCount", max(initial, 1)))
-        cooldown_min = float((scaling.get("ScaleInPolicy") or {}).get("CooldownInMinutes", 20))
-        fleet = _Fleet(
-            endpoint_name,
-            instance_type,
-            accelerators,
-            min_instances,
-            max_instances,
-            cooldown_min * 60.0,
-        )
-        # Instances the endpoint started with are running (and hold no image yet).
-        fleet.instances = [
-            _Instance(accelerators, accelerators, -_NEVER, "initial", self.clock())
-            for _ in range(max(initial, min_instances))
-        ]
-        self.fleets[endpoint_name] = fleet
+        if fleet is None:
+            fleet = self.fleets[endpoint_name] = Fleet.of_variant(
+                endpoint_name, variant, self.clock()
+            )
         return fleet
+
+    def _need(self, component: _Component) -> Need:
+        return Need(
+            component.name,
+            component.image,
+            component.accelerators,
+            component.memory_mb,
+            component.data_cache,
+            lambda path, held: self.ready_delay(component.name, path, held),
+        )
 
     def _resize(self, component: _Component) -> None:
         """Add or remove copies so that ``component`` has ``desired`` of them."""
         fleet = self.fleets[component.endpoint_name]
-        while len(component.copies) > component.desired:
-            # Remove what serves least first: unplaced, then starting, then the newest.
-            victim = min(component.copies, key=lambda c: (c.instance is not None, -c.ready_at))
-            component.copies.remove(victim)
-            if victim.instance is not None:
-                victim.instance.free += component.accelerators
-                if victim.instance.free == victim.instance.accelerators:
-                    victim.instance.idle_since = self.clock()
-        while len(component.copies) < component.desired:
-            component.copies.append(_Copy())
-        self._release_idle(fleet)
-
-    def _place(self, component: _Component, copy: _Copy, now: float) -> None:
-        fleet = self.fleets[component.endpoint_name]
-        for instance in sorted(fleet.instances, key=lambda i: i.ready_at):
-            if instance.free >= component.accelerators:
-                instance.free -= component.accelerators
-                instance.idle_since = None
-                copy.instance = instance
-                if instance.ready_at <= now:
-                    copy.path = "warm_instance"
-                    copy.ready_at = now + self.ready_delay(component.name, copy.path)
-                else:  # shares an instance still coming up: serves when it does
-                    copy.path = instance.path
-                    copy.ready_at = instance.ready_at
-                return
-        if len(fleet.instances) >= fleet.max_instances:
-            return  # waits for room, as a copy does when MaxInstanceCount is reached
-        path = "cached" if component.image in fleet.cached_images else "uncached"
-        ready_at = now + self.ready_delay(component.name, path)
-        instance = _Instance(
-            fleet.accelerators_per_instance,
-            fleet.accelerators_per_instance - component.accelerators,
-            ready_at,
-            path,
-        )
-        fleet.instances.append(instance)
-        copy.instance, copy.path, copy.ready_at = instance, path, ready_at
-
-    def _release_idle(self, fleet: _Fleet) -> None:
-        """IDLE_RELEASE: an instance that has held no copy for the scale-in policy's cooldown
-        goes, down to MinInstanceCount (the simulator releases on the same rule)."""
         now = self.clock()
-        for instance in sorted(fleet.instances, key=lambda i: -i.ready_at):
-            if len(fleet.instances) <= fleet.min_instances:
-                break
-            idle_since = instance.idle_since
-            if (
-                instance.free == instance.accelerators
-                and idle_since is not None
-                and now >= max(idle_since + fleet.release_after_s, instance.ready_at)
-            ):
-                fleet.instances.remove(instance)
+        while len(component.copies) > component.desired:
+            fleet.remove(self._need(component), component.copies, now)
+        while len(component.copies) < component.desired:
+            component.copies.append(Copy())
+        fleet.release_idle(now)
 
     def _settle(self) -> None:
         """Bring every component up to ``clock()``: place waiting copies, finish transitions."""
         now = self.clock()
         for fleet in self.fleets.values():
-            self._release_idle(fleet)
+            fleet.release_idle(now)
         for component in self.components.values():
+            fleet = self.fleets[component.endpoint_name]
             for copy in component.copies:
                 if copy.instance is None:
-                    self._place(component, copy, now)
+                    fleet.place(self._need(component), copy, now)
             ready = [c for c in component.copies if c.ready_at <= now]
             if ready and component.image:
                 self.fleets[component.endpoint_name].cached_images.add(component.image)

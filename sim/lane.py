@@ -13,7 +13,7 @@ import numpy as np
 
 from config.fleet import Endpoint, Model
 
-from . import request_loop
+from . import placement, request_loop
 from .cloudwatch import STANDARD_PUBLISH_DELAY_S, MetricSeries
 from .component import Component
 from .pool import Copy, Pool
@@ -194,12 +194,10 @@ class Lane:
         if self.waiting:
             self.waiting.pop()
             return
-        active = [x for x in self.copies if not x.removed]
-        pending = [x for x in active if not x.serving]
-        if pending:
-            victim = max(pending, key=lambda x: x.ready_at)
-        else:
-            victim = min(active, key=lambda x: (x.instance.copies, -x.instance.id))
+        victim = min(
+            self.copies, key=lambda x: placement.removal_rank(x.instance, x.serving, x.ready_at)
+        )
+        if victim.serving:
             self.serving -= 1
             self.slots -= self.maxc
         victim.removed = True

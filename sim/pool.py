@@ -1,13 +1,11 @@
 """An endpoint's instance pool under ManagedInstanceScaling, shared by all its components.
 
-* A copy needs its model's accelerators and host memory on one instance; copies of different
-  models share an instance when both fit (4 GPUs of an ml.g6.12xlarge hold four 1-GPU copies of
-  any mix of models, memory permitting).
-* A new copy goes, in this order, to a running instance with room (the fullest first, so the
-  others stay free to be released: the warm path), to an instance already launching with room
-  (it serves when that instance would have served it), or onto a new instance (cached or uncached
-  path) up to ``max_instances``. When no instance can take it the copy waits; it is placed as soon
-  as room appears (a copy of another component leaves, an instance is released).
+* Where a new copy goes (a running instance with room, the fullest first; an instance already
+  launching; a new instance up to ``max_instances``; or it waits until room appears), which copy
+  scale-in removes and when an empty instance is released: ``sim.placement``, the rule the
+  demo's local SageMaker follows too. Copies of different models share an instance when both
+  fit (4 GPUs of an ml.g6.12xlarge hold four 1-GPU copies of any mix of models, memory
+  permitting).
 * An instance left without copies is released ``idle_release_s`` later (IDLE_RELEASE: AWS does
   not document how soon; the endpoint's ``scale_in_policy.cooldown_minutes`` by default), never
   below ``min_instances``.
@@ -20,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from config.fleet import Endpoint
+
+from . import placement
 
 
 @dataclass
@@ -77,10 +77,6 @@ class Pool:
         self._live.append(inst)
         return inst
 
-    @staticmethod
-    def fits(inst: Instance, gpus: int, memory_mb: int) -> bool:
-        return inst.gpus_free >= gpus and inst.memory_free_mb >= memory_mb
-
     def room(self, gpus: int, memory_mb: int) -> int:
         """Copies of that size that fit on running instances right now."""
         total = 0
@@ -90,17 +86,9 @@ class Pool:
         return total
 
     def choose(self, gpus: int, memory_mb: int) -> tuple[str, Instance | None]:
-        """Where a new copy goes: ``warm_instance``, ``joins_launch``, ``new`` or ``none``."""
-        live = self.live()
-        running = [i for i in live if i.ready_at <= self.now and self.fits(i, gpus, memory_mb)]
-        if running:
-            return "warm_instance", min(running, key=lambda i: (i.gpus_free, i.id))
-        launching = [i for i in live if i.ready_at > self.now and self.fits(i, gpus, memory_mb)]
-        if launching:
-            return "joins_launch", min(launching, key=lambda i: (i.ready_at, i.id))
-        if len(live) < self.endpoint.max_instances:
-            return "new", None
-        return "none", None
+        """Where a new copy goes (``sim.placement.choose``): ``warm_instance``,
+        ``joins_launch``, ``new`` or ``none``."""
+        return placement.choose(self._live, self.now, gpus, memory_mb, self.endpoint.max_instances)
 
     def take(self, inst: Instance, lane: int, gpus: int, memory_mb: int) -> None:
         inst.gpus_free -= gpus
@@ -131,7 +119,7 @@ class Pool:
                 self._live.remove(inst)
                 self.on_room()
 
-        self.schedule(max(self.now + self.idle_release_s, inst.ready_at), release)
+        self.schedule(placement.release_due(self.now, inst.ready_at, self.idle_release_s), release)
 
     def gpu_hours(self, end_s: float) -> float:
         gpu_s = sum(

@@ -32,6 +32,7 @@ import heapq
 import math
 from collections.abc import Callable, Sequence
 
+from . import placement
 from .cloudwatch import HIGH_RES_PUBLISH_DELAY_S
 from .component import Component
 from .lane import (
@@ -133,17 +134,16 @@ class EndpointSimulation:
         if kind == "none":
             lane.waiting.append(decided_at)
             return
-        if kind == "warm_instance" and inst is not None:
-            path = "warm_instance"
-            held = dc and lane.idx in inst.held
-            ready = self.now + lane.c.ready_s(path, container_cache=cc, data_cache=held)
-        elif kind == "joins_launch" and inst is not None:
-            path = inst.path
-            own = lane.c.ready_s(path, container_cache=cc, data_cache=dc)
-            ready = max(inst.ready_at, inst.launched_at + own)
-        else:
-            path = "cached" if cc and lane.image_cached else "uncached"
-            ready = self.now + lane.c.ready_s(path, container_cache=cc, data_cache=dc)
+        how = placement.start(
+            kind,
+            inst,
+            self.now,
+            model_held=inst is not None and dc and lane.idx in inst.held,
+            image_cached=cc and lane.image_cached,
+            ready_s=lambda path, held: lane.c.ready_s(path, container_cache=cc, data_cache=held),
+        )
+        path, ready = how.path, how.ready_at
+        if inst is None:
             inst = pool.launch(ready, path)
         pool.take(inst, lane.idx, m.accelerators, m.memory_mb)
         lane.paths_used[path] += 1

@@ -45,7 +45,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         clock.set_source(fake)
         ctl = sagemaker_ic.control()
         ctl.set_clock(fake)
-        ctl.set_ready_delay(lambda component, path: READY_S[path])
+        ctl.set_ready_delay(lambda component, path, held: READY_S[path])
         w = World(
             fake,
             boto3.client("sagemaker"),

@@ -176,7 +176,7 @@ def test_two_racing_invocations_lose_no_update(
     # Copies arrive at once here, so the component is InService again right after an update:
     # only the conditional write can stop a stale decision from overwriting a newer one.
     assert world.control is not None
-    world.control.set_ready_delay(lambda component, path: 0.0)
+    world.control.set_ready_delay(lambda component, path, held: 0.0)
     world.set_copies("chat-a", 2)
     small = alarm_event(
         "chat-a", Trigger.SCALE_OUT, "ALARM", [9.0], timestamp="2026-11-28T01:00:00.000+0000"

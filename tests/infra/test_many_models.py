@@ -176,7 +176,7 @@ def packed(synth: Synth, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         clock.set_source(fake)
         control = sagemaker_ic.control()
         control.set_clock(fake)
-        control.set_ready_delay(lambda component, path: READY_S[path])
+        control.set_ready_delay(lambda component, path, held: READY_S[path])
         world = World(
             fake,
             boto3.client("sagemaker"),

@@ -73,7 +73,7 @@ def timed(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, list[float]]]:
         now = [0.0]
         ctl = sagemaker_ic.control()
         ctl.set_clock(lambda: now[0])
-        ctl.set_ready_delay(lambda component, path: DELAY_S[path])
+        ctl.set_ready_delay(lambda component, path, held: DELAY_S[path])
         sm = boto3.client("sagemaker")
         build(sm)
         yield sm, now
@@ -221,7 +221,7 @@ def test_it_works_behind_the_threaded_server(monkeypatch: pytest.MonkeyPatch) ->
         now = [0.0]
         ctl = sagemaker_ic.control()
         ctl.set_clock(lambda: now[0])
-        ctl.set_ready_delay(lambda component, path: DELAY_S[path])
+        ctl.set_ready_delay(lambda component, path, held: DELAY_S[path])
         build(sm, instance_type="ml.p5.48xlarge")
         now[0] = 30.0
         sm.update_inference_component_runtime_config(
