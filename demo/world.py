@@ -46,6 +46,64 @@ def function_arn(region: str, endpoint: str, function: str) -> str:
     return f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{endpoint}-{function}"
 
 
+def create_endpoint(sm: Any, endpoint: Endpoint, images: dict[str, str], role_arn: str) -> None:
+    """The endpoint stack's SageMaker resources for ``endpoint``: each model (``images``: its
+    image URI by component name), the endpoint config with managed instance scaling, the
+    endpoint, and each inference component with its initial copies."""
+    for model in endpoint.models:
+        container: dict[str, Any] = {
+            "Image": images[model.component_name],
+            "Environment": dict(model.environment),
+        }
+        if model.model_data_url is not None:
+            container["ModelDataUrl"] = model.model_data_url
+        sm.create_model(
+            ModelName=model.model_resource_name,
+            ExecutionRoleArn=role_arn,
+            PrimaryContainer=container,
+        )
+    policy = endpoint.scale_in_policy
+    config_name = f"{endpoint.name}-config"
+    sm.create_endpoint_config(
+        EndpointConfigName=config_name,
+        ExecutionRoleArn=role_arn,
+        ProductionVariants=[
+            {
+                "VariantName": endpoint.variant_name,
+                "InstanceType": endpoint.instance_type,
+                "InitialInstanceCount": max(1, endpoint.min_instances),
+                "ManagedInstanceScaling": {
+                    "Status": "ENABLED",
+                    "MinInstanceCount": endpoint.min_instances,
+                    "MaxInstanceCount": endpoint.max_instances,
+                    "ScaleInPolicy": {
+                        "Strategy": policy.strategy,
+                        "CooldownInMinutes": policy.cooldown_minutes,
+                        "MaximumStepSize": policy.maximum_step_size,
+                    },
+                },
+                "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+            }
+        ],
+    )
+    sm.create_endpoint(EndpointName=endpoint.name, EndpointConfigName=config_name)
+    for model in endpoint.models:
+        sm.create_inference_component(
+            InferenceComponentName=model.component_name,
+            EndpointName=endpoint.name,
+            VariantName=endpoint.variant_name,
+            Specification={
+                "ModelName": model.model_resource_name,
+                "ComputeResourceRequirements": {
+                    "NumberOfAcceleratorDevicesRequired": float(model.accelerators),
+                    "MinMemoryRequiredInMb": model.memory_mb,
+                },
+                "DataCacheConfig": {"EnableCaching": True},
+            },
+            RuntimeConfig={"CopyCount": model.initial_copies},
+        )
+
+
 def create_fleet(
     clients: dict[str, Any], fleet: Fleet, endpoints: list[Endpoint], images: dict[str, str]
 ) -> Created:
@@ -116,58 +174,8 @@ def create_fleet(
         )["QueueUrl"]
         queue_names[endpoint.name] = name
         # --- the endpoint stack's SageMaker resources ----------------------------------------
+        create_endpoint(sm, endpoint, images, role_arn)
         for model in endpoint.models:
-            container: dict[str, Any] = {
-                "Image": images[model.component_name],
-                "Environment": dict(model.environment),
-            }
-            if model.model_data_url is not None:
-                container["ModelDataUrl"] = model.model_data_url
-            sm.create_model(
-                ModelName=model.model_resource_name,
-                ExecutionRoleArn=role_arn,
-                PrimaryContainer=container,
-            )
-        policy = endpoint.scale_in_policy
-        config_name = f"{endpoint.name}-config"
-        sm.create_endpoint_config(
-            EndpointConfigName=config_name,
-            ExecutionRoleArn=role_arn,
-            ProductionVariants=[
-                {
-                    "VariantName": endpoint.variant_name,
-                    "InstanceType": endpoint.instance_type,
-                    "InitialInstanceCount": max(1, endpoint.min_instances),
-                    "ManagedInstanceScaling": {
-                        "Status": "ENABLED",
-                        "MinInstanceCount": endpoint.min_instances,
-                        "MaxInstanceCount": endpoint.max_instances,
-                        "ScaleInPolicy": {
-                            "Strategy": policy.strategy,
-                            "CooldownInMinutes": policy.cooldown_minutes,
-                            "MaximumStepSize": policy.maximum_step_size,
-                        },
-                    },
-                    "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
-                }
-            ],
-        )
-        sm.create_endpoint(EndpointName=endpoint.name, EndpointConfigName=config_name)
-        for model in endpoint.models:
-            sm.create_inference_component(
-                InferenceComponentName=model.component_name,
-                EndpointName=endpoint.name,
-                VariantName=endpoint.variant_name,
-                Specification={
-                    "ModelName": model.model_resource_name,
-                    "ComputeResourceRequirements": {
-                        "NumberOfAcceleratorDevicesRequired": float(model.accelerators),
-                        "MinMemoryRequiredInMb": model.memory_mb,
-                    },
-                    "DataCacheConfig": {"EnableCaching": True},
-                },
-                RuntimeConfig={"CopyCount": model.initial_copies},
-            )
             # --- the three alarms, each invoking the endpoint's scaler on ALARM and OK -------
             scaler = function_arn(fleet.region, endpoint.name, "scaler")
             defs = alarm_plans(model)

@@ -109,7 +109,8 @@ class Forecaster:
 
     def run(self, row: ComponentState, sim_now: float, image_cached: bool) -> ForecastRun | None:
         """One scheduled run at ``sim_now`` (``forecasting._one``); None when there is no
-        history for the coming minutes and no recent burst (nothing written, nothing raised)."""
+        history for the coming minutes, no recent burst and no recent minute (nothing written,
+        nothing raised)."""
         if not self.enabled or self.needed is None or not self.interval_s:
             return None
         self._read(sim_now)

@@ -14,35 +14,17 @@ from lambdas.control_plane.decision import (
     History,
     ReadyTimes,
     Reason,
-    ScalingSpec,
-    Step,
     Trigger,
     decide,
     free_slots,
     snapshot,
 )
+from tests.helpers import make_spec
 
 NOW = 1_000_000.0
 # The default fleet's policy (config/fleet.yaml): 8 requests per copy, steps +50/+100/+200 %,
 # at most 8 copies added per decision, 1 to 8 copies; scale-in under 2 over 10 datapoints.
-FLEET = ScalingSpec(
-    endpoint="ep",
-    component="chat",
-    min_copies=1,
-    max_copies=8,
-    scale_out_threshold=8.0,
-    scale_out_cooldown_s=60,
-    steps=(Step(0.0, 50), Step(0.5, 100), Step(1.0, 200)),
-    max_step_copies=8,
-    scale_in_threshold=2.0,
-    scale_in_cooldown_s=300,
-    scale_in_step_copies=1,
-    scale_in_datapoints=10,
-    from_zero_copies=1,
-    copies_per_instance=1,
-    max_instances=8,
-    ready_s=ReadyTimes(30.0, 258.0, 525.0),
-)
+FLEET = make_spec("ep", "chat", max_step_copies=8)
 
 
 @dataclass(frozen=True)

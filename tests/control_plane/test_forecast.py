@@ -250,7 +250,8 @@ def test_a_run_plans_the_larger_of_the_forecast_and_the_recent_peak() -> None:
     assert later is not None and (later.held, later.floor) == (0, 5)
     # Burst hold off: only the forecast; no history and no recent minute: nothing to do.
     off = replace(spec, hold_recent_s=None)
-    assert plan(TWO_WEEKS, recent, now, off, ready_s=258, needed=needed).floor == 5  # type: ignore[union-attr]
+    forecast_only = plan(TWO_WEEKS, recent, now, off, ready_s=258, needed=needed)
+    assert forecast_only is not None and (forecast_only.held, forecast_only.floor) == (0, 5)
     assert plan([], [], now, spec, ready_s=258, needed=needed) is None
     # The recent peak alone (first day: no previous days) still makes a floor.
     first_day = plan([], recent, now, spec, ready_s=258, needed=needed)

@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from config.fleet import Endpoint, load_fleet
+from demo.world import create_endpoint
 from localaws import sagemaker_ic
 from sim.component import Component
 from sim.lane import Lane
@@ -69,53 +70,6 @@ def alpha() -> tuple[Any, Endpoint]:
     return fleet, dataclasses.replace(fleet.endpoint("alpha"), max_instances=3)
 
 
-def create(sm: Any, endpoint: Endpoint) -> None:
-    """The endpoint and its components, as ``demo.world`` creates them."""
-    policy = endpoint.scale_in_policy
-    sm.create_endpoint_config(
-        EndpointConfigName="c",
-        ExecutionRoleArn=ROLE,
-        ProductionVariants=[
-            {
-                "VariantName": endpoint.variant_name,
-                "InstanceType": endpoint.instance_type,
-                "InitialInstanceCount": max(1, endpoint.min_instances),
-                "ManagedInstanceScaling": {
-                    "Status": "ENABLED",
-                    "MinInstanceCount": endpoint.min_instances,
-                    "MaxInstanceCount": endpoint.max_instances,
-                    "ScaleInPolicy": {
-                        "Strategy": policy.strategy,
-                        "CooldownInMinutes": policy.cooldown_minutes,
-                        "MaximumStepSize": policy.maximum_step_size,
-                    },
-                },
-            }
-        ],
-    )
-    sm.create_endpoint(EndpointName=endpoint.name, EndpointConfigName="c")
-    for model in endpoint.models:
-        sm.create_model(
-            ModelName=model.model_resource_name,
-            ExecutionRoleArn=ROLE,
-            PrimaryContainer={"Image": IMAGE},
-        )
-        sm.create_inference_component(
-            InferenceComponentName=model.component_name,
-            EndpointName=endpoint.name,
-            VariantName=endpoint.variant_name,
-            Specification={
-                "ModelName": model.model_resource_name,
-                "ComputeResourceRequirements": {
-                    "NumberOfAcceleratorDevicesRequired": float(model.accelerators),
-                    "MinMemoryRequiredInMb": model.memory_mb,
-                },
-                "DataCacheConfig": {"EnableCaching": True},
-            },
-            RuntimeConfig={"CopyCount": model.initial_copies},
-        )
-
-
 def replay(sm: Any, script: dict[float, list[tuple[int, int]]]) -> list[str]:
     """Run ``script`` (tick -> [(model index, copy count)]) through moto and the simulation;
     every disagreement, one line per tick and model; also the copies set and the paths taken."""
@@ -123,7 +77,7 @@ def replay(sm: Any, script: dict[float, list[tuple[int, int]]]) -> list[str]:
     ctl = sagemaker_ic.control()
     ctl.set_clock(lambda: 0.0)
     ctl.set_ready_delay(lambda component, path, held: 0.0)  # the endpoint was deployed before
-    create(sm, endpoint)
+    create_endpoint(sm, endpoint, {m.component_name: IMAGE for m in endpoint.models}, ROLE)
     empty = Workload("none", np.zeros(0), np.zeros(0), np.zeros(0), DURATION_S)
     policy = Scripted()
     components = [Component.of(fleet, endpoint, m) for m in endpoint.models]
