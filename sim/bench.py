@@ -6,8 +6,11 @@ requests for a given seed (common random numbers), so differences between polici
 differences in traffic. Jobs run on ``processes`` worker processes (the machine's cores).
 
 The frontier sweeps each policy's main knob (``sim.policies.KNOBS``) over ``GRID`` plus the fleet
-file's own value; the fleet file's setting is marked ``default`` and its figures are the report's
-``default`` entry, with a 95 % confidence interval over the seeds.
+file's own value, and for target tracking with a step scale-in and the project
+(``FLOOR_POLICIES``) also the minimum copy count (Application Auto Scaling's ``MinCapacity``,
+knob ``min_copies``) over ``FLOORS`` at the fleet file's target; the fleet file's setting is
+marked ``default`` and its figures are the report's ``default`` entry, with a 95 % confidence
+interval over the seeds.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 from config.fleet import Fleet, load_fleet
 
 from .figures import TIMINGS, OfferedMemo, interval, run_figures
+from .floors import floored
 from .policies import KNOBS, POLICIES
 from .request_loop import warm_up
 from .run import DEFAULT_DELAYS, Delays, assign_traffic, component_workloads, run_fleet
@@ -30,6 +34,16 @@ from .traffic import Workload, seeded
 
 # requests in flight per copy: target tracking's target, the step policies' scale-out threshold
 GRID = (3.0, 4.0, 6.0, 8.0, 11.0)
+# Minimum copies per model a user can hold (``sim.floors``: Application Auto Scaling's
+# MinCapacity, the fleet file's copies.min), swept at the fleet file's target or threshold for
+# the AWS policy a careful user runs (``aws-target-tracking-tuned``) and for the project, so
+# that both are also compared at the same minimum: for traffic that bursts faster than a cold
+# start a raised minimum beats any target (benchmarks/results/sim/fixed.md). aws-scheduled sets
+# its minimum hour by hour instead.
+FLOORS = (2, 4, 6)
+FLOOR_KNOB = "min_copies"
+FLOOR_POLICIES = ("aws-target-tracking-tuned", "project")
+Knob = dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,7 @@ class BenchSpec:
     delays: Delays = DEFAULT_DELAYS
     policies: tuple[str, ...] = POLICIES
     grid: tuple[float, ...] = GRID
+    floors: tuple[int, ...] = FLOORS
     duration_s: float | None = None
     frontier: bool = True
 
@@ -50,13 +65,15 @@ class BenchSpec:
             raise ValueError(f"unknown policy {unknown[0]!r}; allowed: {', '.join(POLICIES)}")
         if self.seeds < 1:
             raise ValueError(f"seeds must be >= 1; got {self.seeds}")
+        if any(n < 1 for n in self.floors):
+            raise ValueError(f"floors must be copy counts >= 1; got {self.floors}")
 
 
 @dataclass(frozen=True)
 class Job:
     spec: BenchSpec
     policy: str
-    knobs: tuple[float | None, ...]
+    knobs: tuple[Knob, ...]
     seed: int
 
 
@@ -77,19 +94,42 @@ def effective_seeds(spec: BenchSpec, fleet: Fleet) -> int:
     return spec.seeds if any(map(seeded, assigned.values())) or spec.load != 1.0 else 1
 
 
-def knob_values(spec: BenchSpec, fleet: Fleet) -> list[float | None]:
+def default_knob(fleet: Fleet, policy: str) -> Knob:
+    """The fleet file's own setting of ``policy``'s knob (empty when the components differ)."""
+    default = fleet_default(fleet)
+    return {} if default is None else {KNOBS[policy]: default}
+
+
+def knob_points(spec: BenchSpec, fleet: Fleet, policy: str) -> list[Knob]:
+    """The settings ``policy``'s frontier runs: its main knob over the grid (and the fleet
+    file's value), then, for ``FLOOR_POLICIES``, each floor above every model's own minimum at
+    the fleet file's value."""
     default = fleet_default(fleet)
     if not spec.frontier:
-        return [default]
+        return [default_knob(fleet, policy)]
     grid = sorted(set(spec.grid) | ({default} if default else set()))
-    return [*grid, None] if default is None else list(grid)
+    points: list[Knob] = [{KNOBS[policy]: v} for v in grid]
+    if default is None:
+        points.append({})
+    if policy in FLOOR_POLICIES:
+        lowest = min(m.min_copies for m in fleet.models)
+        highest = max(m.max_copies for m in fleet.models)
+        points += [
+            {**default_knob(fleet, policy), FLOOR_KNOB: float(n)}
+            for n in sorted(set(spec.floors))
+            if lowest < n <= highest
+        ]
+    return points
 
 
 def jobs(spec: BenchSpec) -> list[Job]:
     fleet = _fleet(spec.config)
     seeds = effective_seeds(spec, fleet)
-    knobs = tuple(knob_values(spec, fleet))
-    return [Job(spec, policy, knobs, seed) for seed in range(seeds) for policy in spec.policies]
+    return [
+        Job(spec, policy, tuple(knob_points(spec, fleet, policy)), seed)
+        for seed in range(seeds)
+        for policy in spec.policies
+    ]
 
 
 TrafficKey = tuple[str, tuple[str, ...], float, float | None, int]
@@ -127,12 +167,16 @@ def run_job(job: Job) -> list[dict[str, Any]]:
     fleet = _fleet(spec.config)
     workloads, memo = job_traffic(job)
     out = []
-    for value in job.knobs:
+    for knob in job.knobs:
         start = time.process_time()
-        knob = None if value is None else {KNOBS[job.policy]: value}
-        figures = run_figures(run_fleet(fleet, workloads, job.policy, knob, spec.delays), memo)
+        floor = knob.get(FLOOR_KNOB)
+        policy_knob = {k: v for k, v in knob.items() if k != FLOOR_KNOB} or None
+        runs_on = fleet if floor is None else floored(fleet, int(floor))
+        figures = run_figures(
+            run_fleet(runs_on, workloads, job.policy, policy_knob, spec.delays), memo
+        )
         cpu_s = time.process_time() - start
-        out.append({**figures, "knob": value, "seed": job.seed, "cpu_s": cpu_s})
+        out.append({**figures, "knob": knob, "seed": job.seed, "cpu_s": cpu_s})
     return out
 
 
@@ -166,20 +210,20 @@ def run_all(all_jobs: Sequence[Job], processes: int | None = None) -> list[list[
 def report(spec: BenchSpec, results: Sequence[tuple[Job, list[dict[str, Any]]]]) -> dict[str, Any]:
     """report.json's document (``sim.cli`` documents the interface)."""
     fleet = _fleet(spec.config)
-    default = fleet_default(fleet)
     seeds = effective_seeds(spec, fleet)
     policies: dict[str, Any] = {}
     for policy in spec.policies:
+        default = default_knob(fleet, policy)
         mine = [f for j, fs in results if j.policy == policy for f in fs]
         frontier = []
-        for knob in knob_values(spec, fleet):
+        for knob in knob_points(spec, fleet, policy):
             runs = [f for f in mine if f["knob"] == knob]
             slo = interval([f["slo_attainment"] for f in runs])
             gpu = interval([f["gpu_hours"] for f in runs])
             assert slo is not None and gpu is not None
             frontier.append(
                 {
-                    "knob": {} if knob is None else {KNOBS[policy]: knob},
+                    "knob": knob,
                     "slo_attainment": slo["mean"],
                     "gpu_hours": gpu["mean"],
                     "slo_attainment_ci95": slo["ci95"],

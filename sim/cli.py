@@ -25,7 +25,7 @@ from config.coldstart import PATHS, cold_start
 from config.fleet import DEFAULT_FLEET, ConfigError
 from config.instance_types import INSTANCE_TYPES
 
-from .bench import GRID, BenchSpec
+from .bench import FLOORS, GRID, BenchSpec
 from .policies import POLICIES
 from .run import DEFAULT_DELAYS, Delays
 from .trace_builder import add_trace_parser
@@ -63,6 +63,18 @@ def _coldstart(args: argparse.Namespace) -> int:
     return 0
 
 
+def _floors(text: str | None) -> tuple[int, ...]:
+    if text is None:
+        return FLOORS
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ValueError(
+            f"--floors {text!r}: not a list of copy counts; allowed: whole numbers >= 1, "
+            "comma-separated, or '' for none"
+        ) from None
+
+
 def _spec(args: argparse.Namespace) -> BenchSpec:
     grid = GRID if args.grid is None else tuple(float(x) for x in args.grid.split(","))
     return BenchSpec(
@@ -73,6 +85,7 @@ def _spec(args: argparse.Namespace) -> BenchSpec:
         delays=Delays(args.reaction_s, args.publish_delay_s, args.idle_release_s),
         policies=POLICIES if args.policy == "all" else (args.policy,),
         grid=grid,
+        floors=_floors(args.floors),
         duration_s=None if args.duration_h is None else args.duration_h * 3600,
     )
 
@@ -151,6 +164,12 @@ def _add_run_options(r: argparse.ArgumentParser) -> None:
         "--grid",
         default=None,
         help=f"knob values to sweep, comma-separated (default {','.join(f'{g:g}' for g in GRID)})",
+    )
+    r.add_argument(
+        "--floors",
+        default=None,
+        help="minimum copy counts swept for aws-target-tracking-tuned at the fleet's target, "
+        f"comma-separated, '' for none (default {','.join(map(str, FLOORS))})",
     )
     r.add_argument("--processes", type=int, default=None, help="worker processes (default: cores)")
 

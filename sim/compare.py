@@ -225,3 +225,61 @@ def bar_table(docs: dict[str, dict[str, Any]]) -> str:
             f"{'; '.join(wanted)} | {verdict} |"
         )
     return "\n".join(rows) + "\n"
+
+
+def floor_of(point: dict[str, Any]) -> float | None:
+    """A frontier point's raised minimum copy count (None: the fleet file's own minimum)."""
+    value = point["knob"].get("min_copies")
+    return None if value is None else float(value)
+
+
+def same_minimum(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The project's fleet-file rules at each minimum copy count of its frontier (the fleet
+    file's own first), each against AWS's whole frontier: ``gain`` is the project's attainment
+    less AWS's best at no more cost (None when no AWS point costs as little)."""
+    points = aws_points(doc)
+    project = doc["policies"]["project"]
+    default = next(x["knob"] for x in project["frontier"] if x["default"])
+    mine = [
+        x
+        for x in project["frontier"]
+        if x["knob"] == default or (floor_of(x) is not None and len(x["knob"]) == len(default) + 1)
+    ]
+    out = []
+    for x in sorted(mine, key=lambda x: floor_of(x) or 0.0):
+        cheaper = [p for p in points if p["gpu_hours"] <= x["gpu_hours"]]
+        best = max(cheaper, key=lambda p: p["slo_attainment"]) if cheaper else None
+        out.append(
+            {
+                "min_copies": floor_of(x),
+                "slo_attainment": x["slo_attainment"],
+                "gpu_hours": x["gpu_hours"],
+                "aws": best,
+                "gain": None if best is None else x["slo_attainment"] - best["slo_attainment"],
+            }
+        )
+    return out
+
+
+def same_minimum_table(docs: dict[str, dict[str, Any]]) -> str:
+    """One row per scenario: the project's rules at each minimum copy count, points over AWS's
+    best frontier point (any target, any minimum) at no more cost."""
+    floors = sorted({r["min_copies"] for doc in docs.values() for r in same_minimum(doc)} - {None})
+    rows = [
+        "| scenario | fleet file's minimum | "
+        + " | ".join(f"min {f:g} copies" for f in floors)
+        + " |",
+        "|---|---|" + "---|" * len(floors),
+    ]
+    for name, doc in docs.items():
+        by_floor = {r["min_copies"]: r for r in same_minimum(doc)}
+        cells = []
+        for f in [None, *floors]:
+            r = by_floor.get(f)
+            if r is None:
+                cells.append("-")
+                continue
+            gain = "none costs as little" if r["gain"] is None else f"{100 * r['gain']:+.1f}"
+            cells.append(f"{_pct(r['slo_attainment'])}, {r['gpu_hours']:.2f} ({gain})")
+        rows.append(f"| {label(name)} | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"

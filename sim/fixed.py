@@ -10,42 +10,39 @@ planner (``sim.plan``) offers it beside them.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 from config.fleet import Fleet
 
 from .bench import BenchSpec, _fleet, effective_seeds
 from .figures import interval, run_figures
+from .floors import floored
 from .run import assign_traffic, component_workloads, run_fleet
 
 
 def fixed(fleet: Fleet, copies: int) -> Fleet:
-    """``fleet`` with every model's copies held at ``copies`` (at most its ``max_copies``) and
-    each endpoint's minimum instances raised to what they take (capped at ``max_instances``),
-    so that the copies serve from the start: 6 on the default fleet (one copy per instance),
-    2 for three models of 2 copies on 4-GPU instances of four 1-GPU copies."""
+    """``fleet`` with every model's copies held at ``copies`` (at most its ``max_copies``): its
+    minimum raised there (``sim.floors.floored``, instances included) and its maximum lowered to
+    it, so that nothing can scale; 6 instances on the default fleet."""
     if copies < 1:
         raise ValueError(f"a fixed fleet holds at least 1 copy; got {copies}")
-    endpoints = []
-    for e in fleet.endpoints:
-        models = tuple(
-            dataclasses.replace(
-                m,
-                min_copies=min(copies, m.max_copies),
-                max_copies=min(copies, m.max_copies),
-                initial_copies=min(copies, m.max_copies),
-            )
-            for m in e.models
+    low = floored(fleet, copies)
+    endpoints = tuple(
+        dataclasses.replace(
+            e,
+            models=tuple(
+                dataclasses.replace(
+                    m,
+                    min_copies=min(copies, m.max_copies),
+                    max_copies=min(copies, m.max_copies),
+                    initial_copies=min(copies, m.max_copies),
+                )
+                for m in e.models
+            ),
         )
-        # Instances the held copies take when each model's copies pack alone.
-        needed = math.ceil(sum(m.min_copies / e.copies_per_instance(m) for m in models) - 1e-9)
-        endpoints.append(
-            dataclasses.replace(
-                e, min_instances=max(e.min_instances, min(needed, e.max_instances)), models=models
-            )
-        )
-    return dataclasses.replace(fleet, endpoints=tuple(endpoints))
+        for e in low.endpoints
+    )
+    return dataclasses.replace(low, endpoints=endpoints)
 
 
 def copy_counts(fleet: Fleet) -> range:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .bench import BenchSpec, _fleet, bench
+from .bench import FLOOR_KNOB, BenchSpec, _fleet, bench
 from .fixed import copy_counts, run_fixed
+from .policies import KNOBS
 from .thresholds import with_thresholds
 
 
@@ -30,7 +31,18 @@ def fleet_lines(spec: BenchSpec, policy: str, point: dict[str, Any]) -> list[str
     parameter for AWS's own policies."""
     if not point["knob"]:
         return ["(the fleet file's own setting)"]
-    value = next(iter(point["knob"].values()))
+    floor = point["knob"].get(FLOOR_KNOB)
+    minimum = (
+        []
+        if floor is None
+        else [
+            f"MinCapacity: {floor:g} copies per model (at most its max), deployed with them "
+            "(copies.min and copies.initial)"
+        ]
+    )
+    value = point["knob"].get(KNOBS[policy])
+    if value is None:
+        return minimum
     if policy in ("project", "aws-step-10s"):
         lines = []
         for m in _fleet(spec.config).models:
@@ -58,7 +70,7 @@ def fleet_lines(spec: BenchSpec, policy: str, point: dict[str, Any]) -> list[str
             "plus scheduled minimums, weekdays and weekends apart (cron MON-FRI and SAT,SUN), "
             "from the hourly peaks of the most recent day of the same kind (sim/schedule.py)"
         )
-    return lines
+    return lines + minimum
 
 
 def plan(spec: BenchSpec, slo: float, processes: int | None = None) -> tuple[dict[str, Any], str]:

@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .bench import FLOOR_KNOB
+
 PERCENT_FIGURES = ("slo_attainment",)
 
 
@@ -90,7 +92,7 @@ def markdown(doc: dict[str, Any]) -> str:
         "## Each policy at the fleet file's setting",
         "",
         table(doc),
-        "## Frontiers (each policy's main knob swept)",
+        "## Frontiers (each policy's main knob swept; aws-target-tracking-tuned's minimum too)",
         "",
         "![SLO attainment vs GPU-hours](frontier.png)",
         "",
@@ -108,10 +110,23 @@ def plot_frontier(doc: dict[str, Any], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(8, 5))
     for name, p in doc["policies"].items():
-        points = sorted(p["frontier"], key=lambda x: x["gpu_hours"])
+        floors = [x for x in p["frontier"] if FLOOR_KNOB in x["knob"]]
+        points = sorted(
+            (x for x in p["frontier"] if FLOOR_KNOB not in x["knob"]), key=lambda x: x["gpu_hours"]
+        )
         xs = [x["gpu_hours"] for x in points]
         ys = [100 * x["slo_attainment"] for x in points]
         (line,) = ax.plot(xs, ys, marker="o", ms=3, lw=1.2, label=name)
+        if floors:
+            ax.plot(
+                [x["gpu_hours"] for x in floors],
+                [100 * x["slo_attainment"] for x in floors],
+                marker="s",
+                ms=5,
+                lw=0,
+                color=line.get_color(),
+                label=f"{name}, min copies raised",
+            )
         for x in points:
             if x["default"]:
                 ax.plot(

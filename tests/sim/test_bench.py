@@ -46,13 +46,22 @@ def test_bench_writes_report_json_in_the_documented_interface(
             if d[timing] is not None:
                 ci(d[timing])
         ci(p["endpoints"]["qwen3-8b"]["gpu_hours"])
+        # Target tracking with a step scale-in and the project also sweep the minimum copy
+        # count (MinCapacity, copies.min) at the fleet's target; the fleet's own minimum is 1.
+        floors = (
+            [{p["knob"]: 8.0, "min_copies": float(n)} for n in (2, 4, 6)]
+            if name in ("aws-target-tracking-tuned", "project")
+            else []
+        )
         assert [x["knob"] for x in p["frontier"]] == [
             {p["knob"]: 4.0},
             {p["knob"]: 8.0},
+            *floors,
         ], name
         for x in p["frontier"]:
             assert isinstance(x["slo_attainment"], float) and isinstance(x["gpu_hours"], float)
-        assert [x["default"] for x in p["frontier"]] == [False, True]  # the fleet's 8
+        marks = [x["default"] for x in p["frontier"]]
+        assert marks == [False, True] + [False] * len(floors)  # the fleet's 8
     # The step spike is a breach for everyone: the project's decision is timed.
     assert doc["policies"]["project"]["default"]["detection_s"] is not None
     assert "| project |" in capsys.readouterr().out
@@ -125,6 +134,10 @@ def test_plan_and_bench_reject_bad_input(capsys: pytest.CaptureFixture[str]) -> 
     assert "--slo must be a fraction of requests, 0 < slo <= 1; got 1.5" in capsys.readouterr().err
     assert main(["bench", "--trace", "nope", "--out", "/tmp/unused"]) == 2
     assert "unknown trace 'nope'" in capsys.readouterr().err
+    assert main(["bench", "--trace", "step-spike", "--floors", "2,x", "--out", "/tmp/unused"]) == 2
+    assert "--floors '2,x': not a list of copy counts" in capsys.readouterr().err
+    assert main(["bench", "--trace", "step-spike", "--floors", "0", "--out", "/tmp/unused"]) == 2
+    assert "floors must be copy counts >= 1; got (0,)" in capsys.readouterr().err
 
 
 def _point(slo: float, gpu: float, target: float) -> dict[str, object]:
@@ -157,3 +170,40 @@ def test_the_project_is_read_against_aws_s_frontier_at_its_cost_and_its_attainme
     # and a cheaper AWS point with the same attainment makes AWS the leader
     doc["policies"]["aws-target-tracking"]["frontier"].append(_point(0.90, 9.5, 7))
     assert "| AWS leads |" in versus_table({"s": doc})
+
+
+def test_the_project_at_a_raised_minimum_is_read_against_aws_s_whole_frontier() -> None:
+    from sim.compare import same_minimum, same_minimum_table
+
+    def at(slo: float, gpu: float, knob: dict[str, float], default: bool = False) -> object:
+        return {"knob": knob, "slo_attainment": slo, "gpu_hours": gpu, "default": default}
+
+    # Given the project at its fleet file's minimum and at minimum 4, and AWS's points (one of
+    # them at minimum 4 too)
+    doc: dict[str, Any] = {
+        "policies": {
+            "project": {
+                "frontier": [
+                    at(0.80, 9.0, {"threshold": 4}),
+                    at(0.84, 14.0, {"threshold": 8}, default=True),
+                    at(0.91, 12.0, {"threshold": 8, "min_copies": 4}),
+                ]
+            },
+            "aws-target-tracking-tuned": {
+                "frontier": [
+                    at(0.82, 14.0, {"target": 8}),
+                    at(0.89, 11.5, {"target": 8, "min_copies": 4}),
+                ]
+            },
+        }
+    }
+    rows = same_minimum(doc)
+    # Then each is read against AWS's best point at no more cost, whatever its minimum
+    assert [r["min_copies"] for r in rows] == [None, 4.0]
+    assert [round(100 * r["gain"], 1) for r in rows] == [-5.0, 2.0]
+    assert rows[0]["aws"]["knob"] == {"target": 8, "min_copies": 4}
+    table = same_minimum_table({"bursty": doc})
+    assert "| bursty | 84.0 %, 14.00 (-5.0) | 91.0 %, 12.00 (+2.0) |" in table
+    # and a project point no AWS point costs as little as says so
+    doc["policies"]["project"]["frontier"][2]["gpu_hours"] = 11.0
+    assert "91.0 %, 11.00 (none costs as little)" in same_minimum_table({"bursty": doc})

@@ -11,6 +11,7 @@ import pytest
 from config.fleet import DEFAULT_FLEET, load_fleet
 from sim.bench import BenchSpec
 from sim.fixed import copy_counts, fixed, run_fixed
+from sim.floors import floored
 from sim.plan import choose_fixed, plan
 from sim.run import assign_traffic, component_workloads, run_fleet
 
@@ -32,6 +33,32 @@ def test_a_fixed_fleet_holds_its_copies_through_a_spike() -> None:
     assert set(component.timeline.desired_copies) == {6}
     assert set(component.timeline.instances) == {6}
     assert result.gpu_hours == pytest.approx(6 * 0.5, rel=0.01)  # 6 instances, half an hour
+
+
+def test_a_raised_minimum_serves_from_the_start_and_still_scales_out() -> None:
+    # Target tracking with MinCapacity 4 (sim.floors): deployed with 4 copies, never below them,
+    # and the spike still scales it out towards the maximum of 8.
+    fleet = floored(load_fleet(DEFAULT_FLEET), 4)
+    [endpoint] = fleet.endpoints
+    [model] = endpoint.models
+    assert (model.min_copies, model.max_copies, model.initial_copies) == (4, 8, 4)
+    assert endpoint.min_instances == 4
+    workloads = component_workloads(
+        fleet, assign_traffic(fleet, ["step-spike"]), seed=0, duration_s=1800.0
+    )
+    [result] = run_fleet(fleet, workloads, "aws-target-tracking-tuned")
+    [component] = result.components
+    assert component.timeline.serving_copies[0] == 4
+    assert min(component.timeline.desired_copies) == 4
+    assert max(component.timeline.desired_copies) > 4
+    with pytest.raises(ValueError, match="at least 1 copy"):
+        floored(fleet, 0)
+
+
+def test_a_model_s_own_larger_minimum_is_kept() -> None:
+    fleet = floored(fixed(load_fleet(DEFAULT_FLEET), 6), 2)
+    [model] = fleet.models
+    assert (model.min_copies, model.initial_copies) == (6, 6)
 
 
 def test_shared_instances_are_counted_by_what_the_copies_take() -> None:
