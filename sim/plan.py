@@ -36,8 +36,9 @@ def fleet_lines(spec: BenchSpec, policy: str, point: dict[str, Any]) -> list[str
         []
         if floor is None
         else [
-            f"MinCapacity: {floor:g} copies per model (at most its max), deployed with them "
-            "(copies.min and copies.initial)"
+            f"minimum {floor:g} copies per model (at most its max), deployed with them: "
+            "copies.min and copies.initial in the fleet file (MinCapacity for Application Auto "
+            "Scaling)"
         ]
     )
     value = point["knob"].get(KNOBS[policy])
@@ -51,7 +52,7 @@ def fleet_lines(spec: BenchSpec, policy: str, point: dict[str, Any]) -> list[str
                 f"{m.component_name}: scaling.scale_out.threshold: {s.scale_out.threshold:g}, "
                 f"scaling.scale_in.threshold: {s.scale_in.threshold:g}"
             )
-        return lines
+        return lines + minimum
     if policy == "pre-caching":
         return [
             f"TargetValue for SageMakerInferenceComponentInvocationsPerCopy: {value:g} in flight "

@@ -207,3 +207,19 @@ def test_the_project_at_a_raised_minimum_is_read_against_aws_s_whole_frontier() 
     # and a project point no AWS point costs as little as says so
     doc["policies"]["project"]["frontier"][2]["gpu_hours"] = 11.0
     assert "91.0 %, 11.00 (none costs as little)" in same_minimum_table({"bursty": doc})
+
+
+def test_the_planner_says_how_to_set_a_raised_minimum() -> None:
+    from sim.plan import fleet_lines
+
+    spec = BenchSpec(str(DEFAULT_FLEET), ("step-spike",))
+    point = {"knob": {"threshold": 8.0, "min_copies": 4.0}}
+    lines = fleet_lines(spec, "project", point)
+    assert lines[0].endswith("scaling.scale_out.threshold: 8, scaling.scale_in.threshold: 2")
+    assert lines[1].startswith("minimum 4 copies per model")
+    assert "copies.min and copies.initial" in lines[1]
+    aws = fleet_lines(
+        spec, "aws-target-tracking-tuned", {"knob": {"target": 8.0, "min_copies": 6.0}}
+    )
+    assert aws[0].endswith("HighResolution: 8")
+    assert "MinCapacity" in aws[-1] and aws[-1].startswith("minimum 6 copies")
