@@ -201,6 +201,13 @@ class Endpoint:
     def variant_name(self) -> str:
         return "AllTraffic"
 
+    @property
+    def initial_instances(self) -> int:
+        """The variant's ``InitialInstanceCount``: ``min_instances``, but at least 1, the API's
+        minimum (botocore's sagemaker model), so an endpoint that may scale to no instance
+        still starts with one, which ManagedInstanceScaling releases when it stays empty."""
+        return max(1, self.min_instances)
+
     def copies_per_instance(self, model: Model) -> int:
         """How many copies of ``model`` fit on one instance, by accelerators and memory."""
         return copies_per_instance(self.instance, model.accelerators, model.memory_mb)

@@ -71,7 +71,7 @@ def create_endpoint(sm: Any, endpoint: Endpoint, images: dict[str, str], role_ar
             {
                 "VariantName": endpoint.variant_name,
                 "InstanceType": endpoint.instance_type,
-                "InitialInstanceCount": max(1, endpoint.min_instances),
+                "InitialInstanceCount": endpoint.initial_instances,
                 "ManagedInstanceScaling": {
                     "Status": "ENABLED",
                     "MinInstanceCount": endpoint.min_instances,

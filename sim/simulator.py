@@ -106,7 +106,7 @@ class EndpointSimulation:
         heapq.heappush(self._events, (max(at_s, self.now), self._seq, fn))
 
     def _start(self) -> None:
-        for _ in range(self.pool.endpoint.min_instances):
+        for _ in range(self.pool.endpoint.initial_instances):
             self.pool.launch(ready_at=0.0)
         for lane in self.lanes:
             m = lane.model

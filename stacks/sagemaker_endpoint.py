@@ -170,7 +170,7 @@ class SageMakerEndpoint(Construct):
                     instance_type=endpoint.instance_type,
                     # Inference-component endpoints start with at least one instance even when
                     # managed scaling may later release them all (MinInstanceCount 0).
-                    initial_instance_count=max(1, endpoint.min_instances),
+                    initial_instance_count=endpoint.initial_instances,
                     managed_instance_scaling=(
                         sagemaker.CfnEndpointConfig.ManagedInstanceScalingProperty(
                             status="ENABLED",

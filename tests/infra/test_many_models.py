@@ -229,7 +229,7 @@ def create_packed_endpoint(world: World, fleet: Fleet) -> None:
             {
                 "VariantName": endpoint.variant_name,
                 "InstanceType": endpoint.instance_type,
-                "InitialInstanceCount": endpoint.min_instances,
+                "InitialInstanceCount": endpoint.initial_instances,
                 "ManagedInstanceScaling": {
                     "Status": "ENABLED",
                     "MinInstanceCount": endpoint.min_instances,

@@ -130,3 +130,22 @@ def test_every_policy_runs_a_multi_gpu_endpoint(tmp_path: Path) -> None:
         assert result.gpu_hours >= 4 * 0.5 - 1e-9
         assert all(r.actions for r in result.components), name
     assert make_policy("project").name == "project"
+
+
+def test_an_endpoint_that_may_have_no_instance_starts_with_one_until_it_is_idle_released() -> None:
+    # Given an endpoint with min_instances 0 and a model with no copy to start with: SageMaker
+    # launches InitialInstanceCount >= 1 instance (the stacks deploy max(1, min_instances))
+    fleet = load_fleet(DEFAULT_FLEET)
+    ep = fleet.endpoints[0]
+    model = dataclasses.replace(ep.models[0], min_copies=0, initial_copies=0)
+    ep = dataclasses.replace(ep, min_instances=0, models=(model,))
+    assert ep.initial_instances == 1
+    empty = Workload("none", np.zeros(0), np.zeros(0), np.zeros(0), 3600.0)
+    # When an hour passes with no request
+    sim = EndpointSimulation([(Component.of(fleet, ep, model), empty, Static())])
+    result = sim.run()
+    # Then that one empty instance is billed until the scale-in policy's cooldown releases it
+    release_s = ep.scale_in_policy.cooldown_minutes * 60
+    [instance] = sim.pool.instances
+    assert (instance.launched_at, instance.released_at) == (0.0, release_s)
+    assert result.gpu_hours == pytest.approx(release_s / 3600, rel=0.02)
