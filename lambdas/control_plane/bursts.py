@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 
-from .checks import count, finite, probability
+from .checks import count, finite, finite_series, probability
 
 DEFAULT_MIN_GAPS = 3  # fewer gaps than this are not a pattern
 DEFAULT_HOLD_PROBABILITY = 0.5
@@ -35,9 +35,8 @@ def burst_starts(series: Sequence[tuple[float, float]], threshold: float) -> lis
     level = finite("threshold", threshold)
     starts: list[float] = []
     below: bool | None = None
-    for i, (timestamp, value) in enumerate(sorted(series)):
-        at = finite(f"series[{i}] timestamp", timestamp)
-        above = finite(f"series[{i}] value", value) >= level
+    for at, value in finite_series("series", sorted(series)):
+        above = value >= level
         if above and below:
             starts.append(at)
         below = not above
@@ -60,10 +59,9 @@ def recent_peak(
     at = finite("now", now)
     span = finite("window_s", window_s, minimum=0)
     peak = 0
-    for i, (timestamp, value) in enumerate(series):
-        if at - span <= finite(f"series[{i}] timestamp", timestamp) <= at:
-            level = finite(f"series[{i}] value", value, minimum=0)
-            peak = max(peak, count("copies_for(value)", copies_for(level)))
+    for timestamp, value in finite_series("series", series, minimum=0):
+        if at - span <= timestamp <= at:
+            peak = max(peak, count("copies_for(value)", copies_for(value)))
     return peak
 
 

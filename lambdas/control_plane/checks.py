@@ -7,6 +7,7 @@ anything is computed: a NaN that slipped through would otherwise turn into a cop
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 
 def finite(name: str, value: float, *, minimum: float | None = None) -> float:
@@ -20,6 +21,33 @@ def finite(name: str, value: float, *, minimum: float | None = None) -> float:
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
     return float(value)
+
+
+def finite_series(
+    name: str, series: Iterable[tuple[float, float]], *, minimum: float | None = None
+) -> list[tuple[float, float]]:
+    """``series`` (timestamp, value) pairs as floats if every one is finite (each value at least
+    ``minimum`` when given); the error names the pair: ``series[3] value must be ...``. The
+    forecaster checks every minute of its recent history on every run, so the common case
+    builds no message."""
+    out: list[tuple[float, float]] = []
+    for i, (timestamp, value) in enumerate(series):
+        if (
+            type(timestamp) is float
+            and type(value) is float
+            and math.isfinite(timestamp)
+            and math.isfinite(value)
+            and (minimum is None or value >= minimum)
+        ):
+            out.append((timestamp, value))
+        else:
+            out.append(
+                (
+                    finite(f"{name}[{i}] timestamp", timestamp),
+                    finite(f"{name}[{i}] value", value, minimum=minimum),
+                )
+            )
+    return out
 
 
 def positive(name: str, value: float) -> float:

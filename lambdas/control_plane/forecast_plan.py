@@ -55,7 +55,10 @@ def bursts_of(
     """Minutes at which the copies ``series`` (invocations per minute) needs rose above
     ``base``: the starts of bursts (``bursts.burst_starts``)."""
     copies: dict[float, int] = {}  # invocation counts repeat: size each once
-    sized = [(t, copies.setdefault(v, needed(v))) for t, v in series]
+    for _, v in series:
+        if v not in copies:
+            copies[v] = needed(v)
+    sized = [(t, float(copies[v])) for t, v in series]
     return burst_starts(sized, base + 1)
 
 

@@ -131,6 +131,12 @@ def test_bursts_are_found_where_the_series_crosses_up() -> None:
     series = [(60.0 * i, v) for i, v in enumerate([2, 20, 25, 3, 2, 22])]
     assert burst_starts(series, 10.0) == [60.0, 300.0]
     assert burst_starts([(0.0, 30.0), (60.0, 30.0)], 10.0) == []
+    # Integer counts are numbers too; a pair that is not finite is named
+    assert burst_starts([(0, 2), (60, 20)], 10.0) == [60.0]
+    with pytest.raises(ValueError, match=r"series\[1\] timestamp must be a finite number"):
+        burst_starts([(0.0, 2.0), (math.inf, 20.0)], 10.0)
+    with pytest.raises(ValueError, match=r"series\[0\] value must be a number, got '2'"):
+        burst_starts([(0.0, "2")], 10.0)  # type: ignore[list-item]
 
 
 def per_four_requests_s(per_minute: float) -> int:
