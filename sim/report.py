@@ -92,7 +92,8 @@ def markdown(doc: dict[str, Any]) -> str:
         "## Each policy at the fleet file's setting",
         "",
         table(doc),
-        "## Frontiers (each policy's main knob swept; aws-target-tracking-tuned's minimum too)",
+        "## Frontiers (each policy's main knob; the minimum copy count too for "
+        "aws-target-tracking-tuned and the project)",
         "",
         "![SLO attainment vs GPU-hours](frontier.png)",
         "",
