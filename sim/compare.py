@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .bench import FLOOR_KNOB
 from .traffic import HOLDOUT
 
 AWS_FRONTIER = ("aws-target-tracking", "aws-target-tracking-tuned", "aws-scheduled")
@@ -28,14 +29,19 @@ def aws_points(doc: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def best_at_cost(points: list[dict[str, Any]], gpu_hours: float) -> dict[str, Any] | None:
+    """The AWS point attaining most for at most ``gpu_hours`` (None when none costs as little)."""
+    cheaper = [x for x in points if x["gpu_hours"] <= gpu_hours]
+    return max(cheaper, key=lambda x: x["slo_attainment"]) if cheaper else None
+
+
 def versus_aws(doc: dict[str, Any], policy: str = "project") -> dict[str, Any]:
     """The project's setting and AWS's frontier at its cost and at its attainment."""
     mine = doc["policies"][policy]["default"]
     slo, gpu = mine["slo_attainment"]["mean"], mine["gpu_hours"]["mean"]
     points = aws_points(doc)
-    cheaper = [x for x in points if x["gpu_hours"] <= gpu]
     better = [x for x in points if x["slo_attainment"] >= slo]
-    at_cost = max(cheaper, key=lambda x: x["slo_attainment"]) if cheaper else None
+    at_cost = best_at_cost(points, gpu)
     for_slo = min(better, key=lambda x: x["gpu_hours"]) if better else None
     return {
         "project_slo_attainment": slo,
@@ -67,6 +73,13 @@ def _setting(s: dict[str, Any] | None) -> str:
     return f"{s['policy']} ({knobs})"
 
 
+def _at_cost(v: dict[str, Any]) -> str:
+    """The table cell for AWS's best point at no more cost than the project (``versus_aws``)."""
+    if v["aws_slo_at_project_cost"] is None:
+        return "no AWS setting costs as little"
+    return f"{_pct(v['aws_slo_at_project_cost'])} {_setting(v['aws_setting_at_project_cost'])}"
+
+
 def _verdict(slo: float, gpu: float, aws_slo: float | None, aws_gpu: float | None) -> str:
     """AWS leads when, at no more cost, it attains 0.5 points more, or it attains as much for
     2 % fewer GPU-hours; the project leads when the reverse holds on both readings."""
@@ -91,11 +104,7 @@ def versus_table(docs: dict[str, dict[str, Any]]) -> str:
         slo, gpu = v["project_slo_attainment"], v["project_gpu_hours"]
         aws_slo, aws_gpu = v["aws_slo_at_project_cost"], v["aws_gpu_hours_for_project_slo"]
         verdict = _verdict(slo, gpu, aws_slo, aws_gpu)
-        at_cost = (
-            "no AWS setting costs as little"
-            if aws_slo is None
-            else f"{_pct(aws_slo)} {_setting(v['aws_setting_at_project_cost'])}"
-        )
+        at_cost = _at_cost(v)
         for_slo = (
             "no AWS setting attains as much"
             if aws_gpu is None
@@ -196,12 +205,7 @@ def bar_table(docs: dict[str, dict[str, Any]]) -> str:
     for name, doc in docs.items():
         b = bar(name, doc)
         slo, gpu = b["project_slo_attainment"], b["project_gpu_hours"]
-        aws_slo, aws_setting = b["aws_slo_at_project_cost"], b["aws_setting_at_project_cost"]
-        at_cost = (
-            "no AWS setting costs as little"
-            if aws_slo is None
-            else f"{_pct(aws_slo)} {_setting(aws_setting)}"
-        )
+        at_cost = _at_cost(b)
         gain = (
             "-"
             if b["gain"] is None
@@ -229,7 +233,7 @@ def bar_table(docs: dict[str, dict[str, Any]]) -> str:
 
 def floor_of(point: dict[str, Any]) -> float | None:
     """A frontier point's raised minimum copy count (None: the fleet file's own minimum)."""
-    value = point["knob"].get("min_copies")
+    value = point["knob"].get(FLOOR_KNOB)
     return None if value is None else float(value)
 
 
@@ -240,15 +244,15 @@ def same_minimum(doc: dict[str, Any]) -> list[dict[str, Any]]:
     points = aws_points(doc)
     project = doc["policies"]["project"]
     default = next(x["knob"] for x in project["frontier"] if x["default"])
+    # The fleet file's rules: its own point, and those that add only a raised minimum to it.
     mine = [
         x
         for x in project["frontier"]
-        if x["knob"] == default or (floor_of(x) is not None and len(x["knob"]) == len(default) + 1)
+        if {k: v for k, v in x["knob"].items() if k != FLOOR_KNOB} == default
     ]
     out = []
     for x in sorted(mine, key=lambda x: floor_of(x) or 0.0):
-        cheaper = [p for p in points if p["gpu_hours"] <= x["gpu_hours"]]
-        best = max(cheaper, key=lambda p: p["slo_attainment"]) if cheaper else None
+        best = best_at_cost(points, x["gpu_hours"])
         out.append(
             {
                 "min_copies": floor_of(x),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 
-from .checks import count, finite
+from .checks import count, finite, finite_series
 
 DAY_S = 86400
 MINUTE_S = 60
@@ -39,9 +39,8 @@ def minute_index(history: Sequence[tuple[float, float]]) -> dict[int, float]:
     The simulator keeps one and adds a minute at a time instead of rebuilding it per forecast.
     """
     by_minute: dict[int, float] = {}
-    for i, (timestamp, value) in enumerate(history):
-        minute = math.floor(finite(f"history[{i}] timestamp", timestamp) / MINUTE_S)
-        level = finite(f"history[{i}] value", value, minimum=0)
+    for timestamp, level in finite_series("history", history, minimum=0):
+        minute = math.floor(timestamp / MINUTE_S)
         by_minute[minute] = max(level, by_minute.get(minute, 0.0))
     return by_minute
 

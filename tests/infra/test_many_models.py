@@ -20,6 +20,7 @@ from moto import mock_aws
 
 from config.alarms import COMPONENT_DIMENSION, SAGEMAKER_NAMESPACE, alarm_plans
 from config.fleet import Fleet, load_fleet
+from demo.world import create_endpoint
 from lambdas.control_plane import aws, cache_tracker, clock, contract, scaler, settings
 from lambdas.control_plane.decision import Trigger
 from localaws import sagemaker_ic
@@ -216,44 +217,10 @@ def create_packed_endpoint(world: World, fleet: Fleet) -> None:
     and each model's scale-out alarm, all in service."""
     endpoint = fleet.endpoint("packed")
     role = "arn:aws:iam::123456789012:role/sagemaker"
-    for m in endpoint.models:
-        world.sagemaker.create_model(
-            ModelName=m.model_resource_name,
-            ExecutionRoleArn=role,
-            PrimaryContainer={"Image": IMAGE, "Environment": dict(m.environment)},
-        )
-    world.sagemaker.create_endpoint_config(
-        EndpointConfigName="packed-config",
-        ExecutionRoleArn=role,
-        ProductionVariants=[
-            {
-                "VariantName": endpoint.variant_name,
-                "InstanceType": endpoint.instance_type,
-                "InitialInstanceCount": endpoint.initial_instances,
-                "ManagedInstanceScaling": {
-                    "Status": "ENABLED",
-                    "MinInstanceCount": endpoint.min_instances,
-                    "MaxInstanceCount": endpoint.max_instances,
-                },
-                "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
-            }
-        ],
+    create_endpoint(
+        world.sagemaker, endpoint, {m.component_name: IMAGE for m in endpoint.models}, role
     )
-    world.sagemaker.create_endpoint(EndpointName="packed", EndpointConfigName="packed-config")
     for m in endpoint.models:
-        world.sagemaker.create_inference_component(
-            InferenceComponentName=m.component_name,
-            EndpointName="packed",
-            VariantName=endpoint.variant_name,
-            Specification={
-                "ModelName": m.model_resource_name,
-                "ComputeResourceRequirements": {
-                    "NumberOfAcceleratorDevicesRequired": m.accelerators,
-                    "MinMemoryRequiredInMb": m.memory_mb,
-                },
-            },
-            RuntimeConfig={"CopyCount": m.initial_copies},
-        )
         [plan] = [p for p in alarm_plans(m) if p.trigger is Trigger.SCALE_OUT]
         world.cloudwatch.put_metric_alarm(
             AlarmName=plan.name,
